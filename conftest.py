@@ -1,0 +1,64 @@
+"""Shared fixtures: a small sales organisation and a clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+
+from leads.models import Account, Campaign
+from users.choices import Role
+from users.models import Team, User
+
+# A Monday morning, inside working hours of a UTC 9–17 calendar.
+MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return MONDAY_10
+
+
+def make_user(username: str, role: str, team: Team | None = None, **extra: object) -> User:
+    user = User.objects.create_user(
+        username=username, password="pass-" + username, role=role, team=team, **extra
+    )
+    return user
+
+
+@pytest.fixture
+def org(db):  # type: ignore[no-untyped-def]
+    """Two teams (EMEA with 2 reps, Americas with 1), their managers, marketing, an admin."""
+    emea = Team.objects.create(
+        name="EMEA", timezone="UTC", workday_start=time(9), workday_end=time(17),
+        countries=["Germany", "France", "United Kingdom"],
+    )
+    americas = Team.objects.create(
+        name="Americas", timezone="America/New_York", countries=["United States", "Canada"]
+    )
+
+    class Org:
+        pass
+
+    o = Org()
+    o.emea, o.americas = emea, americas  # type: ignore[attr-defined]
+    o.rep1 = make_user("rep1", Role.SALES_REP, emea)  # type: ignore[attr-defined]
+    o.rep2 = make_user("rep2", Role.SALES_REP, emea)  # type: ignore[attr-defined]
+    o.rep3 = make_user("rep3", Role.SALES_REP, americas)  # type: ignore[attr-defined]
+    o.manager = make_user("manager", Role.SALES_MANAGER, emea)  # type: ignore[attr-defined]
+    o.us_manager = make_user("usmanager", Role.SALES_MANAGER, americas)  # type: ignore[attr-defined]
+    o.marketer = make_user("marketer", Role.MARKETING)  # type: ignore[attr-defined]
+    o.admin = make_user("admin", Role.ADMIN, is_staff=True, is_superuser=True)  # type: ignore[attr-defined]
+    o.webinar = Campaign.objects.create(name="Webinar", channel="webinar")  # type: ignore[attr-defined]
+    o.marquee = Account.objects.create(name="Bigco", domain="bigco.com", is_marquee=True)  # type: ignore[attr-defined]
+    return o
+
+
+# A profile that scores sales-ready on fit alone (decision maker, budget, buying now).
+HOT = {
+    "need": "replace our spreadsheet",
+    "authority": "decision_maker",
+    "budget": "20000",
+    "timeline": "now",
+    "country": "Germany",
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from leadloop.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("capture.urls")),
+    path("", include("web.urls")),
+]

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
+
+
+class Account(models.Model):
+    """A company Leadloop sells to, recognised by its web domain.
+
+    A marquee account is one sales always wants to hear from: its leads skip nurture.
+    """
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    is_marquee = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    """A marketing effort that brings leads in (a webinar, a trade show, an ad campaign).
+
+    Its cost and dates are what ROI and cost per lead are computed from.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    """A person who might buy, with where they are in the lifecycle and who works them.
+
+    Never deleted by the app's flows: a lead leaves the funnel only as `disqualified`
+    with a reason. Stage moves only through `leads.services.transition_lead`.
+    """
+
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    country = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    # Fit answers (need, authority, budget, timeline).
+    need = models.TextField(blank=True)
+    authority = models.CharField(max_length=20, choices=Authority.choices, blank=True)
+    budget = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    timeline = models.CharField(max_length=20, choices=Timeline.choices, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+    source = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    first_campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_leads"
+    )
+
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    stage_changed_at = models.DateTimeField()
+    segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.NURTURE)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score = models.IntegerField(default=0)
+
+    team = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    last_touch_at = models.DateTimeField(null=True, blank=True)
+    touch_count = models.PositiveIntegerField(default=0)
+
+    # When the lead really arrived (an import can carry history); created_at is the row.
+    arrived_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-arrived_at"]
+        constraints = [
+            # Emails are stored normalised (see save), so a plain unique index serves
+            # both the constraint and the look-ups.
+            models.UniqueConstraint(
+                fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_inbox"),
+            models.Index(fields=["team", "owner", "stage"], name="lead_team_queue"),
+            models.Index(
+                fields=["sla_due_at"],
+                name="lead_sla_open",
+                condition=Q(first_touch_at__isnull=True, sla_breached_at__isnull=True),
+            ),
+            models.Index(fields=["stage", "segment"], name="lead_stage_segment"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.email is not None:
+            self.email = self.email.strip().lower() or None
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"Lead #{self.pk}"
+
+
+class CampaignMember(models.Model):
+    """A lead's part in a campaign: registered, attended, no-show or responded."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="memberships")
+    status = models.CharField(
+        max_length=20, choices=MemberStatus.choices, default=MemberStatus.REGISTERED
+    )
+    joined_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "lead"], name="campaign_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead} in {self.campaign} ({self.status})"
+
+
+class StageChange(models.Model):
+    """One move of a lead through the lifecycle: the audit trail funnels are computed from."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="stagechange_lead"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage or '∅'} → {self.to_stage}"

@@ -1,0 +1,74 @@
+"""Operations on the core records: the only place a lead changes stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from users.models import User
+
+from .choices import MemberStatus
+from .lifecycle import check_transition
+from .models import Campaign, CampaignMember, Lead, StageChange
+
+# How far a membership status has gone: a later import of "registered" never undoes
+# "attended".
+MEMBER_STATUS_RANK = {
+    MemberStatus.REGISTERED: 0,
+    MemberStatus.NO_SHOW: 1,
+    MemberStatus.RESPONDED: 2,
+    MemberStatus.ATTENDED: 3,
+}
+
+
+def transition_lead(
+    lead: Lead,
+    to_stage: str,
+    *,
+    now: datetime,
+    by: User | None = None,
+    reason: str = "",
+) -> Lead:
+    """Move `lead` to `to_stage` if the lifecycle allows it, recording a StageChange.
+
+    Raises `TransitionError` naming the offending field otherwise. The lead row is locked
+    so two concurrent moves cannot both start from the same stage.
+    """
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        check_transition(locked.stage, to_stage, reason)
+        StageChange.objects.create(
+            lead=locked,
+            from_stage=locked.stage,
+            to_stage=to_stage,
+            changed_at=now,
+            changed_by=by,
+            reason=reason.strip(),
+        )
+        Lead.objects.filter(pk=locked.pk).update(stage=to_stage, stage_changed_at=now)
+    lead.stage = to_stage
+    lead.stage_changed_at = now
+    return lead
+
+
+def record_arrival(lead: Lead, *, now: datetime, by: User | None = None, reason: str = "") -> None:
+    """The first StageChange of a new lead: from nothing to `new`."""
+    StageChange.objects.create(
+        lead=lead, from_stage="", to_stage=lead.stage, changed_at=now, changed_by=by, reason=reason
+    )
+
+
+def add_to_campaign(
+    lead: Lead, campaign: Campaign, *, status: str = MemberStatus.REGISTERED, now: datetime
+) -> CampaignMember:
+    """Make `lead` a member of `campaign`; a status only ever moves forward."""
+    member, created = CampaignMember.objects.get_or_create(
+        campaign=campaign, lead=lead, defaults={"status": status, "joined_at": now}
+    )
+    if not created and MEMBER_STATUS_RANK.get(status, 0) > MEMBER_STATUS_RANK.get(
+        member.status, 0
+    ):
+        member.status = status
+        member.save(update_fields=["status", "updated_at"])
+    return member

@@ -1,0 +1,87 @@
+"""Pure routing decisions: business-hour arithmetic for SLAs, and round robin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When a team works: a time zone, daily hours, working weekdays and holidays."""
+
+    timezone: str = "UTC"
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError("a working day must end after it starts")
+        if not self.workdays:
+            raise ValueError("a calendar needs at least one working day")
+
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() in self.workdays and day not in self.holidays
+
+    def window(self, day: date) -> tuple[datetime, datetime]:
+        tz = ZoneInfo(self.timezone)
+        return datetime.combine(day, self.start, tz), datetime.combine(day, self.end, tz)
+
+
+def add_business_hours(start: datetime, hours: float, calendar: BusinessCalendar) -> datetime:
+    """The moment `hours` working hours after `start`, in UTC.
+
+    Walks day by day (never second by second): a day's open window is consumed whole
+    or in part. Time outside working hours does not count.
+    """
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    remaining = timedelta(hours=hours)
+    local = start.astimezone(ZoneInfo(calendar.timezone))
+    day = local.date()
+    # A long run of holidays is bounded: ten years of days is far past any SLA.
+    for _ in range(3660):
+        if calendar.is_workday(day):
+            opens, closes = calendar.window(day)
+            begin = max(opens, local)
+            if begin < closes:
+                available = closes - begin
+                if remaining <= available:
+                    return (begin + remaining).astimezone(UTC)
+                remaining -= available
+        day += timedelta(days=1)
+    raise ValueError("no working time found in the calendar")
+
+
+def business_hours_between(start: datetime, end: datetime, calendar: BusinessCalendar) -> float:
+    """Working hours from `start` to `end`; negative when `end` is before `start`."""
+    if end < start:
+        return -business_hours_between(end, start, calendar)
+    tz = ZoneInfo(calendar.timezone)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    total = timedelta()
+    day = local_start.date()
+    while day <= local_end.date():
+        if calendar.is_workday(day):
+            opens, closes = calendar.window(day)
+            begin, finish = max(opens, local_start), min(closes, local_end)
+            if finish > begin:
+                total += finish - begin
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
+
+
+def next_in_rotation(candidates: Sequence[int], last: int | None) -> int | None:
+    """Round robin: the first candidate id after `last` in id order, wrapping around."""
+    if not candidates:
+        return None
+    ordered = sorted(candidates)
+    if last is not None:
+        for candidate in ordered:
+            if candidate > last:
+                return candidate
+    return ordered[0]

@@ -1,0 +1,174 @@
+"""Routing: which team and rep get a sales-ready lead, the SLA clock, and its sweep."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from leads.lifecycle import SALES_STAGES
+from leads.models import Lead
+from users.choices import Role
+from users.models import Notification, Team, User
+
+from .rules import BusinessCalendar, add_business_hours, next_in_rotation
+
+log = logging.getLogger(__name__)
+
+
+def calendar_of(team: Team) -> BusinessCalendar:
+    return BusinessCalendar(
+        timezone=team.timezone,
+        start=team.workday_start,
+        end=team.workday_end,
+        workdays=frozenset(int(d) for d in team.workdays),
+        holidays=frozenset(date.fromisoformat(d) for d in team.holidays),
+    )
+
+
+def sla_deadline(team: Team, start: datetime) -> datetime:
+    hours = team.sla_hours or settings.LEADLOOP_DEFAULT_SLA_HOURS
+    return add_business_hours(start, hours, calendar_of(team))
+
+
+def choose_team(lead: Lead) -> Team | None:
+    """The team a lead belongs to: its own, its account owner's, its country's, or the first."""
+    if lead.team_id:
+        return lead.team
+    if lead.account_id and lead.account and lead.account.owner_id:
+        owner_team = lead.account.owner.team if lead.account.owner else None
+        if owner_team:
+            return owner_team
+    teams = list(Team.objects.all())
+    if lead.country:
+        country = lead.country.strip().lower()
+        for team in teams:
+            if country in {c.lower() for c in team.countries}:
+                return team
+    return teams[0] if teams else None
+
+
+def _eligible_reps(team: Team) -> list[int]:
+    return list(
+        User.objects.filter(
+            team=team, role=Role.SALES_REP, is_active=True, is_accepting_leads=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
+    """Give `lead` an owner and start its SLA clock.
+
+    The owner is `to` if given, else the account owner (named accounts stay with their
+    rep), else the next rep of the team's round robin. The team row is locked while the
+    pointer moves, so concurrent arrivals are spread evenly and never collide.
+    """
+    with transaction.atomic():
+        team = to.team if to is not None and to.team_id else choose_team(lead)
+        owner_id: int | None = to.pk if to is not None else None
+        if owner_id is None and lead.account_id and lead.account and lead.account.owner_id:
+            account_owner = lead.account.owner
+            if account_owner and account_owner.is_active:
+                owner_id = account_owner.pk
+        if owner_id is None and team is not None:
+            locked = Team.objects.select_for_update().get(pk=team.pk)
+            owner_id = next_in_rotation(_eligible_reps(locked), locked.last_assigned_user_id)
+            if owner_id is not None:
+                Team.objects.filter(pk=locked.pk).update(last_assigned_user_id=owner_id)
+        due = sla_deadline(team, now) if team is not None else None
+        fields = {
+            "team": team,
+            "owner_id": owner_id,
+            "assigned_at": now if owner_id else None,
+            # Each time a lead enters sales it gets a fresh clock.
+            "sla_due_at": due,
+            "first_touch_at": None,
+            "sla_breached_at": None,
+        }
+        Lead.objects.filter(pk=lead.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(lead, name, value)
+    if owner_id is None:
+        log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
+    return lead
+
+
+def reassign_lead(lead: Lead, to: User, *, now: datetime, by: User | None = None) -> Lead:
+    """Hand a lead to another rep; a clock that has not stopped keeps running."""
+    with transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(owner=to, team=to.team, assigned_at=now)
+        if by is not None and by.pk != to.pk:
+            notify(
+                to,
+                kind="reassigned",
+                message=f"{by.get_full_name() or by.username} gave you {lead.display_name}",
+                lead=lead,
+                key=f"reassigned:{lead.pk}:{now.isoformat()}",
+                now=now,
+            )
+    lead.owner, lead.team, lead.assigned_at = to, to.team, now
+    return lead
+
+
+def notify(
+    recipient: User, *, kind: str, message: str, lead: Lead | None, key: str, now: datetime
+) -> None:
+    Notification.objects.get_or_create(
+        recipient=recipient,
+        dedupe_key=key[:120],
+        defaults={"kind": kind, "message": message[:300], "lead": lead, "created_at": now},
+    )
+
+
+def open_sla_leads() -> Q:
+    return Q(
+        first_touch_at__isnull=True,
+        sla_breached_at__isnull=True,
+        sla_due_at__isnull=False,
+        stage__in=SALES_STAGES,
+    )
+
+
+def run_due(*, now: datetime, batch_size: int = 500) -> int:
+    """Mark leads whose first touch is overdue and tell their team's managers.
+
+    An idempotent sweep: claimed rows are locked (SKIP LOCKED on PostgreSQL) so several
+    workers may run it at once, and a breach is marked and notified in one transaction,
+    so a crash never notifies twice or loses a breach. Returns how many were marked.
+    """
+    marked = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Lead.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(open_sla_leads(), sla_due_at__lt=now)
+                .select_related("owner", "team")
+                .order_by("sla_due_at")[:batch_size]
+            )
+            if not batch:
+                return marked
+            Lead.objects.filter(pk__in=[lead.pk for lead in batch]).update(sla_breached_at=now)
+            managers_by_team: dict[int | None, list[User]] = {}
+            for lead in batch:
+                if lead.team_id not in managers_by_team:
+                    managers_by_team[lead.team_id] = list(
+                        User.objects.filter(
+                            team_id=lead.team_id, role=Role.SALES_MANAGER, is_active=True
+                        )
+                    )
+                owner = lead.owner.get_full_name() or lead.owner.username if lead.owner else "nobody"
+                for manager in managers_by_team[lead.team_id]:
+                    notify(
+                        manager,
+                        kind="sla_breach",
+                        message=f"SLA breached: {lead.display_name} (owner {owner}) was not touched in time",
+                        lead=lead,
+                        key=f"sla_breach:{lead.pk}:{lead.sla_due_at:%Y%m%dT%H%M%S}",
+                        now=now,
+                    )
+            marked += len(batch)
+        if len(batch) < batch_size:
+            return marked

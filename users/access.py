@@ -1,0 +1,45 @@
+"""Who may see and change which lead: one rule for the UI, the API and every export.
+
+- admin and marketing: every lead;
+- sales manager: the leads of their team (owned by a member or waiting in the team queue);
+- sales rep: their own leads and their team's unassigned queue.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+if TYPE_CHECKING:
+    from leads.models import Lead
+
+    from .models import User
+
+
+def lead_scope(user: User) -> Q | None:
+    """The filter that limits leads to what `user` may see; None means everything."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return None
+    if user.is_manager:
+        if user.team_id is None:
+            return Q(pk__in=[])
+        return Q(team_id=user.team_id) | Q(owner__team_id=user.team_id)
+    own = Q(owner_id=user.pk)
+    if user.team_id is not None:
+        own |= Q(owner__isnull=True, team_id=user.team_id)
+    return own
+
+
+def visible_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    from leads.models import Lead
+
+    qs = queryset if queryset is not None else Lead.objects.all()
+    scope = lead_scope(user)
+    return qs if scope is None else qs.filter(scope)
+
+
+def can_access_lead(user: User, lead: Lead) -> bool:
+    return visible_leads(user).filter(pk=lead.pk).exists()

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zoneinfo
+from datetime import time
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .choices import Role
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"unknown time zone {value!r}")
+
+
+def default_workdays() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+class Team(models.Model):
+    """A sales team: reps who share a queue of leads, a manager, and a working calendar.
+
+    The calendar (time zone, working hours, working days, holidays) is what the SLA clock
+    counts in: a lead that arrives on Friday evening is not overdue on Saturday.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    workday_start = models.TimeField(default=time(9, 0))
+    workday_end = models.TimeField(default=time(17, 0))
+    workdays = models.JSONField(default=default_workdays, help_text="0 = Monday … 6 = Sunday")
+    holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25")
+    countries = models.JSONField(
+        default=list, blank=True, help_text="Countries whose leads this team works (routing)"
+    )
+    sla_hours = models.PositiveIntegerField(
+        default=24, help_text="Business hours allowed before the first touch"
+    )
+    # Round-robin pointer: the rep who got the last lead. Read and moved under a row lock.
+    last_assigned_user = models.ForeignKey(
+        "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who uses Leadloop; the role decides which leads they see and change."""
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.SALES_REP)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    is_accepting_leads = models.BooleanField(
+        default=True, help_text="Round robin skips reps who are away"
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+
+    @property
+    def is_rep(self) -> bool:
+        return self.role == Role.SALES_REP
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.SALES_MANAGER
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.is_superuser or self.role in {Role.ADMIN, Role.MARKETING}
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only a hash is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, default="cli")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, name: str = "cli") -> tuple[ApiToken, str]:
+        raw = "ll_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, key_hash=cls.hash(raw), prefix=raw[:8])
+        return token, raw
+
+
+class Notification(models.Model):
+    """A message for one person in the app, e.g. "this lead breached its SLA"."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=300)
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    dedupe_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A sweep that runs twice notifies once: the key names the event, e.g.
+            # "sla_breach:<lead>:<deadline>".
+            models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="notification_once")
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.message
