@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def now() -> datetime:
     return MONDAY_10
 
 
-def make_user(username: str, role: str, team: Team | None = None, **extra: object) -> User:
+def make_user(username: str, role: str, team: Team | None = None, **extra: Any) -> User:
     user = User.objects.create_user(
         username=username, password="pass-" + username, role=role, team=team, **extra
     )
@@ -30,7 +31,10 @@ def make_user(username: str, role: str, team: Team | None = None, **extra: objec
 def org(db):  # type: ignore[no-untyped-def]
     """Two teams (EMEA with 2 reps, Americas with 1), their managers, marketing, an admin."""
     emea = Team.objects.create(
-        name="EMEA", timezone="UTC", workday_start=time(9), workday_end=time(17),
+        name="EMEA",
+        timezone="UTC",
+        workday_start=time(9),
+        workday_end=time(17),
         countries=["Germany", "France", "United Kingdom"],
     )
     americas = Team.objects.create(
@@ -62,3 +66,9 @@ HOT = {
     "timeline": "now",
     "country": "Germany",
 }
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """Real hashers take ~0.3 s a user on purpose; tests make dozens of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -80,11 +80,13 @@ def funnel_by_campaign(
     reached: dict[int, dict[str, int]] = {}
     for row in reached_rows:
         if row["lead__memberships__campaign_id"] is not None:
-            reached.setdefault(row["lead__memberships__campaign_id"], {})[row["to_stage"]] = row["n"]
+            reached.setdefault(row["lead__memberships__campaign_id"], {})[row["to_stage"]] = row[
+                "n"
+            ]
     current: dict[int, dict[str, int]] = {}
-    for row in current_rows:
-        if row["memberships__campaign_id"] is not None:
-            current.setdefault(row["memberships__campaign_id"], {})[row["stage"]] = row["n"]
+    for crow in current_rows:
+        if crow["memberships__campaign_id"] is not None:
+            current.setdefault(crow["memberships__campaign_id"], {})[crow["stage"]] = crow["n"]
     result = []
     for campaign in Campaign.objects.filter(pk__in=set(reached) | set(current)).order_by("name"):
         now_in = current.get(campaign.pk, {})

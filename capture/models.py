@@ -74,6 +74,9 @@ class IdempotencyKey(models.Model):
             models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
+
 
 class WebForm(models.Model):
     """A lead form marketing publishes: a hosted page and an embeddable snippet post here."""
@@ -84,7 +87,8 @@ class WebForm(models.Model):
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="forms"
     )
     fields = models.JSONField(
-        default=list, help_text='Lead fields asked for, e.g. ["first_name", "email", "company_name"]'
+        default=list,
+        help_text='Lead fields asked for, e.g. ["first_name", "email", "company_name"]',
     )
     consent_text = models.CharField(max_length=300, blank=True)
     thank_you_message = models.CharField(

@@ -112,11 +112,15 @@ def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
             cleaned[name] = budget
         elif name == "authority":
             if raw not in Authority.values:
-                raise FieldError(name, f"must be one of {', '.join(v for v in Authority.values if v)}")
+                raise FieldError(
+                    name, f"must be one of {', '.join(v for v in Authority.values if v)}"
+                )
             cleaned[name] = raw
         elif name == "timeline":
             if raw not in Timeline.values:
-                raise FieldError(name, f"must be one of {', '.join(v for v in Timeline.values if v)}")
+                raise FieldError(
+                    name, f"must be one of {', '.join(v for v in Timeline.values if v)}"
+                )
             cleaned[name] = raw
         elif name == "custom_fields":
             if not isinstance(raw, dict):

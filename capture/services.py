@@ -64,11 +64,15 @@ def capture_lead(
     if not email and not (fields.get("phone") or fields.get("last_name")):
         raise FieldError("email", "an email, or a name or phone, is required")
     try:
-        return _capture(fields, source, now, campaign, member_status, by, arrived_at, payload or data)
+        return _capture(
+            fields, source, now, campaign, member_status, by, arrived_at, payload or data
+        )
     except IntegrityError:
         # Another request created the same email between our look-up and insert: the
         # unique index decided; now it is an update.
-        return _capture(fields, source, now, campaign, member_status, by, arrived_at, payload or data)
+        return _capture(
+            fields, source, now, campaign, member_status, by, arrived_at, payload or data
+        )
 
 
 def _capture(
@@ -83,9 +87,7 @@ def _capture(
 ) -> CaptureResult:
     email = fields.get("email")
     with transaction.atomic():
-        lead = (
-            Lead.objects.select_for_update().filter(email=email).first() if email else None
-        )
+        lead = Lead.objects.select_for_update().filter(email=email).first() if email else None
         created = lead is None
         domain = company_domain(email, fields.get("website", ""))
         if lead is None:
@@ -128,7 +130,10 @@ def _capture(
 
 
 def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {str(k): (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in payload.items()}
+    return {
+        str(k): (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v))
+        for k, v in payload.items()
+    }
 
 
 @dataclass
@@ -162,11 +167,11 @@ def record_events(
     outcomes: list[EventOutcome] = []
     batch = list(items)
     keys = [item.idempotency_key for item in batch if item.idempotency_key]
-    seen = set(Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    seen = set(
+        Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+    )
     emails = {item.email.strip().lower() for item in batch if item.email}
-    leads_by_email = {
-        lead.email: lead for lead in Lead.objects.filter(email__in=emails)
-    }
+    leads_by_email = {lead.email: lead for lead in Lead.objects.filter(email__in=emails)}
     lead_ids = {item.lead_id for item in batch if item.lead_id}
     leads_by_id = Lead.objects.in_bulk(lead_ids)
     to_insert: list[Event] = []
@@ -178,14 +183,18 @@ def record_events(
             continue
         lead = leads_by_id.get(item.lead_id) if item.lead_id else None
         if item.lead_id and lead is None:
-            outcomes.append(EventOutcome(index, "rejected", error=f"lead_id: no lead {item.lead_id}"))
+            outcomes.append(
+                EventOutcome(index, "rejected", error=f"lead_id: no lead {item.lead_id}")
+            )
             continue
         if lead is None and item.email:
             email = item.email.strip().lower()
             lead = leads_by_email.get(email)
             if lead is None:
                 if settings.LEADLOOP_UNKNOWN_EVENT_EMAIL != "create":
-                    outcomes.append(EventOutcome(index, "rejected", error=f"email: no lead {email}"))
+                    outcomes.append(
+                        EventOutcome(index, "rejected", error=f"email: no lead {email}")
+                    )
                     continue
                 try:
                     lead = capture_lead({"email": email}, source=Channel.API, now=now, by=by).lead
@@ -194,7 +203,9 @@ def record_events(
                     continue
                 leads_by_email[email] = lead
         if lead is None:
-            outcomes.append(EventOutcome(index, "rejected", error="email: lead_id or email is required"))
+            outcomes.append(
+                EventOutcome(index, "rejected", error="email: lead_id or email is required")
+            )
             continue
         if key:
             batch_keys.add(key)

@@ -95,9 +95,7 @@ def open_opportunity(lead: Lead) -> Opportunity:
     return found
 
 
-def win_lead(
-    lead: Lead, *, by: User, amount: Decimal | None = None, now: datetime
-) -> Opportunity:
+def win_lead(lead: Lead, *, by: User, amount: Decimal | None = None, now: datetime) -> Opportunity:
     """The deal is won: the lead becomes a customer and the amount is revenue."""
     with transaction.atomic():
         opportunity = open_opportunity(lead)

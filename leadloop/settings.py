@@ -165,20 +165,36 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Email ------------------------------------------------------------------------------
+# EMAIL_URL: console:// (print mail, the default), smtp://user:pass@host:port,
+# smtp+tls://… (STARTTLS) or smtps://… (implicit TLS).
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
-if EMAIL_URL.startswith("console://"):
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-else:
+
+
+def mailer_from_url(url: str) -> dict[str, object]:
     from urllib.parse import unquote, urlsplit
 
-    _email = urlsplit(EMAIL_URL)
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _email.hostname or "127.0.0.1"
-    EMAIL_PORT = _email.port or 25
-    EMAIL_HOST_USER = unquote(_email.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
-    EMAIL_USE_TLS = _email.scheme in {"smtp+tls", "submission"}
-    EMAIL_USE_SSL = _email.scheme == "smtps"
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "locmem":
+        return {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parts.scheme not in {"smtp", "smtp+tls", "smtps"}:
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r}")
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 25,
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": parts.scheme == "smtp+tls",
+            "use_ssl": parts.scheme == "smtps",
+            "timeout": 30,
+        },
+    }
+
+
+MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 
 # --- Leadloop -------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class Lead(models.Model):
     with a reason. Stage moves only through `leads.services.transition_lead`.
     """
 
-    email = models.EmailField(max_length=254, null=True, blank=True)
+    email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001 -- unique when present
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)

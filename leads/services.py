@@ -14,7 +14,7 @@ from .models import Campaign, CampaignMember, Lead, StageChange
 
 # How far a membership status has gone: a later import of "registered" never undoes
 # "attended".
-MEMBER_STATUS_RANK = {
+MEMBER_STATUS_RANK: dict[str, int] = {
     MemberStatus.REGISTERED: 0,
     MemberStatus.NO_SHOW: 1,
     MemberStatus.RESPONDED: 2,
@@ -66,9 +66,7 @@ def add_to_campaign(
     member, created = CampaignMember.objects.get_or_create(
         campaign=campaign, lead=lead, defaults={"status": status, "joined_at": now}
     )
-    if not created and MEMBER_STATUS_RANK.get(status, 0) > MEMBER_STATUS_RANK.get(
-        member.status, 0
-    ):
+    if not created and MEMBER_STATUS_RANK.get(status, 0) > MEMBER_STATUS_RANK.get(member.status, 0):
         member.status = status
         member.save(update_fields=["status", "updated_at"])
     return member

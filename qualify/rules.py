@@ -121,4 +121,6 @@ def score_profile(profile: Profile) -> Score:
         segment = "sales_ready"
     else:
         segment = "nurture"
-    return Score(fit=fit, engagement=engagement, total=total, segment=segment, reasons=tuple(reasons))
+    return Score(
+        fit=fit, engagement=engagement, total=total, segment=segment, reasons=tuple(reasons)
+    )

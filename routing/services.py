@@ -151,16 +151,19 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
             if not batch:
                 return marked
             Lead.objects.filter(pk__in=[lead.pk for lead in batch]).update(sla_breached_at=now)
-            managers_by_team: dict[int | None, list[User]] = {}
+            managers_by_team: dict[int, list[User]] = {}
             for lead in batch:
-                if lead.team_id not in managers_by_team:
-                    managers_by_team[lead.team_id] = list(
+                team_id = lead.team_id
+                if team_id is not None and team_id not in managers_by_team:
+                    managers_by_team[team_id] = list(
                         User.objects.filter(
-                            team_id=lead.team_id, role=Role.SALES_MANAGER, is_active=True
+                            team_id=team_id, role=Role.SALES_MANAGER, is_active=True
                         )
                     )
-                owner = lead.owner.get_full_name() or lead.owner.username if lead.owner else "nobody"
-                for manager in managers_by_team[lead.team_id]:
+                owner = (
+                    lead.owner.get_full_name() or lead.owner.username if lead.owner else "nobody"
+                )
+                for manager in managers_by_team.get(team_id, []) if team_id else []:
                     notify(
                         manager,
                         kind="sla_breach",

@@ -1,0 +1,41 @@
+# Leadloop: `make run` serves the app with its worker; `make test` runs the whole suite.
+# Both set themselves up on a fresh clone (uv, a .venv on the Python of .python-version).
+
+PORT ?= 8000
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test lint typecheck bench worker clean-data
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/leadloop migrate --no-input
+	$(BIN)/leadloop createcachetable
+	$(BIN)/leadloop seed_demo --if-empty
+	@echo ""
+	@echo "  Leadloop is starting at http://127.0.0.1:$(PORT)/"
+	@echo "  Log in as rep1, manager1, marketing or admin (password: demo). Ctrl-C stops everything."
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+test: install lint typecheck
+	$(BIN)/leadloop makemigrations --check --dry-run
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/bench_capture.py

@@ -1,0 +1,38 @@
+from decimal import Decimal
+
+import pytest
+
+from qualify.rules import Profile, score_profile
+
+
+@pytest.mark.parametrize(
+    ("profile", "fit", "segment"),
+    [
+        (Profile(), 0, "nurture"),
+        (
+            Profile(need="x", authority="decision_maker", budget=Decimal(20000), timeline="now"),
+            70,
+            "sales_ready",
+        ),
+        (Profile(need="x", authority="influencer", timeline="year"), 30, "nurture"),
+        (Profile(title="VP Sales", timeline="quarter", employees=500), 35, "nurture"),
+        (Profile(authority="none", timeline="never"), -40, "disqualified"),
+        (Profile(timeline="never", need="x", authority="decision_maker"), 5, "disqualified"),
+    ],
+)
+def test_fit_decides_the_segment(profile: Profile, fit: int, segment: str) -> None:
+    result = score_profile(profile)
+    assert (result.fit, result.segment) == (fit, segment)
+
+
+def test_engagement_can_make_a_lead_sales_ready() -> None:
+    cold = Profile(need="x", authority="influencer", timeline="year")
+    assert score_profile(cold).segment == "nurture"
+    warm = Profile(need="x", authority="influencer", timeline="year", engagement=30)
+    assert (score_profile(warm).total, score_profile(warm).segment) == (60, "sales_ready")
+
+
+def test_marquee_account_is_always_sales_ready() -> None:
+    result = score_profile(Profile(is_marquee=True, timeline="never"))
+    assert result.segment == "sales_ready"
+    assert "marquee account: always sales-ready" in result.reasons
