@@ -22,6 +22,10 @@ TEXT_FIELDS = {
     "industry": 100,
     "need": 2000,
 }
+# What the columns hold (Lead.employees, Lead.budget with 12 digits, 2 decimal places):
+# larger values would fail in the database instead of being refused here.
+MAX_EMPLOYEES = 2_147_483_647
+MAX_BUDGET = Decimal(10**10)
 LEAD_FIELDS = frozenset(
     {"email", *TEXT_FIELDS, "employees", "authority", "budget", "timeline", "custom_fields"}
 )
@@ -101,14 +105,19 @@ def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
                 raise FieldError(name, f"{raw!r} is not a whole number") from exc
             if employees < 0:
                 raise FieldError(name, "cannot be negative")
+            if employees > MAX_EMPLOYEES:
+                raise FieldError(name, f"must be at most {MAX_EMPLOYEES:,}")
             cleaned[name] = employees
         elif name == "budget":
             try:
                 budget = Decimal(str(raw).replace(",", "").strip())
             except InvalidOperation as exc:
                 raise FieldError(name, f"{raw!r} is not a number") from exc
-            if budget < 0 or not budget.is_finite():
+            # Finite first: comparing NaN raises.
+            if not budget.is_finite() or budget < 0:
                 raise FieldError(name, "must be a positive amount")
+            if budget >= MAX_BUDGET:
+                raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
             cleaned[name] = budget
         elif name == "authority":
             if raw not in Authority.values:

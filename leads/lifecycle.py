@@ -54,6 +54,8 @@ class TransitionError(Exception):
 
 
 def check_transition(from_stage: str, to_stage: str, reason: str = "") -> None:
+    # Plain strings, so messages read 'accepted' whether given a Stage member or a value.
+    from_stage, to_stage = str(from_stage), str(to_stage)
     if to_stage not in Stage.values:
         raise TransitionError("to_stage", f"unknown stage {to_stage!r}")
     if to_stage not in ALLOWED.get(from_stage, frozenset()):
@@ -63,4 +65,6 @@ def check_transition(from_stage: str, to_stage: str, reason: str = "") -> None:
             f"a lead in stage {from_stage!r} cannot move to {to_stage!r} (allowed: {allowed})",
         )
     if (from_stage, to_stage) in REASON_REQUIRED and not reason.strip():
-        raise TransitionError("reason", f"moving from {from_stage!r} to {to_stage!r} needs a reason")
+        raise TransitionError(
+            "reason", f"moving from {from_stage!r} to {to_stage!r} needs a reason"
+        )

@@ -40,7 +40,7 @@ def test_illegal_moves_are_refused_naming_the_field(src: str, dst: str) -> None:
     with pytest.raises(TransitionError) as error:
         check_transition(src, dst, reason="because")
     assert error.value.field == "to_stage"
-    assert f"cannot move to {dst!r}" in error.value.message
+    assert f"cannot move to '{dst}'" in error.value.message
 
 
 @pytest.mark.parametrize(
