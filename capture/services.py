@@ -174,12 +174,23 @@ def record_events(
     leads_by_email = {lead.email: lead for lead in Lead.objects.filter(email__in=emails)}
     lead_ids = {item.lead_id for item in batch if item.lead_id}
     leads_by_id = Lead.objects.in_bulk(lead_ids)
+    # An unknown campaign id would only fail at commit (a deferred foreign key), taking
+    # the whole batch down; refuse that event alone instead.
+    campaign_ids = {item.campaign_id for item in batch if item.campaign_id is not None}
+    known_campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", flat=True))
     to_insert: list[Event] = []
     batch_keys: set[str] = set()
     for index, item in enumerate(batch):
         key = item.idempotency_key
         if key and (key in seen or key in batch_keys):
             outcomes.append(EventOutcome(index, "duplicate"))
+            continue
+        if item.campaign_id is not None and item.campaign_id not in known_campaigns:
+            outcomes.append(
+                EventOutcome(
+                    index, "rejected", error=f"campaign_id: no campaign {item.campaign_id}"
+                )
+            )
             continue
         lead = leads_by_id.get(item.lead_id) if item.lead_id else None
         if item.lead_id and lead is None:
@@ -250,6 +261,7 @@ def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | Non
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
+    """A form submission is engagement: store it and let its points count at once."""
     Event.objects.create(
         lead=lead,
         kind="form_submit",
@@ -258,3 +270,4 @@ def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
         points=event_points("form_submit"),
         properties={"form": form_slug},
     )
+    rescore_engagement([lead.pk], now=now)

@@ -111,6 +111,10 @@ def win_lead(lead: Lead, *, by: User, amount: Decimal | None = None, now: dateti
 
 def lose_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Opportunity:
     """The deal is lost: the lead is recycled into nurture with the reason."""
+    if not reason.strip():
+        # The stage change's reason is "lost: …", never empty, so the lifecycle's own
+        # check cannot catch a missing reason here.
+        raise TransitionError("reason", "a lost deal needs a reason")
     with transaction.atomic():
         opportunity = open_opportunity(lead)
         transition_lead(lead, Stage.RECYCLED, now=now, by=by, reason=f"lost: {reason}".strip())
