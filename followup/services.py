@@ -65,6 +65,9 @@ def accept_lead(lead: Lead, *, by: User, now: datetime) -> Lead:
 
 def reject_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
     """Sales hands the lead back: it is recycled into nurture, never lost."""
+    if lead.stage == Stage.OPPORTUNITY:
+        # An opportunity ends as won or lost, so its deal is closed with it.
+        raise TransitionError("action", "an opportunity is not rejected: mark it lost instead")
     with transaction.atomic():
         transition_lead(lead, Stage.RECYCLED, now=now, by=by, reason=reason)
         _back_to_marketing(lead)

@@ -283,10 +283,12 @@ def test_a_move_the_stage_does_not_allow_is_a_conflict_naming_action(
 def test_reject_or_lose_without_a_reason_is_refused_naming_reason(
     org: Any, leads: dict[str, Lead], clock: datetime, client: Client, action: str
 ) -> None:
-    # given rep1's lead with an open deal (lose needs one; reject works from any sales stage)
+    # given rep1's accepted lead, with an open deal for "lose" (an opportunity is lost,
+    # never rejected)
     lead = leads["rep1"]
     accept_lead(lead, by=org.rep1, now=clock)
-    convert_lead(lead, by=org.rep1, amount=1000, now=clock)  # type: ignore[arg-type]
+    if action == "lose":
+        convert_lead(lead, by=org.rep1, amount=1000, now=clock)  # type: ignore[arg-type]
     # when rep1 drops it without a reason
     response = post(
         client, f"/api/v1/leads/{lead.pk}/transitions", {"action": action, "reason": " "}, org.rep1
@@ -295,7 +297,23 @@ def test_reject_or_lose_without_a_reason_is_refused_naming_reason(
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["reason"]
     lead.refresh_from_db()
-    assert lead.stage == "opportunity"
+    assert lead.stage == ("opportunity" if action == "lose" else "accepted")
+    assert Opportunity.objects.filter(status="open").count() == (1 if action == "lose" else 0)
+
+
+def test_rejecting_an_opportunity_is_refused(
+    org: Any, leads: dict[str, Lead], clock: datetime, client: Client
+) -> None:
+    lead = leads["rep1"]
+    accept_lead(lead, by=org.rep1, now=clock)
+    convert_lead(lead, by=org.rep1, amount=1000, now=clock)  # type: ignore[arg-type]
+
+    response = post(
+        client, f"/api/v1/leads/{lead.pk}/transitions", {"action": "reject", "reason": "x"}, org.rep1
+    )
+
+    assert response.status_code == 409
+    assert [e["field"] for e in response.json()["errors"]] == ["action"]
     assert Opportunity.objects.get().status == "open"
 
 

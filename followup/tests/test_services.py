@@ -83,3 +83,14 @@ def test_rep_touching_a_queue_lead_takes_it(org, now) -> None:
 
     lead.refresh_from_db()
     assert lead.owner == org.rep2
+
+
+def test_an_opportunity_is_lost_not_rejected(org, now, hot_lead) -> None:
+    accept_lead(hot_lead, by=org.rep1, now=now)
+    convert_lead(hot_lead, by=org.rep1, amount=Decimal("5000"), now=now)
+
+    with pytest.raises(TransitionError) as error:
+        reject_lead(hot_lead, by=org.rep1, reason="meh", now=now)
+
+    assert error.value.field == "action"
+    assert Lead.objects.get(pk=hot_lead.pk).stage == "opportunity"

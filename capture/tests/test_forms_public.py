@@ -1,0 +1,232 @@
+"""The public lead form: one lead per person, tracked, and hard to abuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from capture.models import Event, Submission, WebForm
+from leads.models import CampaignMember, Lead
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit(db: None) -> Iterator[None]:
+    # The rate counters live in the cache table, which test transactions do not cover.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def webform(org) -> WebForm:
+    return WebForm.objects.create(
+        slug="demo",
+        name="Request a demo",
+        campaign=org.webinar,
+        fields=["first_name", "email", "company_name", "timeline"],
+        consent_text="Send me product news",
+    )
+
+
+def post(client: Client, data: dict[str, str], query: str = "", **extra: Any) -> Any:
+    return client.post(reverse("capture:form", args=["demo"]) + query, data, **extra)
+
+
+def test_form_page_shows_the_fields_consent_and_a_hidden_honeypot(client, webform) -> None:
+    response = client.get(
+        reverse("capture:form", args=["demo"]) + "?utm_source=newsletter",
+        headers={"referer": "https://blog.example.com/post"},
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="email"' in body
+    assert 'name="timeline"' in body
+    assert "Send me product news" in body
+    assert '<div class="hp" aria-hidden="true">' in body
+    assert 'name="utm_source" value="newsletter"' in body
+    assert 'name="referrer" value="https://blog.example.com/post"' in body
+
+
+def test_submit_creates_one_lead_in_the_campaign_with_tracking(client, webform) -> None:
+    response = post(
+        client,
+        {
+            "first_name": "Ann",
+            "email": "Ann@Acme.io",
+            "company_name": "Acme",
+            "consent": "on",
+            "utm_source": "newsletter",
+            "utm_medium": "email",
+            "referrer": "https://blog.example.com/post",
+        },
+        query="?utm_campaign=spring",
+    )
+
+    assert response.status_code == 200
+    assert "Thank you! We will be in touch shortly." in response.content.decode()
+    lead = Lead.objects.get()
+    assert (lead.email, lead.first_name, lead.source) == ("ann@acme.io", "Ann", "web_form")
+    assert {k: v for k, v in lead.custom_fields.items() if not k.startswith("marketing_")} == {
+        "utm_source": "newsletter",
+        "utm_medium": "email",
+        "utm_campaign": "spring",
+        "referrer": "https://blog.example.com/post",
+    }
+    assert lead.custom_fields["marketing_consent_text"] == "Send me product news"
+    member = CampaignMember.objects.get(lead=lead)
+    assert (member.campaign.name, member.status) == ("Webinar", "responded")
+    submission = Submission.objects.get()
+    assert (submission.source, submission.payload["form"], submission.payload["consent"]) == (
+        "web_form",
+        "demo",
+        True,
+    )
+    assert list(Event.objects.values_list("kind", "properties")) == [
+        ("form_submit", {"form": "demo"})
+    ]
+
+
+def test_utm_parameters_come_from_the_referrer_when_the_snippet_has_no_script(
+    client, webform
+) -> None:
+    post(
+        client,
+        {"email": "ann@acme.io"},
+        HTTP_REFERER="https://www.example.com/pricing?utm_source=google&utm_medium=cpc",
+    )
+
+    lead = Lead.objects.get()
+    assert lead.custom_fields == {
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "referrer": "https://www.example.com/pricing?utm_source=google&utm_medium=cpc",
+    }
+
+
+def test_form_submission_points_count_towards_the_score(client, webform) -> None:
+    post(client, {"email": "ann@acme.io"})
+
+    lead = Lead.objects.get()
+    assert (lead.engagement_score, lead.score) == (10, 10)
+
+
+def test_second_submit_with_the_same_email_is_the_same_lead(client, webform) -> None:
+    post(client, {"email": "ann@acme.io", "first_name": "Ann"})
+    post(client, {"email": "ANN@acme.io", "company_name": "Acme"})
+
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.company_name) == ("Ann", "Acme")
+    assert list(Submission.objects.order_by("pk").values_list("lead_id", "was_created")) == [
+        (lead.pk, True),
+        (lead.pk, False),
+    ]
+    assert CampaignMember.objects.count() == 1
+
+
+def test_honeypot_pretends_success_and_creates_nothing(client, webform) -> None:
+    response = post(client, {"email": "bot@spam.io", "homepage": "http://spam.example"})
+
+    assert response.status_code == 200
+    assert "Thank you! We will be in touch shortly." in response.content.decode()
+    assert (Lead.objects.count(), Submission.objects.count(), Event.objects.count()) == (0, 0, 0)
+
+
+def test_rate_limit_answers_429_after_the_limit(client, webform, settings) -> None:
+    settings.LEADLOOP_FORM_RATE_PER_MINUTE = 3
+
+    codes = [post(client, {"email": f"p{i}@acme.io"}).status_code for i in range(5)]
+
+    assert codes == [200, 200, 200, 429, 429]
+    assert Lead.objects.count() == 3
+
+
+def test_rate_limit_is_per_address(client, webform, settings) -> None:
+    settings.LEADLOOP_FORM_RATE_PER_MINUTE = 1
+    post(client, {"email": "a@acme.io"}, REMOTE_ADDR="10.0.0.1")
+
+    response = post(client, {"email": "b@acme.io"}, REMOTE_ADDR="10.0.0.2")
+
+    assert response.status_code == 200
+    assert Lead.objects.count() == 2
+
+
+def test_bad_email_is_400_with_the_message_next_to_the_field(client, webform) -> None:
+    response = post(client, {"email": "not-an-email", "first_name": "Ann"})
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert (
+        '<p class="field-error" id="id_email_error">'
+        "&#x27;not-an-email&#x27; is not a valid email address</p>" in body
+    )
+    assert 'value="Ann"' in body
+    assert Lead.objects.count() == 0
+
+
+def test_missing_email_is_400(client, webform) -> None:
+    response = post(client, {"first_name": "Ann"})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+
+
+def test_an_oversized_body_is_refused(client, webform) -> None:
+    response = post(client, {"email": "ann@acme.io", "company_name": "x" * 40_000})
+
+    assert response.status_code == 413
+    assert Lead.objects.count() == 0
+
+
+def test_an_inactive_or_unknown_form_is_404(client, webform) -> None:
+    WebForm.objects.filter(pk=webform.pk).update(is_active=False)
+
+    assert post(client, {"email": "ann@acme.io"}).status_code == 404
+    assert client.get(reverse("capture:form", args=["nope"])).status_code == 404
+
+
+def test_thank_you_url_redirects(client, webform) -> None:
+    WebForm.objects.filter(pk=webform.pk).update(thank_you_url="https://acme.io/thanks")
+
+    response = post(client, {"email": "ann@acme.io"})
+
+    assert (response.status_code, response["Location"]) == (302, "https://acme.io/thanks")
+
+
+def test_form_is_csrf_exempt_for_embedding(webform) -> None:
+    client = Client(enforce_csrf_checks=True)
+
+    response = post(client, {"email": "ann@acme.io"})
+
+    assert response.status_code == 200
+    assert Lead.objects.count() == 1
+
+
+def test_embed_page_needs_login_and_shows_a_plain_form_snippet(client, org, webform) -> None:
+    anonymous = client.get(reverse("capture:embed", args=["demo"]))
+    client.force_login(org.marketer)
+
+    response = client.get(reverse("capture:embed", args=["demo"]))
+
+    assert anonymous.status_code == 302
+    snippet = response.context["snippet"]
+    assert snippet.startswith('<form action="http://testserver/f/demo/" method="post"')
+    assert 'name="email"' in snippet
+    assert 'name="homepage" tabindex="-1"' in snippet
+    assert "csrfmiddlewaretoken" not in snippet
+
+
+def test_a_snippet_post_creates_the_lead(client, org, webform) -> None:
+    client.force_login(org.marketer)
+    client.get(reverse("capture:embed", args=["demo"]))
+    client.logout()
+
+    response = post(client, {"email": "ann@acme.io", "homepage": "", "utm_source": ""})
+
+    assert response.status_code == 200
+    assert Lead.objects.get().email == "ann@acme.io"

@@ -1,0 +1,33 @@
+"""The signed-in page wrapper: log-in required, times shown in the viewer's zone."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
+
+View = Callable[..., HttpResponseBase]
+
+
+def viewer_page(view: View) -> View:
+    """Require log-in and render the page in the viewer's time zone (User.timezone).
+
+    Views render eagerly (`render`, not TemplateResponse), so the zone is active while the
+    template turns stored UTC times into local ones.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            zone = zoneinfo.ZoneInfo(getattr(request.user, "timezone", "") or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        with timezone.override(zone):
+            return view(request, *args, **kwargs)
+
+    return login_required(wrapper)

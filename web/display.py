@@ -1,0 +1,76 @@
+"""Presentation helpers: how long, how late, and cells safe to open in a spreadsheet.
+
+Pure functions over plain values (no database), so pages, exports and tests agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and
+# Google Sheets (CSV injection); tab and carriage return are stripped by some of them
+# and then the next character decides.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """`value` for a CSV cell; text that a spreadsheet would run as a formula gets a `'`."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human duration, largest two units: "2d 3h", "5h 12m", "4m", "0m"."""
+    seconds = int(abs(delta.total_seconds()))
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes = seconds // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+@dataclass(frozen=True)
+class SlaStatus:
+    """Where a lead's first-touch clock stands at one moment.
+
+    state: "none" (no clock), "running", "overdue" or "stopped" (first touch made).
+    """
+
+    state: str
+    due_at: datetime | None
+    stopped_at: datetime | None
+    label: str
+    late_by: str = ""  # for a stopped clock: how late the first touch was, if it was
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.state == "overdue"
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.state == "stopped"
+
+
+def sla_status(
+    *,
+    due_at: datetime | None,
+    first_touch_at: datetime | None,
+    now: datetime,
+) -> SlaStatus:
+    """The clock of one lead, in wall-clock time (the deadline itself is in business hours)."""
+    if first_touch_at is not None:
+        late_by = ""
+        if due_at is not None and first_touch_at > due_at:
+            late_by = format_duration(first_touch_at - due_at)
+        return SlaStatus("stopped", due_at, first_touch_at, "clock stopped", late_by=late_by)
+    if due_at is None:
+        return SlaStatus("none", None, None, "no SLA clock")
+    if now > due_at:
+        return SlaStatus("overdue", due_at, None, f"overdue by {format_duration(now - due_at)}")
+    return SlaStatus("running", due_at, None, f"{format_duration(due_at - now)} left")

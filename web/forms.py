@@ -1,0 +1,128 @@
+"""Forms of the internal pages: list filters, funnel filters, disqualify and reassign."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from leads.choices import Segment, Stage
+from leads.models import Campaign, Lead
+from users.choices import Role
+from users.models import User
+
+UNASSIGNED = "none"
+
+
+def owner_choices(viewer: User) -> list[tuple[str, str]]:
+    """People whose leads `viewer` may filter by: everyone in sales, the team, or oneself."""
+    people = User.objects.filter(is_active=True, role__in=[Role.SALES_REP, Role.SALES_MANAGER])
+    if not viewer.sees_everything:
+        people = (
+            people.filter(team_id=viewer.team_id) if viewer.team_id else people.filter(pk=viewer.pk)
+        )
+    choices = [("", "Anyone"), (UNASSIGNED, "Unassigned")]
+    choices += [
+        (str(pk), (f"{first} {last}".strip() or username))
+        for pk, username, first, last in people.order_by("username").values_list(
+            "pk", "username", "first_name", "last_name"
+        )
+    ]
+    return choices
+
+
+class LeadFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    segment = forms.ChoiceField(choices=[("", "Any segment"), *Segment.choices], required=False)
+    owner = forms.ChoiceField(required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="Any campaign"
+    )
+
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
+
+    def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
+        """Narrow `leads` (already limited to what the viewer may see) in the database."""
+        if not self.is_valid():
+            return leads.none()
+        data = self.cleaned_data
+        if data["q"]:
+            for word in data["q"].split()[:5]:
+                leads = leads.filter(
+                    Q(email__icontains=word)
+                    | Q(first_name__icontains=word)
+                    | Q(last_name__icontains=word)
+                    | Q(company_name__icontains=word)
+                )
+        if data["stage"]:
+            leads = leads.filter(stage=data["stage"])
+        if data["segment"]:
+            leads = leads.filter(segment=data["segment"])
+        if data["owner"] == UNASSIGNED:
+            leads = leads.filter(owner__isnull=True)
+        elif data["owner"]:
+            leads = leads.filter(owner_id=int(data["owner"]))
+        if data["campaign"] is not None:
+            # One membership per campaign and lead: this join never repeats a lead.
+            leads = leads.filter(memberships__campaign=data["campaign"])
+        return leads
+
+
+class FunnelFilterForm(forms.Form):
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="All campaigns"
+    )
+    since = forms.DateField(
+        required=False, label="Arrived from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="to (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "must not be before the start date")
+        return data
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """The chosen days as aware datetimes in the viewer's zone; the end is exclusive."""
+        tz = timezone.get_current_timezone()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        start = datetime.combine(since, time.min, tz) if since else None
+        end = datetime.combine(until + timedelta(days=1), time.min, tz) if until else None
+        return start, end
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(
+        label="Why will they never buy?",
+        required=False,
+        max_length=1000,
+        widget=forms.TextInput(attrs={"required": True, "placeholder": "e.g. competitor, student"}),
+    )
+
+
+class ReassignForm(forms.Form):
+    to = forms.ModelChoiceField(queryset=User.objects.none(), label="Give to", empty_label=None)
+
+    def __init__(self, *args: Any, reps: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = reps  # type: ignore[attr-defined]
+
+
+def reassignable_reps(viewer: User, lead: Lead | None = None) -> QuerySet[User]:
+    """Reps a lead may be handed to: the manager's team; for an admin, the lead's team or all."""
+    reps = User.objects.filter(is_active=True, role=Role.SALES_REP).order_by("username")
+    if viewer.is_manager:
+        return reps.filter(team_id=viewer.team_id) if viewer.team_id else reps.none()
+    if lead is not None and lead.team_id:
+        return reps.filter(team_id=lead.team_id)
+    return reps

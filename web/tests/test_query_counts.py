@@ -1,0 +1,82 @@
+"""Hot pages run a fixed number of queries, however many rows they show."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from followup.services import record_touch
+from users.models import Notification
+
+# session, user, unread count, and the page's own reads
+MAX_QUERIES = {
+    "rep_home": 6,
+    "manager_home": 6,
+    "marketing_home": 6,
+    "leads": 7,
+    "lead": 10,
+}
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_rep_inbox_queries_do_not_grow_with_rows(
+    org, make_lead, client_for, django_assert_max_num_queries, rows
+) -> None:
+    for i in range(rows):
+        make_lead(f"mine{i}@acme.io", org.rep1, days_ago=i)
+        make_lead(f"queue{i}@acme.io", None)
+    client = client_for(org.rep1)
+
+    with django_assert_max_num_queries(MAX_QUERIES["rep_home"]):
+        response = client.get(reverse("web:home"))
+
+    assert len(response.context["mine"]) == rows
+    assert len(response.context["queue"]) == rows
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_manager_inbox_queries_do_not_grow_with_rows(
+    org, make_lead, client_for, django_assert_max_num_queries, rows
+) -> None:
+    for i in range(rows):
+        make_lead(f"a{i}@acme.io", org.rep1 if i % 2 else org.rep2, days_ago=i)
+    client = client_for(org.manager)
+
+    with django_assert_max_num_queries(MAX_QUERIES["manager_home"]):
+        response = client.get(reverse("web:home"))
+
+    assert len(response.context["rows"]) == rows
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_overview_and_list_queries_do_not_grow_with_rows(
+    org, make_lead, client_for, django_assert_max_num_queries, rows
+) -> None:
+    for i in range(rows):
+        make_lead(f"a{i}@acme.io", org.rep1, company_name="Acme")
+    client = client_for(org.marketer)
+
+    with django_assert_max_num_queries(MAX_QUERIES["marketing_home"]):
+        client.get(reverse("web:home"))
+    with django_assert_max_num_queries(MAX_QUERIES["leads"]):
+        response = client.get(reverse("web:leads"), {"campaign": "", "q": "acme"})
+
+    assert response.context["total"] == rows
+
+
+@pytest.mark.parametrize("touches", [1, 12])
+def test_lead_page_queries_do_not_grow_with_its_history(
+    org, make_lead, client_for, django_assert_max_num_queries, real_now, touches
+) -> None:
+    lead = make_lead("ann@acme.io", org.rep1, days_ago=1)
+    for _ in range(touches):
+        record_touch(lead, by=org.rep1, kind="call", now=real_now)
+    Notification.objects.create(
+        recipient=org.rep1, kind="x", message="m", dedupe_key="k", created_at=real_now
+    )
+    client = client_for(org.rep1)
+
+    with django_assert_max_num_queries(MAX_QUERIES["lead"]):
+        response = client.get(reverse("web:lead", args=[lead.pk]))
+
+    assert len([e for e in response.context["timeline"] if e.kind == "touch"]) == touches

@@ -1,0 +1,440 @@
+"""The signed-in web UI: thin adapters that parse input, check permission, call one service.
+
+Each request reads the clock once (`now`) and passes it on. Leads are always looked up
+through `visible_leads(request.user)`: a lead outside the viewer's scope is a 404.
+Errors from services (TransitionError, FieldError) come back as form errors.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import datetime, tzinfo
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics.services import funnel_by_campaign, funnel_report
+from capture.models import WebForm
+from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
+from followup.services import (
+    accept_lead,
+    convert_lead,
+    lose_lead,
+    record_touch,
+    reject_lead,
+    win_lead,
+)
+from leads.choices import Stage
+from leads.lifecycle import TransitionError
+from leads.models import Lead
+from leads.services import transition_lead
+from qualify.rules import score_profile
+from qualify.services import profile_of
+from routing.services import reassign_lead
+from users.access import visible_leads
+from users.models import User
+
+from .charts import campaign_chart, funnel_chart
+from .decorators import viewer_page
+from .display import csv_safe, sla_status
+from .forms import (
+    DisqualifyForm,
+    FunnelFilterForm,
+    LeadFilterForm,
+    ReassignForm,
+    reassignable_reps,
+)
+from .permissions import (
+    ACTIONS,
+    available_actions,
+    does_sales_work,
+    may_log_touch,
+    may_reassign,
+)
+from .queries import overview, rep_inbox, team_inbox, timeline
+
+PAGE_SIZE = 50
+
+ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "accept": AcceptForm,
+    "reject": RejectForm,
+    "convert": ConvertForm,
+    "win": WinForm,
+    "lose": LoseForm,
+    "disqualify": DisqualifyForm,
+}
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # viewer_page guarantees a signed-in user
+    return user
+
+
+def _show_error(form: forms.Form, error: Exception) -> None:
+    """Put a service's error (TransitionError / FieldError: .field, .message) on the form."""
+    field = getattr(error, "field", None)
+    message = getattr(error, "message", str(error))
+    form.add_error(field if field in form.fields else None, message)
+
+
+# --- Home -----------------------------------------------------------------------------
+
+
+@viewer_page
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    user = _user(request)
+    if user.is_rep:
+        mine, queue = rep_inbox(user, now)
+        return render(request, "web/home_rep.html", {"mine": mine, "queue": queue, "now": now})
+    if user.is_manager:
+        return render(
+            request,
+            "web/home_manager.html",
+            {
+                "rows": team_inbox(user, now),
+                "reps": list(reassignable_reps(user)),
+                "now": now,
+            },
+        )
+    return render(request, "web/home_overview.html", {"overview": overview(user, now)})
+
+
+# --- Leads list and export ---------------------------------------------------------------
+
+
+def _filtered(request: HttpRequest) -> tuple[LeadFilterForm, QuerySet[Lead]]:
+    user = _user(request)
+    form = LeadFilterForm(request.GET, viewer=user)
+    leads = form.apply(visible_leads(user)).order_by("-arrived_at", "-pk")
+    return form, leads
+
+
+@viewer_page
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    form, leads = _filtered(request)
+    page = Paginator(
+        leads.select_related("owner", "team", "account", "first_campaign"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "total": page.paginator.count}
+    template = "web/lead_list.html#results" if request.htmx else "web/lead_list.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+CSV_COLUMNS = (
+    ("id", "pk"),
+    ("email", "email"),
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("title", "title"),
+    ("company", "company_name"),
+    ("phone", "phone"),
+    ("country", "country"),
+    ("stage", "stage"),
+    ("segment", "segment"),
+    ("score", "score"),
+    ("owner", "owner__username"),
+    ("team", "team__name"),
+    ("source", "source"),
+    ("first_campaign", "first_campaign__name"),
+    ("arrived_at", "arrived_at"),
+    ("sla_due_at", "sla_due_at"),
+    ("first_touch_at", "first_touch_at"),
+    ("touch_count", "touch_count"),
+)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_rows(rows: Iterator[tuple[Any, ...]], zone: tzinfo) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([header for header, _ in CSV_COLUMNS])
+    for row in rows:
+        yield writer.writerow(
+            [
+                value.astimezone(zone).isoformat(timespec="seconds")
+                if isinstance(value, datetime)
+                else csv_safe("" if value is None else value)
+                for value in row
+            ]
+        )
+
+
+@viewer_page
+@require_GET
+def lead_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list's filtered, access-scoped leads as CSV, streamed in chunks."""
+    _form, leads = _filtered(request)
+    rows = leads.values_list(*(column for _, column in CSV_COLUMNS)).iterator(chunk_size=2000)
+    # The body is produced after the view returns, outside the viewer's zone override.
+    zone = timezone.get_current_timezone()
+    response = StreamingHttpResponse(csv_rows(rows, zone), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().astimezone(zone).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response
+
+
+# --- One lead ---------------------------------------------------------------------------
+
+
+def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
+    return get_object_or_404(
+        visible_leads(_user(request)).select_related("account", "owner", "team", "first_campaign"),
+        pk=pk,
+    )
+
+
+def _lead_context(
+    request: HttpRequest,
+    lead: Lead,
+    now: datetime,
+    *,
+    touch_form: TouchForm | None = None,
+    action_forms: dict[str, forms.Form] | None = None,
+    reassign_form: ReassignForm | None = None,
+) -> dict[str, Any]:
+    user = _user(request)
+    actions = available_actions(user, lead)
+    bound = action_forms or {}
+    reps = reassignable_reps(user, lead) if may_reassign(user) else None
+    return {
+        "lead": lead,
+        "now": now,
+        "score": score_profile(profile_of(lead)),
+        "sla": sla_status(due_at=lead.sla_due_at, first_touch_at=lead.first_touch_at, now=now),
+        "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
+        "opportunities": lead.opportunities.all(),
+        "timeline": timeline(lead),
+        "custom_fields": sorted(lead.custom_fields.items()) if lead.custom_fields else [],
+        "may_touch": may_log_touch(user),
+        "touch_form": touch_form or TouchForm(),
+        "actions": [
+            (action, bound.get(action.name) or ACTION_FORMS[action.name](prefix=action.name))
+            for action in actions
+        ],
+        # A failed action whose button is no longer offered still shows its error.
+        "orphan_errors": [
+            (ACTIONS[name], form)
+            for name, form in bound.items()
+            if form.errors and ACTIONS[name] not in actions
+        ],
+        "reassign_form": reassign_form
+        or (ReassignForm(reps=reps, initial={"to": lead.owner_id}) if reps is not None else None),
+    }
+
+
+@viewer_page
+@require_GET
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    now = timezone.now()
+    lead = _lead_or_404(request, pk)
+    return render(request, "web/lead_detail.html", _lead_context(request, lead, now))
+
+
+@viewer_page
+@require_POST
+def lead_touch(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a touch. With htmx the answer is the SLA + touch form + timeline panel."""
+    now = timezone.now()
+    lead = _lead_or_404(request, pk)
+    user = _user(request)
+    if not may_log_touch(user):
+        raise PermissionDenied("only sales log touches")
+    form = TouchForm(request.POST)
+    if form.is_valid():
+        try:
+            touch = record_touch(
+                lead,
+                by=user,
+                kind=form.cleaned_data["kind"],
+                outcome=form.cleaned_data["outcome"],
+                notes=form.cleaned_data["notes"],
+                occurred_at=form.cleaned_data["occurred_at"],
+                now=now,
+            )
+        except TransitionError as error:
+            _show_error(form, error)
+        else:
+            message = f"{touch.get_kind_display()} logged."
+            if request.htmx:  # type: ignore[attr-defined]
+                lead = _lead_or_404(request, pk)
+                context = _lead_context(request, lead, now) | {"flash": message}
+                return render(request, "web/lead_detail.html#activity", context)
+            messages.success(request, message)
+            return redirect("web:lead", pk=lead.pk)
+    context = _lead_context(request, lead, now, touch_form=form)
+    template = "web/lead_detail.html#activity" if request.htmx else "web/lead_detail.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=400)
+
+
+def _run_action(name: str, lead: Lead, user: User, data: dict[str, Any], now: datetime) -> str:
+    """Call the one service behind an action; returns what to tell the user."""
+    match name:
+        case "accept":
+            accept_lead(lead, by=user, now=now)
+            return "Lead accepted."
+        case "reject":
+            reject_lead(lead, by=user, reason=data["reason"], now=now)
+            return "Lead rejected and handed back to marketing."
+        case "convert":
+            convert_lead(lead, by=user, amount=data["amount"], name=data["name"], now=now)
+            return "Opportunity opened."
+        case "win":
+            win_lead(lead, by=user, amount=data["amount"], now=now)
+            return "Deal won."
+        case "lose":
+            lose_lead(lead, by=user, reason=data["reason"], now=now)
+            return "Deal lost; the lead goes back to nurture."
+        case "disqualify":
+            transition_lead(lead, Stage.DISQUALIFIED, now=now, by=user, reason=data["reason"])
+            return "Lead disqualified."
+    raise Http404(name)
+
+
+@viewer_page
+@require_POST
+def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    now = timezone.now()
+    lead = _lead_or_404(request, pk)
+    user = _user(request)
+    chosen = ACTIONS.get(action)
+    if chosen is None:
+        raise Http404("no such action")
+    if chosen.sales_only and not does_sales_work(user):
+        raise PermissionDenied("only sales take this action")
+    form = ACTION_FORMS[action](request.POST, prefix=action)
+    if form.is_valid():
+        if lead.stage not in chosen.from_stages:
+            form.add_error(
+                None,
+                f"{chosen.label} is not possible for a lead in stage {lead.get_stage_display()!r}",
+            )
+        else:
+            try:
+                message = _run_action(action, lead, user, form.cleaned_data, now)
+            except TransitionError as error:
+                _show_error(form, error)
+            else:
+                messages.success(request, message)
+                return redirect("web:lead", pk=lead.pk)
+    lead = _lead_or_404(request, pk)  # a failed service may have changed the copy in hand
+    context = _lead_context(request, lead, now, action_forms={action: form})
+    return render(request, "web/lead_detail.html", context, status=400)
+
+
+@viewer_page
+@require_POST
+def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    now = timezone.now()
+    lead = _lead_or_404(request, pk)
+    user = _user(request)
+    if not may_reassign(user):
+        raise PermissionDenied("only managers reassign leads")
+    form = ReassignForm(request.POST, reps=reassignable_reps(user, lead))
+    if form.is_valid():
+        to: User = form.cleaned_data["to"]
+        if to.pk == lead.owner_id:
+            messages.info(
+                request, f"{lead.display_name} already belongs to {to.get_full_name() or to}."
+            )
+        else:
+            reassign_lead(lead, to, now=now, by=user)
+            messages.success(
+                request, f"{lead.display_name} now belongs to {to.get_full_name() or to}."
+            )
+        target = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            return redirect(target)
+        return redirect("web:lead", pk=lead.pk)
+    context = _lead_context(request, lead, now, reassign_form=form)
+    return render(request, "web/lead_detail.html", context, status=400)
+
+
+# --- Reports ----------------------------------------------------------------------------
+
+
+@viewer_page
+@require_GET
+def funnel(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = FunnelFilterForm(request.GET)
+    since = until = None
+    campaign_id = None
+    if form.is_valid():
+        since, until = form.period()
+        campaign = form.cleaned_data["campaign"]
+        campaign_id = campaign.pk if campaign is not None else None
+    report = funnel_report(user, campaign_id=campaign_id, since=since, until=until)
+    per_campaign = funnel_by_campaign(user, since=since, until=until)
+    stages = [step.label for step in report.steps]
+    return render(
+        request,
+        "web/funnel.html",
+        {
+            "form": form,
+            "report": report,
+            "funnel_chart": funnel_chart(report.steps),
+            "per_campaign": per_campaign,
+            "campaign_chart": campaign_chart(per_campaign) if per_campaign else "",
+            "stage_labels": stages,
+            "off_funnel": [
+                (dict(Stage.choices)[stage], count) for stage, count in report.off_funnel.items()
+            ],
+        },
+    )
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+@viewer_page
+def notifications(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        # Marking one's own messages read: a per-user flag, not a domain change.
+        unread = user.notifications.filter(read_at__isnull=True)
+        chosen = request.POST.get("id", "")
+        if chosen:
+            unread = unread.filter(pk=int(chosen)) if chosen.isdigit() else unread.none()
+        unread.update(read_at=timezone.now())
+        return redirect("web:notifications")
+    page = Paginator(user.notifications.select_related("lead"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "web/notifications.html", {"page": page})
+
+
+# --- Web forms (marketing) ----------------------------------------------------------------
+
+
+@viewer_page
+@require_GET
+def web_forms(request: HttpRequest) -> HttpResponse:
+    forms_list = WebForm.objects.select_related("campaign").order_by("name")
+    return render(request, "web/forms.html", {"forms": forms_list})
