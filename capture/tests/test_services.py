@@ -19,7 +19,9 @@ def test_same_email_is_the_same_lead_updated_with_both_submissions(org, now) -> 
     assert first.lead.pk == second.lead.pk
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.title) == ("ann@acme.io", "Ann", "CTO")
-    assert list(Submission.objects.order_by("received_at").values_list("source", "was_created")) == [
+    assert list(
+        Submission.objects.order_by("received_at").values_list("source", "was_created")
+    ) == [
         ("api", True),
         ("web_form", False),
     ]
@@ -74,8 +76,20 @@ def test_a_lead_needs_an_email_or_a_name(org, now) -> None:
 
 
 def test_campaign_membership_only_moves_forward(org, now) -> None:
-    capture_lead({"email": "w@acme.io"}, source="api", now=now, campaign=org.webinar, member_status="attended")
-    capture_lead({"email": "w@acme.io"}, source="api", now=now, campaign=org.webinar, member_status="registered")
+    capture_lead(
+        {"email": "w@acme.io"},
+        source="api",
+        now=now,
+        campaign=org.webinar,
+        member_status="attended",
+    )
+    capture_lead(
+        {"email": "w@acme.io"},
+        source="api",
+        now=now,
+        campaign=org.webinar,
+        member_status="registered",
+    )
 
     assert CampaignMember.objects.get().status == "attended"
 
@@ -90,9 +104,15 @@ def test_events_raise_engagement_until_the_lead_is_routed(org, now) -> None:
 
     outcomes = record_events(
         [
-            EventInput(kind="webinar_attended", occurred_at=now, email="E@acme.io", idempotency_key="k1"),
-            EventInput(kind="pricing_page_view", occurred_at=now, lead_id=lead.pk, idempotency_key="k2"),
-            EventInput(kind="webinar_attended", occurred_at=now, email="e@acme.io", idempotency_key="k1"),
+            EventInput(
+                kind="webinar_attended", occurred_at=now, email="E@acme.io", idempotency_key="k1"
+            ),
+            EventInput(
+                kind="pricing_page_view", occurred_at=now, lead_id=lead.pk, idempotency_key="k2"
+            ),
+            EventInput(
+                kind="webinar_attended", occurred_at=now, email="e@acme.io", idempotency_key="k1"
+            ),
             EventInput(kind="page_view", occurred_at=now, lead_id=999999),
         ],
         now=now,
@@ -103,8 +123,22 @@ def test_events_raise_engagement_until_the_lead_is_routed(org, now) -> None:
     lead.refresh_from_db()
     assert (lead.engagement_score, lead.score, lead.stage) == (25, 55, "nurturing")
 
-    record_events([EventInput(kind="content_download", occurred_at=now, lead_id=lead.pk, idempotency_key="k3")], now=now)
-    record_events([EventInput(kind="content_download", occurred_at=now, lead_id=lead.pk, idempotency_key="k3")], now=now)
+    record_events(
+        [
+            EventInput(
+                kind="content_download", occurred_at=now, lead_id=lead.pk, idempotency_key="k3"
+            )
+        ],
+        now=now,
+    )
+    record_events(
+        [
+            EventInput(
+                kind="content_download", occurred_at=now, lead_id=lead.pk, idempotency_key="k3"
+            )
+        ],
+        now=now,
+    )
 
     lead.refresh_from_db()
     # No country: the first team by name (Americas) takes it.
@@ -113,15 +147,24 @@ def test_events_raise_engagement_until_the_lead_is_routed(org, now) -> None:
 
 
 def test_events_for_unknown_emails_create_leads(org, now, settings) -> None:
-    outcomes = record_events([EventInput(kind="page_view", occurred_at=now, email="new@acme.io")], now=now)
+    outcomes = record_events(
+        [EventInput(kind="page_view", occurred_at=now, email="new@acme.io")], now=now
+    )
     assert outcomes[0].status == "created"
     assert Lead.objects.filter(email="new@acme.io").exists()
 
     settings.LEADLOOP_UNKNOWN_EVENT_EMAIL = "ignore"
-    outcomes = record_events([EventInput(kind="page_view", occurred_at=now, email="other@acme.io")], now=now)
+    outcomes = record_events(
+        [EventInput(kind="page_view", occurred_at=now, email="other@acme.io")], now=now
+    )
     assert (outcomes[0].status, outcomes[0].error) == ("rejected", "email: no lead other@acme.io")
 
 
 def test_hot_lead_is_scored_and_routed_on_arrival(org, now) -> None:
     lead = capture_lead({"email": "hot@acme.io", **HOT}, source="api", now=now).lead
-    assert (lead.stage, lead.segment, lead.score, lead.owner) == ("mql", "sales_ready", 70, org.rep1)
+    assert (lead.stage, lead.segment, lead.score, lead.owner) == (
+        "mql",
+        "sales_ready",
+        70,
+        org.rep1,
+    )

@@ -309,7 +309,10 @@ def test_rejecting_an_opportunity_is_refused(
     convert_lead(lead, by=org.rep1, amount=1000, now=clock)  # type: ignore[arg-type]
 
     response = post(
-        client, f"/api/v1/leads/{lead.pk}/transitions", {"action": "reject", "reason": "x"}, org.rep1
+        client,
+        f"/api/v1/leads/{lead.pk}/transitions",
+        {"action": "reject", "reason": "x"},
+        org.rep1,
     )
 
     assert response.status_code == 409

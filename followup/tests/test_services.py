@@ -24,9 +24,13 @@ def hot_lead(org, now):  # type: ignore[no-untyped-def]
 
 def test_the_whole_way_to_won(org, now, hot_lead) -> None:
     t = now
-    record_touch(hot_lead, by=org.rep1, kind="call", outcome="connected", now=t + timedelta(minutes=30))
+    record_touch(
+        hot_lead, by=org.rep1, kind="call", outcome="connected", now=t + timedelta(minutes=30)
+    )
     accept_lead(hot_lead, by=org.rep1, now=t + timedelta(hours=1))
-    opportunity = convert_lead(hot_lead, by=org.rep1, amount=Decimal("12000"), now=t + timedelta(days=2))
+    opportunity = convert_lead(
+        hot_lead, by=org.rep1, amount=Decimal("12000"), now=t + timedelta(days=2)
+    )
     won = win_lead(hot_lead, by=org.rep1, amount=Decimal("15000"), now=t + timedelta(days=20))
 
     assert won.pk == opportunity.pk
@@ -45,7 +49,12 @@ def test_rejected_lead_is_recycled_into_nurture_not_lost(org, now, hot_lead) -> 
     reject_lead(hot_lead, by=org.rep1, reason="student, no budget", now=now)
 
     lead = Lead.objects.get(pk=hot_lead.pk)
-    assert (lead.stage, lead.segment, lead.owner, lead.sla_due_at) == ("recycled", "nurture", None, None)
+    assert (lead.stage, lead.segment, lead.owner, lead.sla_due_at) == (
+        "recycled",
+        "nurture",
+        None,
+        None,
+    )
     assert StageChange.objects.filter(lead=lead).last().reason == "student, no budget"  # type: ignore[union-attr]
 
 
@@ -67,7 +76,9 @@ def test_cannot_win_without_an_opportunity(org, now, hot_lead) -> None:
 
 def test_touch_in_the_future_is_refused(org, now, hot_lead) -> None:
     with pytest.raises(TransitionError) as error:
-        record_touch(hot_lead, by=org.rep1, kind="call", occurred_at=now + timedelta(hours=1), now=now)
+        record_touch(
+            hot_lead, by=org.rep1, kind="call", occurred_at=now + timedelta(hours=1), now=now
+        )
     assert error.value.field == "occurred_at"
 
 

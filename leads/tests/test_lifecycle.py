@@ -45,7 +45,11 @@ def test_illegal_moves_are_refused_naming_the_field(src: str, dst: str) -> None:
 
 @pytest.mark.parametrize(
     ("src", "dst"),
-    [(Stage.MQL, Stage.RECYCLED), (Stage.OPPORTUNITY, Stage.RECYCLED), (Stage.NEW, Stage.DISQUALIFIED)],
+    [
+        (Stage.MQL, Stage.RECYCLED),
+        (Stage.OPPORTUNITY, Stage.RECYCLED),
+        (Stage.NEW, Stage.DISQUALIFIED),
+    ],
 )
 def test_rejections_and_disqualifications_need_a_reason(src: str, dst: str) -> None:
     with pytest.raises(TransitionError) as error:
@@ -72,7 +76,11 @@ def test_transition_writes_history_and_refuses_illegal_moves(org, now) -> None:
 
     lead.refresh_from_db()
     assert lead.stage == Stage.MQL
-    history = list(StageChange.objects.filter(lead=lead).values_list("from_stage", "to_stage", "changed_by__username", "reason"))
+    history = list(
+        StageChange.objects.filter(lead=lead).values_list(
+            "from_stage", "to_stage", "changed_by__username", "reason"
+        )
+    )
     assert history == [
         ("", Stage.NEW, None, "captured via api"),
         (Stage.NEW, Stage.NURTURING, None, "score 0"),

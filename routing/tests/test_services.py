@@ -119,6 +119,8 @@ def test_a_note_does_not_stop_the_clock_but_a_call_does(org, now) -> None:
     record_touch(lead, by=lead.owner, kind="note", notes="looked at their site", now=now)
     assert lead.first_touch_at is None
 
-    record_touch(lead, by=lead.owner, kind="call", outcome="no_answer", now=now + timedelta(hours=1))
+    record_touch(
+        lead, by=lead.owner, kind="call", outcome="no_answer", now=now + timedelta(hours=1)
+    )
     assert lead.first_touch_at == now + timedelta(hours=1)
     assert lead.touch_count == 2
