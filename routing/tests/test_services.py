@@ -100,7 +100,7 @@ def test_round_robin_is_even_under_concurrent_arrivals(now) -> None:
 def test_sweep_marks_breaches_once_and_tells_the_manager(org, now) -> None:
     late = capture_lead({"email": "late@acme.io", **HOT}, source="api", now=now).lead
     touched = capture_lead({"email": "fast@acme.io", **HOT}, source="api", now=now).lead
-    record_touch(touched, by=touched.owner, kind="call", outcome="connected", now=now)
+    record_touch(touched, by=org.rep2, kind="call", outcome="connected", now=now)
     after_deadline = now + timedelta(days=3, minutes=1)
 
     assert run_due(now=now + timedelta(days=2)) == 0
@@ -116,11 +116,9 @@ def test_sweep_marks_breaches_once_and_tells_the_manager(org, now) -> None:
 def test_a_note_does_not_stop_the_clock_but_a_call_does(org, now) -> None:
     lead = capture_lead({"email": "n@acme.io", **HOT}, source="api", now=now).lead
 
-    record_touch(lead, by=lead.owner, kind="note", notes="looked at their site", now=now)
+    record_touch(lead, by=org.rep1, kind="note", notes="looked at their site", now=now)
     assert lead.first_touch_at is None
 
-    record_touch(
-        lead, by=lead.owner, kind="call", outcome="no_answer", now=now + timedelta(hours=1)
-    )
+    record_touch(lead, by=org.rep1, kind="call", outcome="no_answer", now=now + timedelta(hours=1))
     assert lead.first_touch_at == now + timedelta(hours=1)
     assert lead.touch_count == 2
