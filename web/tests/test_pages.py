@@ -19,6 +19,9 @@ ROLES = ["rep1", "manager", "marketer", "admin"]
 )
 def test_each_page_renders_for_each_role(org, make_lead, client_for, role, page) -> None:
     make_lead("ann@acme.io", org.rep1, first_name="Ann")
+    # A free-mail lead has no account and no company: pages must not trip over that.
+    make_lead("bob@gmail.com", org.rep1, first_name="Bob")
+    make_lead("cy@gmail.com", None, first_name="Cy")
     WebForm.objects.create(slug="demo", name="Demo request", fields=["email"])
 
     response = client_for(getattr(org, role)).get(reverse(page))
