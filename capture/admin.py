@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
 
-from .models import Event, IdempotencyKey, Submission, WebForm
+from .models import Event, IdempotencyKey, Submission, WebForm, WebhookSource
+from .services import rotate_webhook_token
 
 
 @admin.register(Submission)
@@ -26,3 +30,31 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 class WebFormAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "campaign", "is_active")
     prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "campaign", "unknown_email", "is_active", "created_at")
+    list_filter = ("is_active", "unknown_email")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("endpoint", "token", "created_at")
+    fields = (
+        "name", "slug", "endpoint", "token", "campaign", "channel", "unknown_email", "mapping",
+        "is_active", "created_at",
+    )  # fmt: skip
+    actions = ("issue_new_tokens",)
+
+    @admin.display(description="Endpoint")
+    def endpoint(self, source: WebhookSource) -> str:
+        if not source.slug:
+            return "—"
+        return (
+            reverse("hooks:receive", args=[source.slug])
+            + "  (POST JSON, token in X-Leadloop-Token)"
+        )
+
+    @admin.action(description="Issue new tokens (the old ones stop working)")
+    def issue_new_tokens(self, request: HttpRequest, queryset: QuerySet[WebhookSource]) -> None:
+        for source in queryset:
+            rotate_webhook_token(source)
+        self.message_user(request, f"New tokens issued for {queryset.count()} source(s).")

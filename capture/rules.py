@@ -1,15 +1,28 @@
-"""Pure intake rules: which fields a lead has, how values are cleaned, free-mail domains."""
+"""Pure intake rules: which fields a lead has, how values are cleaned, free-mail domains,
+what a web form asks, and how two leads are recognised as one person and merged."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cache
+from typing import Any, Final, Literal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from leads.choices import Authority, Timeline
+from leads.choices import Authority, Stage, Timeline
+
+from .choices import DuplicateReason
+
+try:
+    import phonenumbers
+except ImportError:  # pragma: no cover - a dependency; without it phones match on digits
+    phonenumbers = None  # type: ignore[assignment]
 
 TEXT_FIELDS = {
     "first_name": 100,
@@ -136,3 +149,393 @@ def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
                 raise FieldError(name, "must be an object of name → value")
             cleaned[name] = {str(k): v for k, v in raw.items()}
     return cleaned
+
+
+# --- Web forms marketing builds ---------------------------------------------------------
+
+# Lead fields a web form may ask for, in the order the form builder lists them.
+FORM_FIELDS: tuple[str, ...] = (
+    "email", "first_name", "last_name", "phone", "title", "company_name", "website",
+    "country", "industry", "employees", "need", "authority", "budget", "timeline",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """What a web form asks, cleaned: its fields in order, which are required, consent."""
+
+    fields: list[str]
+    required_fields: list[str]
+    consent_text: str
+    consent_purpose: str
+
+
+def clean_form_definition(
+    fields: list[str], required: list[str], consent_text: str, consent_purpose: str
+) -> FormDefinition:
+    """Check a form's fields as marketing chose them; email is always asked and required.
+
+    The order chosen is kept (duplicates dropped); a consent checkbox needs its purpose,
+    so that what a person agreed to is stored with their consent.
+    """
+    unknown = [name for name in [*fields, *required] if name not in FORM_FIELDS]
+    if unknown:
+        raise FieldError("fields", f"{unknown[0]!r} is not a lead field a form can ask for")
+    ordered = list(dict.fromkeys(["email", *fields] if "email" not in fields else fields))
+    missing = [name for name in required if name not in ordered]
+    if missing:
+        raise FieldError("required_fields", f"{missing[0]!r} is required but not on the form")
+    required_set = {"email", *required}
+    consent_text, consent_purpose = consent_text.strip(), consent_purpose.strip()
+    if consent_text and not consent_purpose:
+        raise FieldError("consent_purpose", "say what the consent is for")
+    if consent_purpose and not consent_text:
+        raise FieldError("consent_text", "the checkbox needs a text people agree to")
+    return FormDefinition(
+        fields=ordered,
+        required_fields=[name for name in ordered if name in required_set],
+        consent_text=consent_text,
+        consent_purpose=consent_purpose,
+    )
+
+
+def consent_record(*, text: str, purpose: str, given: bool, now: datetime) -> dict[str, Any]:
+    """What a form submission keeps about consent: whether it was given and, if it was,
+    the words agreed to, what for, and when."""
+    if not given:
+        return {"consent": False}
+    return {
+        "consent": True,
+        "consent_text": text,
+        "consent_purpose": purpose,
+        "consent_at": now.isoformat(),
+    }
+
+
+# --- Identity: likely duplicates --------------------------------------------------------
+
+# Words that only say what kind of company it is: "Acme Inc." and "ACME" are one company.
+LEGAL_FORMS = frozenset(
+    {
+        "inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "plc", "corp",
+        "corporation", "co", "company", "gmbh", "mbh", "ag", "kg", "ug", "se", "sa", "sas",
+        "sarl", "sàrl", "spa", "srl", "bv", "nv", "oy", "oyj", "ab", "as", "asa", "aps",
+        "pty", "pvt", "kk", "group",
+    }
+)  # fmt: skip
+MIN_PHONE_DIGITS = 7
+# How sure a match is, 0–100: a shared switchboard makes a phone alone the weakest sign.
+MATCH_SCORES = {
+    DuplicateReason.PHONE: 60,
+    DuplicateReason.NAME_COMPANY: 80,
+    DuplicateReason.PHONE_NAME_COMPANY: 95,
+}
+# Country names people write that are not a region's name in some language.
+COUNTRY_ALIASES = {
+    "usa": "US", "us": "US", "u.s.": "US", "u.s.a.": "US", "america": "US", "uk": "GB",
+    "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+    "britain": "GB", "holland": "NL", "the netherlands": "NL", "uae": "AE",
+    "south korea": "KR", "russia": "RU", "czech republic": "CZ", "türkiye": "TR",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MatchKeys:
+    """What a lead is matched on: "" where the lead does not say enough to match on it."""
+
+    phone: str
+    person: str
+    company: str
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, words of letters and digits only: "Müller-Lüdenscheidt "
+    and "muller ludenscheidt" fold alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).replace("_", " ").split())
+
+
+def person_key(first_name: str, last_name: str) -> str:
+    """The person's name to match on; both names are needed, one alone matches too much."""
+    first, last = fold(first_name), fold(last_name)
+    return f"{first}|{last}" if first and last else ""
+
+
+def company_key(company_name: str) -> str:
+    """The company's name to match on, without its legal form."""
+    words = fold(company_name).split()
+    while len(words) > 1 and words[-1] in LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
+
+
+@cache
+def _region_names() -> dict[str, str]:
+    """Every region's name in every language phonenumbers knows, lower-cased → region."""
+    if phonenumbers is None:
+        return {}
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names: dict[str, str] = {}
+    for region, by_language in LOCALE_DATA.items():
+        for name in by_language.values():
+            # "*xx" means "as in language xx"; those names are read in their own entry.
+            if name and not name.startswith("*"):
+                names.setdefault(name.casefold(), region)
+    return names
+
+
+def phone_region(country: str) -> str | None:
+    """The phone region (ISO code) of a country as people write it, if known."""
+    key = country.strip().casefold()
+    if not key:
+        return None
+    if phonenumbers is not None and key.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return key.upper()
+    return COUNTRY_ALIASES.get(key) or _region_names().get(key)
+
+
+def phone_key(phone: str, country: str = "") -> str:
+    """The phone in E.164 ("+493012345678"), read in the lead's country when it has no
+    country code; a number that cannot be read that way matches on its digits alone
+    ("#030123456"), which never equals an E.164 key."""
+    raw = phone.strip()
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    if phonenumbers is not None and raw:
+        try:
+            number = phonenumbers.parse(raw, phone_region(country))
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return ""
+    return ("+" if raw.startswith("+") else "#") + digits
+
+
+def match_keys(
+    *, phone: str, country: str, first_name: str, last_name: str, company_name: str
+) -> MatchKeys:
+    return MatchKeys(
+        phone=phone_key(phone, country),
+        person=person_key(first_name, last_name),
+        company=company_key(company_name),
+    )
+
+
+def match_reason(*, same_phone: bool, same_person_and_company: bool) -> DuplicateReason | None:
+    if same_phone and same_person_and_company:
+        return DuplicateReason.PHONE_NAME_COMPANY
+    if same_phone:
+        return DuplicateReason.PHONE
+    if same_person_and_company:
+        return DuplicateReason.NAME_COMPANY
+    return None
+
+
+def same_company(
+    keys: MatchKeys, account_id: int | None, other: MatchKeys, other_account_id: int | None
+) -> bool:
+    """One company: the same account, or the same company name."""
+    if account_id is not None and account_id == other_account_id:
+        return True
+    return bool(keys.company) and keys.company == other.company
+
+
+def compare_keys(
+    keys: MatchKeys, account_id: int | None, other: MatchKeys, other_account_id: int | None
+) -> DuplicateReason | None:
+    """Why two leads look like one person, or None when they do not."""
+    return match_reason(
+        same_phone=bool(keys.phone) and keys.phone == other.phone,
+        same_person_and_company=bool(keys.person)
+        and keys.person == other.person
+        and same_company(keys, account_id, other, other_account_id),
+    )
+
+
+# --- Identity: merging two leads into one -----------------------------------------------
+
+Side = Literal["survivor", "duplicate"]
+SURVIVOR: Final = "survivor"
+DUPLICATE: Final = "duplicate"
+
+
+@dataclass(frozen=True)
+class MergeField:
+    """A choice on the merge screen: one radio, one or more lead columns (by attname)."""
+
+    key: str
+    label: str
+    columns: tuple[str, ...]
+
+
+MERGE_FIELDS: tuple[MergeField, ...] = (
+    MergeField("email", "Email", ("email",)),
+    MergeField("external_id", "External id", ("external_id",)),
+    MergeField("first_name", "First name", ("first_name",)),
+    MergeField("last_name", "Last name", ("last_name",)),
+    MergeField("phone", "Phone", ("phone",)),
+    MergeField("title", "Job title", ("title",)),
+    # The account comes from the email's or website's domain: it goes with the name.
+    MergeField("company", "Company", ("company_name", "account_id")),
+    MergeField("country", "Country", ("country",)),
+    MergeField("industry", "Industry", ("industry",)),
+    MergeField("employees", "Employees", ("employees",)),
+    MergeField("need", "Need", ("need",)),
+    MergeField("authority", "Authority", ("authority",)),
+    MergeField("budget", "Budget", ("budget",)),
+    MergeField("timeline", "Timeline", ("timeline",)),
+    # Where the person first came from decides campaign attribution: one choice.
+    MergeField("origin", "First arrival", ("arrived_at", "source", "first_campaign_id")),
+    MergeField("custom_fields", "Custom fields", ("custom_fields",)),
+)
+MERGE_FIELD_KEYS = frozenset(field.key for field in MERGE_FIELDS)
+# How far a lead got: the default survivor is the one further on.
+STAGE_PROGRESS: dict[str, int] = {
+    Stage.DISQUALIFIED: 0, Stage.NEW: 1, Stage.NURTURING: 2, Stage.RECYCLED: 2, Stage.MQL: 3,
+    Stage.ACCEPTED: 4, Stage.OPPORTUNITY: 5, Stage.CUSTOMER: 6,
+}  # fmt: skip
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def _conflicting_custom_fields(survivor: dict[str, Any], duplicate: dict[str, Any]) -> bool:
+    return any(key in survivor and survivor[key] != value for key, value in duplicate.items())
+
+
+def differing_fields(survivor: Mapping[str, Any], duplicate: Mapping[str, Any]) -> list[str]:
+    """Keys of MERGE_FIELDS on which the two leads' values (by attname) disagree.
+
+    Custom fields are united; they differ only where both have a key with other values.
+    """
+    keys = []
+    for field in MERGE_FIELDS:
+        if field.key == "custom_fields":
+            if _conflicting_custom_fields(
+                survivor["custom_fields"] or {}, duplicate["custom_fields"] or {}
+            ):
+                keys.append(field.key)
+        elif any(survivor[column] != duplicate[column] for column in field.columns):
+            keys.append(field.key)
+    return keys
+
+
+def _spelling(text: str) -> tuple[int, int, int]:
+    """How precisely a value is written: accents kept, mixed case, an international "+"."""
+    return (
+        sum(1 for char in text if ord(char) > 127),
+        int(not (text.islower() or text.isupper())),
+        int(text.startswith("+")),
+    )
+
+
+def _better_written(
+    key: str, survivor: Mapping[str, Any], duplicate: Mapping[str, Any]
+) -> Side | None:
+    """Of two spellings of one value ("Maria"/"María", "030 1234"/"+49 30 1234"), the more
+    precise; None when they are different values or equally well written."""
+    column = {"company": "company_name"}.get(key, key)
+    ours, theirs = survivor.get(column), duplicate.get(column)
+    if not isinstance(ours, str) or not isinstance(theirs, str) or key == "email":
+        return None
+    if key == "phone":
+        same = phone_key(ours, survivor.get("country") or "") == phone_key(
+            theirs, duplicate.get("country") or ""
+        )
+    else:
+        same = key != "company" or survivor["account_id"] == duplicate["account_id"]
+        same = same and fold(ours) == fold(theirs)
+    if not same or _spelling(ours) == _spelling(theirs):
+        return None
+    return DUPLICATE if _spelling(theirs) > _spelling(ours) else SURVIVOR
+
+
+def _is_free_mail(email: Any) -> bool:
+    return isinstance(email, str) and email_domain(email) in FREE_MAIL_DOMAINS
+
+
+def default_choices(
+    survivor: Mapping[str, Any], duplicate: Mapping[str, Any], *, duplicate_is_newer: bool
+) -> dict[str, Side]:
+    """For each differing field, the side whose value to keep unless someone says otherwise:
+    the non-empty one; for the email, a work address over free mail; of two spellings of
+    one value, the more precise; else the newer lead's. The first arrival is the earlier."""
+    choices: dict[str, Side] = {}
+    differing = differing_fields(survivor, duplicate)
+    for field in MERGE_FIELDS:
+        if field.key not in differing:
+            continue
+        ours = [survivor[column] for column in field.columns]
+        theirs = [duplicate[column] for column in field.columns]
+        if field.key == "origin":
+            choices[field.key] = (
+                DUPLICATE if duplicate["arrived_at"] < survivor["arrived_at"] else SURVIVOR
+            )
+        elif all(_is_empty(value) for value in ours):
+            choices[field.key] = DUPLICATE
+        elif all(_is_empty(value) for value in theirs):
+            choices[field.key] = SURVIVOR
+        elif field.key == "email" and _is_free_mail(ours[0]) != _is_free_mail(theirs[0]):
+            choices[field.key] = DUPLICATE if _is_free_mail(ours[0]) else SURVIVOR
+        elif better := _better_written(field.key, survivor, duplicate):
+            choices[field.key] = better
+        else:
+            choices[field.key] = DUPLICATE if duplicate_is_newer else SURVIVOR
+    return choices
+
+
+def merged_values(
+    survivor: Mapping[str, Any], duplicate: Mapping[str, Any], choices: Mapping[str, str]
+) -> dict[str, Any]:
+    """The columns (by attname) to write on the survivor, and their values.
+
+    Raises FieldError for a choice that names no field or no side. Custom fields are
+    united, the chosen side winning where both have a key.
+    """
+    for key, side in choices.items():
+        if key not in MERGE_FIELD_KEYS:
+            raise FieldError(f"field_choices.{key}", "not a field a merge can choose")
+        if side not in (SURVIVOR, DUPLICATE):
+            raise FieldError(f"field_choices.{key}", f"must be {SURVIVOR!r} or {DUPLICATE!r}")
+    values: dict[str, Any] = {}
+    for field in MERGE_FIELDS:
+        if field.key == "custom_fields":
+            ours, theirs = survivor["custom_fields"] or {}, duplicate["custom_fields"] or {}
+            united = (
+                {**ours, **theirs}
+                if choices.get("custom_fields") == DUPLICATE
+                else {**theirs, **ours}
+            )
+            if united != ours:
+                values["custom_fields"] = united
+        elif choices.get(field.key) == DUPLICATE:
+            for column in field.columns:
+                if survivor[column] != duplicate[column]:
+                    values[column] = duplicate[column]
+    return values
+
+
+@dataclass(frozen=True)
+class LeadStanding:
+    """What decides which of two leads should survive a merge."""
+
+    pk: int
+    stage: str
+    touch_count: int
+    arrived_at: datetime
+
+
+def suggest_survivor(first: LeadStanding, second: LeadStanding) -> int:
+    """The lead further on in the lifecycle, then the one worked more, then the older."""
+
+    def rank(lead: LeadStanding) -> tuple[int, int, datetime, int]:
+        # Negated so that min() picks the further, busier, older lead.
+        return (-STAGE_PROGRESS.get(lead.stage, 0), -lead.touch_count, lead.arrived_at, lead.pk)
+
+    return min(first, second, key=rank).pk

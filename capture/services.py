@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.text import slugify
 
 from leads.choices import Channel, Stage
 from leads.models import Account, Campaign, Lead
@@ -19,13 +23,27 @@ from qualify.services import apply_segment, score_lead
 from routing.services import assign_lead
 from users.models import User
 
-from .models import Event, Submission
-from .rules import FieldError, clean_lead_fields, company_domain
+from .choices import UnknownEmail
+from .dedup import find_duplicate_candidates, follow_merges, leads_for_freed_emails
+from .models import Event, Submission, WebForm, WebhookSource
+from .rules import FieldError, clean_form_definition, clean_lead_fields, company_domain
+from .webhooks import (
+    MappedItem,
+    Mapping,
+    find_items,
+    map_payload,
+    new_webhook_token,
+    parse_mapping,
+)
 
 PROFILE_FIELDS = (
     "first_name", "last_name", "phone", "title", "company_name", "country", "industry",
     "employees", "need", "authority", "budget", "timeline",
 )  # fmt: skip
+
+
+# Event.idempotency_key's length.
+IDEMPOTENCY_KEY_MAX = 200
 
 
 @dataclass
@@ -88,7 +106,10 @@ def _capture(
     email = fields.get("email")
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(email=email).first() if email else None
+        if lead is None and email:
+            lead = _survivor_of_freed_email(email)
         created = lead is None
+        match_before = _match_fields(lead) if lead is not None else None
         domain = company_domain(email, fields.get("website", ""))
         if lead is None:
             lead = Lead(
@@ -126,7 +147,25 @@ def _capture(
         score_lead(lead)
         if apply_segment(lead, now=now, by=by):
             assign_lead(lead, now=now)
+        if created or _match_fields(lead) != match_before:
+            # A new lead (or new phone, name or company) may be a person we already know.
+            find_duplicate_candidates(lead, now=now, is_new=created)
     return CaptureResult(lead=lead, created=created)
+
+
+def _match_fields(lead: Lead) -> tuple[Any, ...]:
+    """What duplicate matching reads of a lead."""
+    return (
+        lead.phone, lead.country, lead.first_name, lead.last_name, lead.company_name,
+        lead.account_id,
+    )  # fmt: skip
+
+
+def _survivor_of_freed_email(email: str) -> Lead | None:
+    """The lead that an address taken from a merged duplicate now reaches (locked), so that
+    the person writing in again with it is not a new lead."""
+    lead_id = leads_for_freed_emails([email]).get(email)
+    return None if lead_id is None else Lead.objects.select_for_update().get(pk=lead_id)
 
 
 def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +212,8 @@ def record_events(
     emails = {item.email.strip().lower() for item in batch if item.email}
     leads_by_email = {lead.email: lead for lead in Lead.objects.filter(email__in=emails)}
     lead_ids = {item.lead_id for item in batch if item.lead_id}
-    leads_by_id = Lead.objects.in_bulk(lead_ids)
+    # An event for a merged lead belongs to the lead it was merged into.
+    leads_by_id = follow_merges(Lead.objects.in_bulk(lead_ids))
     # An unknown campaign id would only fail at commit (a deferred foreign key), taking
     # the whole batch down; refuse that event alone instead.
     campaign_ids = {item.campaign_id for item in batch if item.campaign_id is not None}
@@ -271,3 +311,179 @@ def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
         properties={"form": form_slug},
     )
     rescore_engagement([lead.pk], now=now)
+
+
+# --- Web forms marketing builds ----------------------------------------------------------
+
+THANK_YOU_URL = URLValidator(schemes=["http", "https"])
+
+
+def save_web_form(
+    webform: WebForm | None,
+    *,
+    name: str,
+    slug: str,
+    campaign: Campaign | None,
+    fields: list[str],
+    required_fields: list[str],
+    consent_text: str = "",
+    consent_purpose: str = "",
+    thank_you_message: str = "",
+    thank_you_url: str = "",
+    is_active: bool = True,
+) -> WebForm:
+    """Create a lead form (`webform` None) or change one, as marketing defines it.
+
+    The slug is made from the name when left empty and must be unused; email is always
+    asked and required; a consent checkbox must say its purpose. Raises FieldError naming
+    the field that is wrong.
+    """
+    definition = clean_form_definition(fields, required_fields, consent_text, consent_purpose)
+    name = name.strip()
+    if not name:
+        raise FieldError("name", "a form needs a name")
+    longest = WebForm._meta.get_field("slug").max_length or 50
+    clean_slug = slugify(slug.strip() or name)[:longest]
+    if not clean_slug:
+        raise FieldError("slug", "use letters, digits or hyphens")
+    if not slug.strip():
+        # Made from the name: the first free one of name, name-2, name-3 …
+        others = WebForm.objects.all()
+        if webform is not None:
+            others = others.exclude(pk=webform.pk)
+        base, number = clean_slug, 2
+        while others.filter(slug=clean_slug).exists():
+            clean_slug = f"{base[: longest - 4]}-{number}"
+            number += 1
+    thank_you_url = thank_you_url.strip()
+    if thank_you_url:
+        try:
+            THANK_YOU_URL(thank_you_url)
+        except ValidationError as exc:
+            raise FieldError("thank_you_url", "must be a web address (http or https)") from exc
+    target = webform if webform is not None else WebForm()
+    target.name, target.slug, target.campaign = name, clean_slug, campaign
+    target.fields, target.required_fields = definition.fields, definition.required_fields
+    target.consent_text, target.consent_purpose = (
+        definition.consent_text,
+        definition.consent_purpose,
+    )
+    target.thank_you_message = (
+        thank_you_message.strip() or WebForm._meta.get_field("thank_you_message").get_default()
+    )
+    target.thank_you_url, target.is_active = thank_you_url, is_active
+    try:
+        with transaction.atomic():
+            target.save()
+    except IntegrityError as exc:  # the unique slug decided between two concurrent saves
+        raise FieldError("slug", f"{clean_slug!r} is used by another form") from exc
+    return target
+
+
+# --- Webhooks from webinar and form tools ------------------------------------------------
+
+
+def hook_event_key(source_id: int, key: str) -> str:
+    """A source's idempotency key, namespaced so two tools (or the API) never collide."""
+    full = f"hook:{source_id}:{key}"
+    if len(full) <= IDEMPOTENCY_KEY_MAX:
+        return full
+    return f"hook:{source_id}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> list[EventOutcome]:
+    """Record the events one webhook delivery carries: one outcome per item, in order.
+
+    Each item is mapped by the source's mapping; an item that does not map is rejected
+    naming its field. A known email gets the event (and, if the source has a campaign, a
+    membership); an unknown one makes a lead from the item's profile fields or is
+    rejected, as the source says. A replayed delivery finds its keys already stored:
+    every item is a duplicate and nothing is captured again.
+
+    Raises MappingConfigError (the source's mapping is invalid) or PayloadError (no items
+    where the mapping says, or too many) before writing anything.
+    """
+    mapping = parse_mapping(source.mapping)
+    mapped, errors = map_payload(payload, mapping, now=now)
+    received = find_items(payload, mapping)
+    outcomes = {
+        e.index: EventOutcome(e.index, "rejected", error=f"{e.field}: {e.message}") for e in errors
+    }
+    keys = {item.index: hook_event_key(source.pk, item.idempotency_key) for item in mapped}
+    seen = set(
+        Event.objects.filter(idempotency_key__in=keys.values()).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    leads = {lead.email: lead for lead in Lead.objects.filter(email__in={i.email for i in mapped})}
+    inputs: list[EventInput] = []
+    positions: list[int] = []
+    for item in mapped:
+        key = keys[item.index]
+        lead_id: int | None = None
+        if key not in seen:
+            try:
+                lead = _hook_lead(
+                    source, mapping, item, leads.get(item.email), received[item.index], now=now
+                )
+            except FieldError as exc:
+                outcomes[item.index] = EventOutcome(item.index, "rejected", error=str(exc))
+                continue
+            if lead is None:
+                error = f"email: no lead {item.email}"
+                outcomes[item.index] = EventOutcome(item.index, "rejected", error=error)
+                continue
+            leads[item.email] = lead
+            lead_id = lead.pk
+            # Later items with this key are duplicates of this one (record_events says so).
+            seen.add(key)
+        inputs.append(
+            EventInput(
+                kind=item.kind,
+                occurred_at=item.occurred_at,
+                email=item.email,
+                lead_id=lead_id,
+                campaign_id=source.campaign_id,
+                properties={"webhook": source.slug, **item.properties},
+                idempotency_key=key,
+            )
+        )
+        positions.append(item.index)
+    for outcome in record_events(inputs, now=now):
+        index = positions[outcome.index]
+        outcomes[index] = replace(outcome, index=index)
+    return [outcomes[index] for index in sorted(outcomes)]
+
+
+def _hook_lead(
+    source: WebhookSource,
+    mapping: Mapping,
+    item: MappedItem,
+    lead: Lead | None,
+    raw: Any,
+    *,
+    now: datetime,
+) -> Lead | None:
+    """The lead an item's event belongs to, captured or updated as the source says."""
+    campaign = source.campaign
+    if lead is None and source.unknown_email != UnknownEmail.CREATE:
+        return None
+    if lead is None or (mapping.update_known_leads and item.lead):
+        return capture_lead(
+            {**item.lead, "email": item.email},
+            source=source.channel,
+            now=now,
+            campaign=campaign,
+            member_status=item.member_status,
+            payload={"webhook": source.slug, "item": raw},
+        ).lead
+    if campaign is not None:
+        add_to_campaign(lead, campaign, status=item.member_status, now=now)
+    return lead
+
+
+def rotate_webhook_token(source: WebhookSource) -> str:
+    """Give the source a new secret; the old one stops working at once."""
+    source.token = new_webhook_token()
+    source.save(update_fields=["token"])
+    return source.token

@@ -25,8 +25,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from leads.choices import Authority, Channel, MemberStatus, Timeline
 
+from .forms import FIELD_LABELS
 from .models import WebForm
-from .rules import LEAD_FIELDS, TEXT_FIELDS, FieldError
+from .rules import LEAD_FIELDS, TEXT_FIELDS, FieldError, consent_record
 from .services import capture_lead, record_form_event
 
 # Bots fill every input they find; people never see this one (hidden off-screen).
@@ -36,52 +37,39 @@ TRACKING_MAX = 500
 # A lead form is a few short fields: anything bigger is not a person typing.
 MAX_BODY_BYTES = 32 * 1024
 
-FIELD_LABELS = {
-    "email": "Work email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "phone": "Phone",
-    "title": "Job title",
-    "company_name": "Company",
-    "website": "Company website",
-    "country": "Country",
-    "industry": "Industry",
-    "employees": "Employees",
-    "need": "What do you need?",
-    "authority": "Your role in the purchase",
-    "budget": "Budget",
-    "timeline": "When do you plan to buy?",
-}
 
-
-def _field(name: str) -> forms.Field:
+def _field(name: str, required: bool = False) -> forms.Field:
     label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
     if name == "email":
+        # Always required: it is how a person is recognised when they come back.
         return forms.CharField(label=label, max_length=254, widget=forms.EmailInput())
     if name == "authority":
         return forms.ChoiceField(
-            label=label, required=False, choices=[("", "—"), *Authority.choices[1:]]
+            label=label, required=required, choices=[("", "—"), *Authority.choices[1:]]
         )
     if name == "timeline":
         return forms.ChoiceField(
-            label=label, required=False, choices=[("", "—"), *Timeline.choices[1:]]
+            label=label, required=required, choices=[("", "—"), *Timeline.choices[1:]]
         )
     if name == "need":
         return forms.CharField(
-            label=label, required=False, max_length=2000, widget=forms.Textarea({"rows": 3})
+            label=label, required=required, max_length=2000, widget=forms.Textarea({"rows": 3})
         )
     if name in {"employees", "budget"}:
         # Checked by capture's own rules, so the message matches the API's.
         return forms.CharField(
-            label=label, required=False, widget=forms.TextInput({"inputmode": "numeric"})
+            label=label, required=required, widget=forms.TextInput({"inputmode": "numeric"})
         )
-    return forms.CharField(label=label, required=False, max_length=TEXT_FIELDS.get(name, 253))
+    return forms.CharField(label=label, required=required, max_length=TEXT_FIELDS.get(name, 253))
 
 
 def form_class(webform: WebForm) -> type[forms.Form]:
     """A Django form with the WebForm's lead fields, consent, tracking and the honeypot."""
+    required = set(webform.required_fields or [])
     fields: dict[str, forms.Field] = {
-        name: _field(name) for name in webform.fields if name in LEAD_FIELDS - {"custom_fields"}
+        name: _field(name, name in required)
+        for name in webform.fields
+        if name in LEAD_FIELDS - {"custom_fields"}
     }
     if webform.consent_text:
         fields["consent"] = forms.BooleanField(label=webform.consent_text, required=False)
@@ -164,9 +152,16 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
         cleaned = form.cleaned_data
         data: dict[str, Any] = {name: cleaned[name] for name in webform.fields if name in cleaned}
         extra = _tracking(request, cleaned)
-        if cleaned.get("consent"):
-            extra["marketing_consent_at"] = now.isoformat()
-            extra["marketing_consent_text"] = webform.consent_text
+        consent = consent_record(
+            text=webform.consent_text,
+            purpose=webform.consent_purpose,
+            given=bool(webform.consent_text and cleaned.get("consent")),
+            now=now,
+        )
+        if consent["consent"]:
+            extra |= {
+                f"marketing_{key}": value for key, value in consent.items() if key != "consent"
+            }
         if extra:
             data["custom_fields"] = extra
         try:
@@ -176,7 +171,7 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
                 campaign=webform.campaign,
                 member_status=MemberStatus.RESPONDED,
                 now=now,
-                payload={**data, "form": webform.slug, "consent": bool(cleaned.get("consent"))},
+                payload={**data, "form": webform.slug, **consent},
             )
         except FieldError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

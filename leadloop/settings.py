@@ -159,13 +159,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = int(os.environ.get("SLA_SWEEP_SECONDS", "60"))
+DUPLICATE_SWEEP_SECONDS = int(os.environ.get("DUPLICATE_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
         "schedule": SLA_SWEEP_SECONDS,
         "options": {"expires": SLA_SWEEP_SECONDS},
     },
+    # Leads written in bulk (imports) are checked for likely duplicates here.
+    "duplicate-sweep": {
+        "task": "capture.dedup_tasks.scan_duplicates_task",
+        "schedule": DUPLICATE_SWEEP_SECONDS,
+        "options": {"expires": DUPLICATE_SWEEP_SECONDS},
+    },
 }
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["capture.dedup_tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Email ------------------------------------------------------------------------------
@@ -209,6 +218,8 @@ LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "2
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")
 # Public form submissions allowed per IP address and minute.
 LEADLOOP_FORM_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_FORM_RATE_PER_MINUTE", "20"))
+# Webhook deliveries allowed per source and minute (each may carry up to 1000 events).
+LEADLOOP_HOOK_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_HOOK_RATE_PER_MINUTE", "120"))
 
 CACHES = {
     "default": {

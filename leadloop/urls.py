@@ -6,6 +6,7 @@ from leadloop.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("hooks/", include("capture.hook_urls")),
     path("", include("capture.urls")),
     path("", include("web.urls")),
 ]

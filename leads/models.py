@@ -65,6 +65,9 @@ class Lead(models.Model):
     """
 
     email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001 -- unique when present
+    # The lead's id in the system it was imported from (a CRM record id): an import keyed
+    # on it updates the same lead however its email changes.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 -- unique when present
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -112,6 +115,13 @@ class Lead(models.Model):
     last_touch_at = models.DateTimeField(null=True, blank=True)
     touch_count = models.PositiveIntegerField(default=0)
 
+    # Set when this lead turned out to be a duplicate of another and was merged into it
+    # (capture.merging): its history moved there and it drops out of every list
+    # (users.access.visible_leads), but the row stays so that the merge can be undone.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="merged_leads"
+    )
+
     # When the lead really arrived (an import can carry history); created_at is the row.
     arrived_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -124,6 +134,11 @@ class Lead(models.Model):
             # both the constraint and the look-ups.
             models.UniqueConstraint(
                 fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="lead_external_id_unique",
             ),
         ]
         indexes = [

@@ -34,6 +34,43 @@ SENIOR_TITLE = re.compile(
 )
 
 
+# Fit points as tables, read by `fit_score` below and by the vectorised scorer of bulk
+# imports (`qualify.vectorised`), so the two cannot drift apart.
+NEED_POINTS = (15, "stated a need")
+AUTHORITY_POINTS: dict[str, tuple[int, str]] = {
+    "decision_maker": (20, "decision maker"),
+    "influencer": (10, "influencer"),
+    "user": (5, "user of the product"),
+    "none": (-10, "no buying authority"),
+}
+# Only when the authority is unknown (not in the table above).
+SENIOR_TITLE_POINTS = (10, "senior title")
+# Tiers, first match wins: (threshold, inclusive, points, why); "inclusive" means >=, else >.
+BUDGET_TIERS: tuple[tuple[int, bool, int, str], ...] = (
+    (10_000, True, 15, "budget of 10k or more"),
+    (0, False, 8, "has a budget"),
+)
+TIMELINE_POINTS: dict[str, tuple[int, str]] = {
+    "now": (20, "buying now"),
+    "quarter": (15, "buying this quarter"),
+    "year": (5, "buying this year"),
+    "never": (-30, "will never buy"),
+}
+EMPLOYEE_TIERS: tuple[tuple[int, bool, int, str], ...] = (
+    (200, True, 10, "company of 200+ people"),
+    (50, True, 5, "company of 50+ people"),
+)
+
+
+def _tier(
+    value: Decimal | int, tiers: tuple[tuple[int, bool, int, str], ...]
+) -> tuple[int, str] | None:
+    for threshold, inclusive, points, why in tiers:
+        if value >= threshold if inclusive else value > threshold:
+            return points, why
+    return None
+
+
 @dataclass(frozen=True)
 class Profile:
     """What scoring reads of a lead."""
@@ -67,38 +104,17 @@ def fit_score(profile: Profile) -> tuple[int, list[str]]:
         reasons.append(f"{value:+d} {why}")
 
     if profile.need.strip():
-        add(15, "stated a need")
-    match profile.authority:
-        case "decision_maker":
-            add(20, "decision maker")
-        case "influencer":
-            add(10, "influencer")
-        case "user":
-            add(5, "user of the product")
-        case "none":
-            add(-10, "no buying authority")
-        case _:
-            if SENIOR_TITLE.search(profile.title):
-                add(10, "senior title")
-    if profile.budget is not None:
-        if profile.budget >= 10_000:
-            add(15, "budget of 10k or more")
-        elif profile.budget > 0:
-            add(8, "has a budget")
-    match profile.timeline:
-        case "now":
-            add(20, "buying now")
-        case "quarter":
-            add(15, "buying this quarter")
-        case "year":
-            add(5, "buying this year")
-        case "never":
-            add(-30, "will never buy")
-    if profile.employees is not None:
-        if profile.employees >= 200:
-            add(10, "company of 200+ people")
-        elif profile.employees >= 50:
-            add(5, "company of 50+ people")
+        add(*NEED_POINTS)
+    if profile.authority in AUTHORITY_POINTS:
+        add(*AUTHORITY_POINTS[profile.authority])
+    elif SENIOR_TITLE.search(profile.title):
+        add(*SENIOR_TITLE_POINTS)
+    if profile.budget is not None and (tier := _tier(profile.budget, BUDGET_TIERS)):
+        add(*tier)
+    if profile.timeline in TIMELINE_POINTS:
+        add(*TIMELINE_POINTS[profile.timeline])
+    if profile.employees is not None and (tier := _tier(profile.employees, EMPLOYEE_TIERS)):
+        add(*tier)
     return points, reasons
 
 

@@ -85,3 +85,14 @@ def next_in_rotation(candidates: Sequence[int], last: int | None) -> int | None:
             if candidate > last:
                 return candidate
     return ordered[0]
+
+
+def rotation(candidates: Sequence[int], last: int | None, count: int) -> list[int]:
+    """The next `count` picks of the round robin, as `next_in_rotation` would make them one
+    after another: starting after `last`, in id order, wrapping around."""
+    first = next_in_rotation(candidates, last)
+    if first is None or count <= 0:
+        return []
+    ordered = sorted(candidates)
+    start = ordered.index(first)
+    return [ordered[(start + i) % len(ordered)] for i in range(count)]

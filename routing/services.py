@@ -51,6 +51,30 @@ def choose_team(lead: Lead) -> Team | None:
     return teams[0] if teams else None
 
 
+def country_teams(teams: list[Team]) -> tuple[dict[str, int], int | None]:
+    """What `choose_team` reads, for many leads at once: the first team (in `teams`'
+    order, by name) of each lower-cased country, and the fall-back first team."""
+    by_country: dict[str, int] = {}
+    for team in teams:
+        for country in team.countries:
+            by_country.setdefault(str(country).lower(), team.pk)
+    return by_country, (teams[0].pk if teams else None)
+
+
+def eligible_rep_ids(team_ids: list[int]) -> dict[int, list[int]]:
+    """Per team, the reps the round robin may pick (active, accepting leads), by id."""
+    reps: dict[int, list[int]] = {}
+    for team_id, user_id in (
+        User.objects.filter(
+            team_id__in=team_ids, role=Role.SALES_REP, is_active=True, is_accepting_leads=True
+        )
+        .order_by("pk")
+        .values_list("team_id", "pk")
+    ):
+        reps.setdefault(team_id, []).append(user_id)
+    return reps
+
+
 def _eligible_reps(team: Team) -> list[int]:
     return list(
         User.objects.filter(

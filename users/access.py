@@ -2,7 +2,8 @@
 
 - admin and marketing: every lead;
 - sales manager: the leads of their team (owned by a member or waiting in the team queue);
-- sales rep: their own leads and their team's unassigned queue.
+- sales rep: their own leads and their team's unassigned queue;
+- nobody: a lead merged into another (it lives on in the lead it was merged into).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def lead_scope(user: User) -> Q | None:
 
 
 def visible_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """The leads `user` may see. A lead merged into another (a duplicate) is seen by no one:
+    its history lives on the lead it was merged into, and so it is in no list or report."""
     from leads.models import Lead
 
     qs = queryset if queryset is not None else Lead.objects.all()
+    qs = qs.filter(merged_into__isnull=True)
     scope = lead_scope(user)
     return qs if scope is None else qs.filter(scope)
 

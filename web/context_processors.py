@@ -1,10 +1,45 @@
 from typing import Any
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+
+from capture.dedup import open_candidates
+from users.models import Notification, User
+
+
+def _count(queryset: Any) -> Coalesce:
+    """A COUNT(*) as a subquery, so that several counts come back in one query."""
+    return Coalesce(
+        Subquery(
+            queryset.order_by()
+            .annotate(group=Value(1))
+            .values("group")
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notifications": user.notifications.filter(read_at__isnull=True).count()}
+    # One query for both badges of the top bar.
+    counts = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            unread=_count(
+                Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True)
+            ),
+            duplicates=_count(open_candidates(user)),
+        )
+        .values("unread", "duplicates")
+        .first()
+    ) or {"unread": 0, "duplicates": 0}
+    return {
+        "unread_notifications": counts["unread"],
+        "open_duplicates": counts["duplicates"],
+    }

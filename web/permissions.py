@@ -68,3 +68,8 @@ def may_take(user: User, lead: Lead, action: Action) -> bool:
 
 def available_actions(user: User, lead: Lead) -> list[Action]:
     return [action for action in ACTIONS.values() if may_take(user, lead, action)]
+
+
+def may_build_forms(user: User) -> bool:
+    """Web forms are marketing's: marketing and admins create and change them."""
+    return user.is_superuser or user.role in {Role.ADMIN, Role.MARKETING}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_dedup, views_forms
 
 app_name = "web"
 
@@ -17,4 +17,12 @@ urlpatterns = [
     path("reports/funnel/", views.funnel, name="funnel"),
     path("notifications/", views.notifications, name="notifications"),
     path("forms/", views.web_forms, name="forms"),
+    path("forms/new/", views_forms.web_form_new, name="form_new"),
+    path("forms/<int:pk>/edit/", views_forms.web_form_edit, name="form_edit"),
+    path("duplicates/", views_dedup.duplicates, name="duplicates"),
+    path("duplicates/<int:pk>/", views_dedup.duplicate, name="duplicate"),
+    path("duplicates/<int:pk>/merge/", views_dedup.duplicate_merge, name="duplicate_merge"),
+    path("duplicates/<int:pk>/dismiss/", views_dedup.duplicate_dismiss, name="duplicate_dismiss"),
+    path("merges/", views_dedup.merges, name="merges"),
+    path("merges/<int:pk>/undo/", views_dedup.merge_undo, name="merge_undo"),
 ]

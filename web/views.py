@@ -59,6 +59,7 @@ from .permissions import (
     ACTIONS,
     available_actions,
     does_sales_work,
+    may_build_forms,
     may_log_touch,
     may_reassign,
 )
@@ -437,4 +438,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_GET
 def web_forms(request: HttpRequest) -> HttpResponse:
     forms_list = WebForm.objects.select_related("campaign").order_by("name")
-    return render(request, "web/forms.html", {"forms": forms_list})
+    return render(
+        request,
+        "web/forms.html",
+        {"forms": forms_list, "may_build": may_build_forms(_user(request))},
+    )

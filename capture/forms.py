@@ -1,0 +1,159 @@
+"""Forms of capture's internal pages: the merge screen and the web form builder.
+
+They only parse what was posted; the rules are in `capture.rules` and the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from leads.models import Campaign
+
+from .merging import Comparison
+from .models import WebForm
+from .rules import FORM_FIELDS
+
+# How the public form labels each lead field.
+FIELD_LABELS = {
+    "email": "Work email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "phone": "Phone",
+    "title": "Job title",
+    "company_name": "Company",
+    "website": "Company website",
+    "country": "Country",
+    "industry": "Industry",
+    "employees": "Employees",
+    "need": "What do you need?",
+    "authority": "Your role in the purchase",
+    "budget": "Budget",
+    "timeline": "When do you plan to buy?",
+}
+
+SIDES = [("first", "first"), ("second", "second")]
+
+
+class MergeForm(forms.Form):
+    """Which lead survives, and for each field where they differ, whose value it keeps."""
+
+    survivor = forms.ChoiceField(choices=SIDES, widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, comparison: Comparison, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        first_survives = comparison.suggested_survivor == comparison.first.pk
+        self.fields["survivor"].initial = "first" if first_survives else "second"
+        self.keys = [row.field.key for row in comparison.rows if row.differs]
+        for row in comparison.rows:
+            if row.differs:
+                # Not required: a field left out keeps the value preselected for it.
+                self.fields[f"keep_{row.field.key}"] = forms.ChoiceField(
+                    choices=SIDES, initial=row.default, required=False, widget=forms.RadioSelect
+                )
+
+    def picked(self) -> dict[str, str]:
+        """Field key → "first" or "second"."""
+        return {
+            key: self.cleaned_data.get(f"keep_{key}") or self.fields[f"keep_{key}"].initial
+            for key in self.keys
+        }
+
+    def checked(self, key: str) -> str:
+        """The side a field's radio shows as chosen (posted, else the default)."""
+        name = "survivor" if key == "survivor" else f"keep_{key}"
+        value = self.data.get(name) if self.is_bound else None
+        return str(value if value in ("first", "second") else self.fields[name].initial)
+
+
+FIELD_CHOICES = [(name, FIELD_LABELS.get(name, name)) for name in FORM_FIELDS]
+
+
+class WebFormBuilderForm(forms.Form):
+    """A lead form as marketing defines it in the UI."""
+
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=50,
+        required=False,
+        help_text="The hosted page's address: /f/<slug>/. Made from the name when empty.",
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="No campaign"
+    )
+    required_fields = forms.MultipleChoiceField(
+        choices=FIELD_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    consent_text = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Consent checkbox text",
+        help_text="What people tick. Empty: no checkbox.",
+        widget=forms.TextInput({"placeholder": "e.g. Send me product news by email"}),
+    )
+    consent_purpose = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Purpose of the consent",
+        help_text="Stored with each consent given.",
+        widget=forms.TextInput({"placeholder": "e.g. newsletter"}),
+    )
+    thank_you_message = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="Shown after sending, unless a thank-you page is set.",
+        widget=forms.TextInput({"placeholder": "Thank you! We will be in touch shortly."}),
+    )
+    thank_you_url = forms.URLField(
+        max_length=200,
+        required=False,
+        label="Thank-you page",
+        help_text="Send people to this address after they submit.",
+        widget=forms.URLInput({"placeholder": "https://…"}),
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Live")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Added here: a class attribute named `fields` would shadow the form's own.
+        self.fields["fields"] = forms.MultipleChoiceField(
+            choices=FIELD_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        )
+
+    @classmethod
+    def initial_for(cls, webform: WebForm) -> dict[str, Any]:
+        return {
+            "name": webform.name,
+            "slug": webform.slug,
+            "campaign": webform.campaign_id,
+            "fields": list(webform.fields),
+            "required_fields": list(webform.required_fields or ["email"]),
+            "consent_text": webform.consent_text,
+            "consent_purpose": webform.consent_purpose,
+            "thank_you_message": webform.thank_you_message,
+            "thank_you_url": webform.thank_you_url,
+            "is_active": webform.is_active,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per lead field for the builder's table, the form's chosen ones first in
+        their order (people tick and keep that order; the page can move rows)."""
+        if isinstance(self.data, QueryDict):
+            chosen = [n for n in self.data.getlist("fields") if n in FORM_FIELDS]
+            required = set(self.data.getlist("required_fields"))
+        else:
+            chosen = [n for n in self.initial.get("fields", ["email"]) if n in FORM_FIELDS]
+            required = set(self.initial.get("required_fields", ["email"]))
+        order = list(dict.fromkeys([*chosen, *FORM_FIELDS]))
+        return [
+            {
+                "name": name,
+                "label": FIELD_LABELS.get(name, name),
+                "asked": name in chosen or name == "email",
+                "required": name in required or name == "email",
+                "locked": name == "email",
+            }
+            for name in order
+        ]

@@ -1,0 +1,460 @@
+"""Set-based reads and writes of an import chunk: no per-row ORM calls.
+
+On SQLite rows go in with `executemany`; on PostgreSQL with COPY from CSV that Polars
+writes (no Python object per value). Updates of stored leads go through a temporary
+table and one `UPDATE … FROM` (SQLite ≥ 3.33 and PostgreSQL both have it). Everything
+here runs inside the chunk's transaction, opened by the service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+
+from capture.models import Submission
+from leads.models import Account, CampaignMember, Lead, StageChange
+from leads.services import MEMBER_STATUS_RANK
+from routing.rules import rotation
+from routing.services import country_teams, eligible_rep_ids, sla_deadline
+from users.models import Team
+
+from .pipeline import EXISTING_COLUMNS, LEAD_ID, LEAD_TEXT
+
+LEAD = Lead._meta.db_table
+ACCOUNT = Account._meta.db_table
+MEMBER = CampaignMember._meta.db_table
+STAGE_CHANGE = StageChange._meta.db_table
+SUBMISSION = Submission._meta.db_table
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def tune_connection() -> None:
+    """A bigger page cache and in-memory temp tables for this connection's bulk work."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -262144")
+            if not connection.in_atomic_block:  # SQLite refuses it inside a transaction
+                cursor.execute("PRAGMA temp_store = MEMORY")
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def db_datetime(expr: pl.Expr) -> pl.Expr:
+    """Aware UTC datetimes as the text each backend stores or parses.
+
+    SQLite compares datetimes as text, so it must be Django's own form exactly: naive
+    UTC, a space, microseconds only when there are some.
+    """
+    if is_postgres():
+        return expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00")
+    return (
+        pl.when(expr.dt.microsecond() == 0)
+        .then(expr.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+    )
+
+
+def db_now(now: datetime) -> str:
+    value = connection.ops.adapt_datetimefield_value(now)
+    return value if isinstance(value, str) else now.isoformat(sep=" ")
+
+
+def _in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A `IN (…)` clause over any number of values, as one parameter."""
+    if is_postgres():
+        return "= ANY(%s)", [list(values)]
+    return "IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+
+
+def sql_literal(value: Any) -> str:
+    """A constant as SQL text (numbers, text, NULL, booleans only)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def load(
+    cursor: CursorWrapper,
+    table: str,
+    frame: pl.DataFrame,
+    constants: dict[str, Any] | None = None,
+) -> None:
+    """Insert every row of `frame` (columns named as the table's) into `table`.
+
+    `constants` are columns with one value for every row. SQLite gets them as literals in
+    the statement rather than bound once per row: binding is most of executemany's cost.
+    """
+    if frame.is_empty():
+        return
+    constants = constants or {}
+    if is_postgres():
+        frame = frame.with_columns(
+            [
+                pl.lit(v, dtype=pl.String if isinstance(v, str) else None).alias(c)
+                for c, v in constants.items()
+            ]
+        )
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        data = frame.write_csv(include_header=False, null_value="")
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(data.encode("utf-8"))
+        return
+    columns = ", ".join(f'"{c}"' for c in [*frame.columns, *constants])
+    marks = ", ".join(["?"] * frame.width + [sql_literal(v) for v in constants.values()])
+    bools = [c for c, t in frame.schema.items() if t == pl.Boolean]
+    if bools:
+        frame = frame.with_columns(pl.col(bools).cast(pl.Int8))
+    raw = cursor.cursor
+    raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", frame.iter_rows())
+
+
+def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> None:
+    """A temporary table, dropped at commit (PostgreSQL) or replaced (SQLite)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    types = {"int": "bigint", "text": "text", "time": "timestamptz", "num": "numeric"}
+    if not is_postgres():
+        types = {"int": "integer", "text": "text", "time": "text", "num": "numeric"}
+    ddl = ", ".join(f'"{c}" {types[t]}' for c, t in columns.items())
+    suffix = " ON COMMIT DROP" if is_postgres() else ""
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({ddl}){suffix}")
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
+    """The stored leads holding any of these emails or external ids (locked on PostgreSQL)."""
+    columns = list(EXISTING_COLUMNS)
+    select = ", ".join(f"l.{c}" for c in columns)
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for column, values in (("email", emails), ("external_id", external_ids)):
+            if not values:
+                continue
+            clause, params = _in_list(values)
+            lock = " FOR UPDATE" if is_postgres() else ""
+            cursor.execute(f"SELECT {select} FROM {LEAD} l WHERE l.{column} {clause}{lock}", params)
+            rows.extend(cursor.fetchall())
+    frame = pl.DataFrame(
+        [_clean_existing(row) for row in rows], schema=EXISTING_COLUMNS, orient="row"
+    )
+    frame = frame.unique("id", keep="first", maintain_order=True)
+    # Empty text is "no value" for the merge: the file's value, or nothing, wins.
+    return frame.with_columns(
+        [pl.col(c).replace("", None) for c in LEAD_TEXT],
+    )
+
+
+def _clean_existing(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    values = list(row)
+    budget = values[15]
+    values[15] = float(budget) if budget is not None else None
+    arrived = values[19]
+    if isinstance(arrived, str):  # SQLite without Django's converters
+        values[19] = datetime.fromisoformat(arrived)
+    return tuple(values)
+
+
+ACCOUNT_COLUMNS: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "domain": pl.String(),
+    "is_marquee": pl.Boolean(),
+    "employees": pl.Int64(),
+    "owner_id": pl.Int64(),
+    "owner_team_id": pl.Int64(),
+    "owner_is_active": pl.Boolean(),
+}
+
+
+def fetch_accounts(*, ids: Iterable[int] = (), domains: Iterable[str] = ()) -> pl.DataFrame:
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for column, values in (("id", list(ids)), ("domain", list(domains))):
+            if not values:
+                continue
+            clause, params = _in_list(values)
+            cursor.execute(
+                f"SELECT a.id, a.domain, a.is_marquee, a.employees, a.owner_id, u.team_id,"
+                f" u.is_active FROM {ACCOUNT} a LEFT JOIN users_user u ON u.id = a.owner_id"
+                f" WHERE a.{column} {clause}",
+                params,
+            )
+            rows.extend(cursor.fetchall())
+    frame = pl.DataFrame(
+        [(r[0], r[1], bool(r[2]), *r[3:6], None if r[6] is None else bool(r[6])) for r in rows],
+        schema=ACCOUNT_COLUMNS,
+        orient="row",
+    )
+    return frame.unique("id", keep="first", maintain_order=True)
+
+
+def ensure_accounts(wanted: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+    """Accounts for these domains (columns domain, name), created when missing."""
+    if wanted.is_empty():
+        return pl.DataFrame(schema=ACCOUNT_COLUMNS)
+    domains = wanted["domain"].to_list()
+    found = fetch_accounts(domains=domains)
+    missing = wanted.join(found.select("domain"), on="domain", how="anti")
+    if missing.height:
+        with connection.cursor() as cursor:
+            temp_table(cursor, "import_account", {"name": "text", "domain": "text"})
+            load(cursor, "import_account", missing.select("name", "domain"))
+            cursor.execute(
+                f"INSERT INTO {ACCOUNT} (name, domain, industry, employees, is_marquee,"
+                f" owner_id, created_at) SELECT name, domain, '', NULL, %s, NULL, %s"
+                f" FROM import_account WHERE true ON CONFLICT (domain) DO NOTHING",
+                [False, db_now(now)],
+            )
+        found = pl.concat([found, fetch_accounts(domains=missing["domain"].to_list())])
+    return found
+
+
+def next_lead_ids(count: int) -> list[int]:
+    """Ids for new leads, taken before the insert so every row written with them can be
+    built at once. SQLite: the write lock is held (IMMEDIATE transactions); PostgreSQL:
+    the ids come from the table's own sequence."""
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                f"SELECT nextval(pg_get_serial_sequence('{LEAD}', 'id'))"
+                " FROM generate_series(1, %s)",
+                [count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT max(seq) FROM (SELECT max(id) AS seq FROM {LEAD} UNION ALL"
+            f" SELECT seq FROM sqlite_sequence WHERE name = '{LEAD}')"
+        )
+        (top,) = cursor.fetchone() or (0,)
+        start = (top or 0) + 1
+        return list(range(start, start + count))
+
+
+# --- routing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Assignment:
+    team_id: int | None
+    owner_id: int | None
+    sla_due_at: datetime | None
+
+
+def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> tuple[pl.DataFrame, dict[int, int]]:
+    """Team, owner and SLA deadline of each lead becoming sales-ready, as `assign_lead`
+    decides them one at a time: the lead's own team, else its account owner's, else its
+    country's, else the first team; the account owner if active, else the team's round
+    robin, continuing after the team's pointer. Team rows are locked while this runs.
+
+    `leads` has: id, team_id (own), country, owner_id, owner_team_id, owner_is_active
+    (of its account). Returns (id, team_id, owner_id, sla_due_at) and the new pointers.
+    """
+    schema = {
+        "id": pl.Int64(),
+        "team_id": pl.Int64(),
+        "owner_id": pl.Int64(),
+        "sla_due_at": pl.Datetime("us", "UTC"),
+    }
+    if leads.is_empty():
+        return pl.DataFrame(schema=schema), {}
+    teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
+    by_country, first_team = country_teams(list(teams.values()))
+    chosen = leads.with_columns(
+        pl.coalesce(
+            pl.col("team_id"),
+            pl.col("owner_team_id"),
+            pl.col("country")
+            .str.strip_chars()
+            .str.to_lowercase()
+            .replace_strict(by_country, default=None, return_dtype=pl.Int64),
+            pl.lit(first_team, dtype=pl.Int64),
+        ).alias("team_id"),
+        pl.when(pl.col("owner_is_active").fill_null(False))
+        .then(pl.col("owner_id"))
+        .otherwise(None)
+        .alias("owner_id"),
+    )
+    pointers: dict[int, int] = {}
+    reps = eligible_rep_ids(list(teams))
+    owners = chosen["owner_id"].to_list()
+    team_ids = chosen["team_id"].to_list()
+    queue: dict[int, list[int]] = {}
+    for index, (team_id, owner_id) in enumerate(zip(team_ids, owners, strict=True)):
+        if owner_id is None and team_id is not None:
+            queue.setdefault(team_id, []).append(index)
+    for team_id, indexes in queue.items():
+        team = teams[team_id]
+        picked = rotation(reps.get(team_id, []), team.last_assigned_user_id, len(indexes))
+        if not picked:
+            continue
+        for index, rep in zip(indexes, picked, strict=True):
+            owners[index] = rep
+        pointers[team_id] = picked[-1]
+    deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
+    result = chosen.select(
+        pl.col("id"),
+        pl.col("team_id"),
+        pl.Series("owner_id", owners, dtype=pl.Int64),
+        pl.col("team_id")
+        .replace_strict(deadlines, default=None, return_dtype=pl.Datetime("us", "UTC"))
+        .alias("sla_due_at"),
+    )
+    return result, pointers
+
+
+def move_pointers(pointers: dict[int, int]) -> None:
+    for team_id, user_id in pointers.items():
+        Team.objects.filter(pk=team_id).update(last_assigned_user_id=user_id)
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def insert_leads(frame: pl.DataFrame, *, now: datetime) -> None:
+    """New leads; `frame` holds some of the lead's columns, the rest take their defaults."""
+    stamp = db_now(now)
+    constants: dict[str, Any] = {}
+    for model_field in Lead._meta.concrete_fields:
+        column = str(model_field.column)
+        if column in frame.columns:
+            continue
+        if column in ("created_at", "updated_at"):
+            constants[column] = stamp
+        elif model_field.has_default() or not model_field.null:
+            default = model_field.get_default()
+            constants[column] = json.dumps(default) if isinstance(default, dict | list) else default
+        else:
+            constants[column] = None
+    with connection.cursor() as cursor:
+        load(cursor, LEAD, frame, constants)
+
+
+UPDATE_TYPES = {
+    "id": "int",
+    "email": "text",
+    "external_id": "text",
+    **{c: "text" for c in LEAD_TEXT},
+    "employees": "int",
+    "budget": "num",
+    "account_id": "int",
+    "arrived_at": "time",
+    "fit_score": "int",
+    "score": "int",
+    "segment": "text",
+    "to_stage": "text",
+    "assigned": "int",
+    "team_id": "int",
+    "owner_id": "int",
+    "assigned_at": "time",
+    "sla_due_at": "time",
+    "custom_fields": "text",
+}
+
+
+def update_leads(frame: pl.DataFrame, *, now: datetime, key: str = "email") -> None:
+    """Stored leads with their merged values, new score, stage move and assignment.
+
+    The key column is left out of the SET when it cannot change (matched by email, the
+    email is the same): SQLite rewrites the index entries of every column it is told to
+    set, changed or not."""
+    if frame.is_empty():
+        return
+    stamp = db_now(now)
+    merge = (
+        "{t}.custom_fields || u.custom_fields::jsonb"
+        if is_postgres()
+        else "json_patch({t}.custom_fields, u.custom_fields)"
+    ).format(t=LEAD)
+    plain = ["external_id"] if key == "email" else ["email", "external_id"]
+    plain += [*LEAD_TEXT, "employees", "budget"]
+    plain += ["arrived_at", "fit_score", "score", "segment"]
+    routed = ["team_id", "owner_id", "assigned_at", "sla_due_at"]
+    sets = [f"{c} = u.{c}" for c in plain]
+    sets += [
+        f"account_id = COALESCE({LEAD}.account_id, u.account_id)",
+        f"stage = COALESCE(u.to_stage, {LEAD}.stage)",
+        f"stage_changed_at = CASE WHEN u.to_stage IS NULL THEN {LEAD}.stage_changed_at ELSE %s END",
+        *[f"{c} = CASE WHEN u.assigned = 1 THEN u.{c} ELSE {LEAD}.{c} END" for c in routed],
+        f"first_touch_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.first_touch_at END",
+        f"sla_breached_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.sla_breached_at END",
+        f"custom_fields = CASE WHEN u.custom_fields IS NULL THEN {LEAD}.custom_fields"
+        f" ELSE {merge} END",
+        "updated_at = %s",
+    ]
+    with connection.cursor() as cursor:
+        temp_table(cursor, "import_update", UPDATE_TYPES)
+        load(cursor, "import_update", frame.select(list(UPDATE_TYPES)))
+        cursor.execute(
+            f"UPDATE {LEAD} SET {', '.join(sets)} FROM import_update AS u WHERE {LEAD}.id = u.id",
+            [stamp, stamp],
+        )
+
+
+def insert_rows(table: str, frame: pl.DataFrame, constants: dict[str, Any] | None = None) -> None:
+    with connection.cursor() as cursor:
+        load(cursor, table, frame, constants)
+
+
+def insert_arrivals_and_moves(
+    first_id: int, last_id: int, *, by_id: int | None, now: datetime
+) -> None:
+    """The history of new leads with ids first_id..last_id (SQLite: one contiguous range),
+    written by the database from the rows just inserted: no value goes through Python."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {STAGE_CHANGE} (lead_id, from_stage, to_stage, changed_at,"
+            f" changed_by_id, reason) SELECT id, '', 'new', arrived_at, %s,"
+            f" 'captured via import' FROM {LEAD} WHERE id BETWEEN %s AND %s ORDER BY id",
+            [by_id, first_id, last_id],
+        )
+        cursor.execute(
+            f"INSERT INTO {STAGE_CHANGE} (lead_id, from_stage, to_stage, changed_at,"
+            f" changed_by_id, reason) SELECT id, 'new', stage, %s, %s, 'score ' || score ||"
+            f" CASE WHEN stage = 'disqualified' THEN ': not a fit' ELSE '' END"
+            f" FROM {LEAD} WHERE id BETWEEN %s AND %s AND stage != 'new' ORDER BY id",
+            [db_now(now), by_id, first_id, last_id],
+        )
+
+
+def upsert_members(frame: pl.DataFrame, *, now: datetime) -> None:
+    """Campaign memberships; an existing one's status only ever moves forward."""
+    if frame.is_empty():
+        return
+    rank = " ".join(f"WHEN '{status}' THEN {n}" for status, n in MEMBER_STATUS_RANK.items())
+    with connection.cursor() as cursor:
+        temp_table(
+            cursor,
+            "import_member",
+            {"campaign_id": "int", "lead_id": "int", "status": "text", "joined_at": "time"},
+        )
+        load(cursor, "import_member", frame.select("campaign_id", "lead_id", "status", "joined_at"))
+        cursor.execute(
+            f"INSERT INTO {MEMBER} (campaign_id, lead_id, status, joined_at, updated_at)"
+            f" SELECT campaign_id, lead_id, status, joined_at, %s FROM import_member WHERE true"
+            f" ON CONFLICT (campaign_id, lead_id) DO UPDATE SET status = excluded.status,"
+            f" updated_at = excluded.updated_at"
+            f" WHERE (CASE excluded.status {rank} ELSE 0 END)"
+            f" > (CASE {MEMBER}.status {rank} ELSE 0 END)",
+            [db_now(now)],
+        )
+
+
+def lead_id_column() -> str:
+    return LEAD_ID

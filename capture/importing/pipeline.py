@@ -1,0 +1,507 @@
+"""From a table of strings to import decisions, vectorised with Polars and no database.
+
+`prepare` maps the columns to fields, cleans and checks every value (a bad value rejects
+its row, saying which field and why), and folds rows that share a key into one record
+(later rows fill and overwrite earlier ones; the folded rows are reported as merged).
+`classify` decides, for a chunk of records and the leads already stored under their keys,
+which are created, which update a lead and which collide with another lead's key.
+`plan_changes` merges each record with its lead, scores it with the same tables as
+`qualify.rules.score_profile` and works out the stage moves `apply_segment` would make.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from leads.choices import Channel, MemberStatus, Segment, Stage
+from leads.services import MEMBER_STATUS_RANK
+from qualify.services import OPEN_STAGES
+from qualify.vectorised import score_frame
+
+from . import normalise
+from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, resolve_mapping
+from .reader import LINE, PROBLEM, RawTable, read_table
+
+ROW = "__row"
+KEY = "__key"
+REASON = "__reason"
+COUNT = "__count"
+ACTION = "__action"
+LEAD_ID = "__lead_id"
+DOMAIN = "__domain"
+
+CREATE, UPDATE, MERGE, REJECT = "create", "update", "merge", "reject"
+
+# Lead columns an import writes from the file (text ones are stored "" when empty).
+LEAD_TEXT = (
+    "first_name", "last_name", "phone", "title", "company_name", "country", "industry",
+    "need", "authority", "timeline",
+)  # fmt: skip
+PROFILE = (*LEAD_TEXT, "employees", "budget")
+# A history date more than this far ahead of the import is a mistake, not a time zone.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class ImportOptions:
+    """How to read and apply a file; stored on the ImportJob as JSON."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    key: str = "email"
+    campaign_id: int | None = None
+    status: str = MemberStatus.REGISTERED
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    phone_region: str | None = None
+    dayfirst: bool | None = None
+    timezone: str = "UTC"
+    chunk_size: int = 100_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportOptions:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def check(self) -> None:
+        if self.key not in ("email", "external_id"):
+            raise MappingError(f"--key {self.key}: must be email or external_id")
+        if self.status not in MemberStatus.values:
+            raise MappingError(
+                f"--status {self.status}: must be one of {', '.join(MemberStatus.values)}"
+            )
+        if self.chunk_size < 1:
+            raise MappingError("chunk size must be at least 1")
+
+
+@dataclass
+class Prepared:
+    """A file made ready to apply: every row with its verdict, and the folded records."""
+
+    table: RawTable
+    mapping: dict[str, str]
+    options: ImportOptions
+    rows: pl.DataFrame
+    records: pl.DataFrame
+    custom_columns: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_total(self) -> int:
+        return self.rows.height
+
+    @property
+    def rejects(self) -> pl.DataFrame:
+        return self.rows.filter(pl.col(REASON).is_not_null()).select(ROW, LINE, REASON)
+
+    @property
+    def merged(self) -> int:
+        return int(self.records[COUNT].sum() or 0) - self.records.height
+
+
+def prepare(
+    path: str | Path, options: ImportOptions, *, now: datetime, limit: int | None = None
+) -> Prepared:
+    options.check()
+    tick = time.perf_counter()
+    table = read_table(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        sheet=options.sheet,
+        limit=limit,
+    )
+    mapping = resolve_mapping(table.columns, options.mapping)
+    fields = set(mapping.values())
+    if options.key not in fields:
+        raise MappingError(
+            f"no column holds the {options.key} the import is keyed on"
+            f" (columns: {', '.join(table.columns)}); map one with --map COLUMN={options.key}"
+        )
+    if "member_status" in fields and options.campaign_id is None:
+        column = next(c for c, f in mapping.items() if f == "member_status")
+        raise MappingError(
+            f"column {column!r} holds a campaign status: choose the campaign (--campaign)"
+        )
+    timings = {"read": time.perf_counter() - tick}
+    tick = time.perf_counter()
+    rows, custom = _normalise(table, mapping, options, now)
+    timings["normalise"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    records = _fold(rows, options, custom)
+    records, record_rejects = _reject_shared_keys(records, options)
+    if record_rejects.height:
+        rows = rows.join(record_rejects, on=KEY, how="left").with_columns(
+            pl.coalesce(REASON, "__conflict").alias(REASON)
+        )
+        rows = rows.drop("__conflict")
+    timings["dedupe"] = time.perf_counter() - tick
+    return Prepared(table, mapping, options, rows, records, custom, timings)
+
+
+def _columns_for(mapping: dict[str, str], field: str) -> list[str]:
+    return [column for column, target in mapping.items() if target == field]
+
+
+def _normalise(
+    table: RawTable, mapping: dict[str, str], options: ImportOptions, now: datetime
+) -> tuple[pl.DataFrame, list[str]]:
+    frame = table.frame
+    raw: dict[str, pl.Series] = {}
+    targets = {target for target in mapping.values() if target != IGNORE}
+    height = frame.height
+    for target in targets:
+        columns = _columns_for(mapping, target)
+        raw[target] = frame.select(
+            pl.coalesce(
+                [pl.col(c).str.strip_chars().replace("", None).cast(pl.String) for c in columns]
+            ).alias(target)
+        ).to_series()
+
+    def get(name: str) -> pl.Series:
+        return raw.get(name, pl.Series(name, [None] * height, dtype=pl.String))
+
+    out: dict[str, pl.Series] = {}
+    errors: list[pl.Series] = []
+
+    def keep(name: str, values: pl.Series, error: pl.Series) -> None:
+        out[name] = values.rename(name)
+        errors.append(error.rename(f"__e_{name}"))
+
+    keep("email", *normalise.clean_email(get("email")))
+    keep("external_id", *normalise.clean_text(get("external_id"), "external_id", 100))
+    first, last = get("first_name"), get("last_name")
+    if "full_name" in raw:
+        full = raw["full_name"].str.strip_chars()
+        split_first = full.str.extract(r"^(.*\S)\s+\S+$", 1).fill_null(full)
+        split_last = full.str.extract(r"\s(\S+)$", 1)
+        first = first.fill_null(split_first)
+        last = last.fill_null(split_last)
+    keep("first_name", *normalise.clean_text(first, "first_name", 100))
+    keep("last_name", *normalise.clean_text(last, "last_name", 100))
+    for name in ("title", "company_name", "country", "industry", "need"):
+        keep(name, *normalise.clean_text(get(name), name, normalise.text_limit(name)))
+    regions = normalise.phone_regions(out["country"].fill_null(""), options.phone_region)
+    keep("phone", *normalise.clean_phone(get("phone"), regions))
+    keep("employees", *normalise.clean_number(get("employees"), "employees"))
+    keep("budget", *normalise.clean_number(get("budget"), "budget"))
+    keep(
+        "authority",
+        *normalise.clean_choice(get("authority"), "authority", normalise.AUTHORITY_VALUES),
+    )
+    keep(
+        "timeline",
+        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES),
+    )
+    keep(
+        "member_status",
+        *normalise.clean_choice(
+            get("member_status"), "member_status", normalise.MEMBER_STATUS_VALUES
+        ),
+    )
+    keep(
+        "source",
+        *normalise.clean_choice(
+            get("source"), "source", normalise.SOURCE_VALUES, default=Channel.IMPORT
+        ),
+    )
+    arrived, arrived_error = normalise.clean_datetime(
+        get("arrived_at"), timezone=options.timezone, dayfirst=options.dayfirst
+    )
+    arrived_error = (
+        pl.DataFrame({"at": arrived, "error": arrived_error})
+        .select(
+            pl.coalesce(
+                pl.col("error"),
+                pl.when(pl.col("at") > now + FUTURE_TOLERANCE).then(
+                    pl.format("arrived_at: {} is in the future", pl.col("at").dt.date())
+                ),
+            )
+        )
+        .to_series()
+    )
+    keep("arrived_at", arrived, arrived_error)
+    website = get("website")
+
+    custom_names: list[str] = []
+    custom_series: list[pl.Series] = []
+    for target in sorted(t for t in targets if t.startswith(CUSTOM_PREFIX)):
+        name = target[len(CUSTOM_PREFIX) :]
+        custom_names.append(name)
+        values, error = normalise.clean_text(raw[target], name, 2000)
+        custom_series.append(values.rename(f"{CUSTOM_PREFIX}{name}"))
+        errors.append(error.rename(f"__e_{target}"))
+
+    key_missing = pl.when(pl.col(options.key).is_null()).then(pl.lit(f"no {options.key}"))
+    rows = (
+        pl.DataFrame([*out.values(), *custom_series, website.rename("website"), *errors])
+        .with_columns(
+            frame[LINE],
+            frame[PROBLEM],
+            pl.int_range(0, pl.len(), dtype=pl.Int64).alias(ROW),
+        )
+        .with_columns(
+            pl.coalesce(
+                pl.col(PROBLEM),
+                # The key's own error ("not a valid email") says more than "no email".
+                pl.col(f"__e_{options.key}"),
+                key_missing,
+                *[pl.col(e.name) for e in errors],
+            ).alias(REASON),
+            pl.col(options.key).alias(KEY),
+        )
+        .drop(PROBLEM, *[e.name for e in errors])
+    )
+    return rows, custom_names
+
+
+def _fold(rows: pl.DataFrame, options: ImportOptions, custom: list[str]) -> pl.DataFrame:
+    """One record per key: later rows fill and overwrite earlier ones."""
+    accepted = rows.filter(pl.col(REASON).is_null()).drop(REASON)
+    rank = {status: rank for status, rank in MEMBER_STATUS_RANK.items()}
+    accepted = accepted.with_columns(
+        pl.col("member_status")
+        .replace_strict(rank, default=None, return_dtype=pl.Int64)
+        .alias("__rank")
+    )
+    duplicated = accepted[KEY].is_duplicated()
+    singles = accepted.filter(~duplicated).with_columns(pl.lit(1, dtype=pl.UInt32).alias(COUNT))
+    multiples = accepted.filter(duplicated)
+    value_columns = [
+        c
+        for c in accepted.columns
+        if c not in (KEY, ROW, LINE, "arrived_at", "member_status", "__rank")
+    ]
+    folded = multiples.group_by(KEY, maintain_order=True).agg(
+        pl.col(ROW).first(),
+        pl.col(LINE).first(),
+        pl.len().alias(COUNT),
+        pl.col("arrived_at").min(),
+        pl.col("__rank").max(),
+        *[pl.col(c).drop_nulls().last() for c in value_columns],
+    )
+    inverse = {r: s for s, r in rank.items()}
+    folded = folded.with_columns(
+        pl.col("__rank")
+        .replace_strict(inverse, default=None, return_dtype=pl.String)
+        .alias("member_status")
+    )
+    records = pl.concat([singles, folded], how="diagonal_relaxed").sort(ROW)
+    records = records.with_columns(
+        normalise.company_domain_expr(pl.col("email"), pl.col("website")).alias(DOMAIN),
+        _custom_json(custom).alias("custom_fields"),
+        pl.col("member_status").fill_null(options.status),
+        pl.col("source").fill_null(Channel.IMPORT),
+    )
+    return records.drop("__rank", "website", *[f"{CUSTOM_PREFIX}{n}" for n in custom])
+
+
+def _custom_json(custom: list[str]) -> pl.Expr:
+    """A JSON object of the non-empty custom values, or null when there is none."""
+    if not custom:
+        return pl.lit(None, dtype=pl.String)
+    parts = [
+        pl.when(pl.col(f"{CUSTOM_PREFIX}{name}").is_not_null()).then(
+            pl.struct(pl.col(f"{CUSTOM_PREFIX}{name}").alias(name))
+            .struct.json_encode()
+            .str.slice(1)
+            .str.strip_suffix("}")
+        )
+        for name in custom
+    ]
+    body = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(body == "").then(None).otherwise(pl.lit("{") + body + pl.lit("}"))
+
+
+def _reject_shared_keys(
+    records: pl.DataFrame, options: ImportOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two records (different keys) naming the same other unique value: the later is
+    refused, as the database would refuse it."""
+    other = "external_id" if options.key == "email" else "email"
+    seen = records.filter(pl.col(other).is_not_null())
+    first_line = seen.group_by(other).agg(pl.col(LINE).min().alias("__first"))
+    clashing = (
+        seen.join(first_line, on=other)
+        .filter(pl.col(LINE) != pl.col("__first"))
+        .select(
+            KEY,
+            pl.format(
+                "{}: {} is also on line {} under another {}",
+                pl.lit(other),
+                pl.col(other),
+                pl.col("__first"),
+                pl.lit(options.key),
+            ).alias("__conflict"),
+        )
+    )
+    if clashing.is_empty():
+        return records, clashing
+    return records.join(clashing, on=KEY, how="anti"), clashing
+
+
+# --- chunks against the stored leads ---------------------------------------------------
+
+EXISTING_COLUMNS: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "email": pl.String(),
+    "external_id": pl.String(),
+    "stage": pl.String(),
+    "first_name": pl.String(),
+    "last_name": pl.String(),
+    "phone": pl.String(),
+    "title": pl.String(),
+    "company_name": pl.String(),
+    "country": pl.String(),
+    "industry": pl.String(),
+    "need": pl.String(),
+    "authority": pl.String(),
+    "timeline": pl.String(),
+    "employees": pl.Int64(),
+    "budget": pl.Float64(),
+    "engagement_score": pl.Int64(),
+    "account_id": pl.Int64(),
+    "team_id": pl.Int64(),
+    "arrived_at": pl.Datetime("us", "UTC"),
+}
+
+
+def classify(chunk: pl.DataFrame, existing: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Add ACTION (create / update / reject), LEAD_ID and REASON to a chunk of records.
+
+    `existing` holds the stored leads whose email or external id appears in the chunk.
+    A record updates the lead holding its key; keyed on external id, a lead found by
+    email that has no external id yet is adopted. A record whose other unique value
+    (email or external id) belongs to a different lead is refused.
+    """
+    other = "external_id" if key == "email" else "email"
+    ex = existing.select(pl.all().name.prefix("ex_"))
+    by_key = chunk.join(
+        ex.filter(pl.col(f"ex_{key}").is_not_null()),
+        left_on=KEY,
+        right_on=f"ex_{key}",
+        how="left",
+        coalesce=False,
+    )
+    owner = existing.filter(pl.col(other).is_not_null()).select(
+        pl.col(other).alias("__other_value"),
+        pl.col("id").alias("__other_id"),
+        pl.col(key).alias("__other_key"),
+    )
+    joined = by_key.join(owner, left_on=other, right_on="__other_value", how="left")
+    adopt = (
+        pl.col("ex_id").is_null()
+        & pl.col("__other_id").is_not_null()
+        & pl.col("__other_key").is_null()
+        & pl.lit(key == "external_id")
+    )
+    # Adopting: the lead found by email becomes the match.
+    if key == "external_id":
+        adopted = existing.select(pl.all().name.prefix("ad_"))
+        joined = joined.join(adopted, left_on="__other_id", right_on="ad_id", how="left")
+        joined = joined.with_columns(
+            [
+                pl.when(adopt).then(pl.col(f"ad_{c}")).otherwise(pl.col(f"ex_{c}")).alias(f"ex_{c}")
+                for c in existing.columns
+                if c != "id"
+            ]
+            + [pl.when(adopt).then(pl.col("__other_id")).otherwise(pl.col("ex_id")).alias("ex_id")]
+        ).drop([f"ad_{c}" for c in existing.columns if c != "id"])
+    conflict = pl.col("__other_id").is_not_null() & (
+        pl.col("ex_id").is_null() | (pl.col("__other_id") != pl.col("ex_id"))
+    )
+    return joined.with_columns(
+        pl.when(conflict)
+        .then(pl.lit(REJECT))
+        .when(pl.col("ex_id").is_not_null())
+        .then(pl.lit(UPDATE))
+        .otherwise(pl.lit(CREATE))
+        .alias(ACTION),
+        pl.col("ex_id").alias(LEAD_ID),
+        pl.when(conflict)
+        .then(
+            pl.format(
+                "{}: {} belongs to lead #{}", pl.lit(other), pl.col(other), pl.col("__other_id")
+            )
+        )
+        .otherwise(None)
+        .alias(REASON),
+    ).drop("__other_id", "__other_key")
+
+
+def plan_changes(
+    classified: pl.DataFrame, accounts: pl.DataFrame, *, now: datetime
+) -> pl.DataFrame:
+    """Merged values, score, segment and stage moves of the records to write.
+
+    `accounts` has, per id: is_marquee and employees (the fall-back head count).
+    """
+    merged = classified.filter(pl.col(ACTION) != REJECT).with_columns(
+        pl.col("arrived_at").alias("__file_arrived")
+    )
+    merged = merged.with_columns(
+        [pl.coalesce(pl.col(c), pl.col(f"ex_{c}")).alias(c) for c in PROFILE]
+        + [
+            pl.coalesce(pl.col("email"), pl.col("ex_email")).alias("email"),
+            pl.coalesce(pl.col("external_id"), pl.col("ex_external_id")).alias("external_id"),
+            pl.min_horizontal(pl.col("arrived_at"), pl.col("ex_arrived_at")).alias(
+                "arrived_at_merged"
+            ),
+        ]
+    )
+    merged = merged.with_columns(
+        pl.coalesce(pl.col("arrived_at_merged"), pl.lit(now).dt.cast_time_unit("us")).alias(
+            "arrived_at"
+        )
+    ).drop("arrived_at_merged")
+    merged = merged.join(
+        accounts.select(
+            pl.col("id").alias("account_id"),
+            pl.col("is_marquee"),
+            pl.col("employees").alias("__account_employees"),
+        ),
+        on="account_id",
+        how="left",
+    )
+    scored = score_frame(
+        merged.with_columns(
+            pl.coalesce(pl.col("employees"), pl.col("__account_employees")).alias("__employees"),
+            pl.col("ex_engagement_score").fill_null(0).alias("engagement"),
+        ).rename({"employees": "__own_employees", "__employees": "employees"})
+    )
+    assert isinstance(scored, pl.DataFrame)
+    scored = scored.rename({"employees": "__employees", "__own_employees": "employees"})
+    stage = pl.coalesce(pl.col("ex_stage"), pl.lit(Stage.NEW))
+    segment = pl.col("segment")
+    is_open = stage.is_in(list(OPEN_STAGES))
+    # As qualify.services.apply_segment moves an open lead.
+    to_stage = (
+        pl.when(~is_open)
+        .then(None)
+        .when(segment == Segment.SALES_READY)
+        .then(pl.lit(Stage.MQL))
+        .when((segment == Segment.DISQUALIFIED) & (stage != Stage.RECYCLED))
+        .then(pl.lit(Stage.DISQUALIFIED))
+        .when(stage == Stage.NEW)
+        .then(pl.lit(Stage.NURTURING))
+        .otherwise(None)
+    )
+    reason = (
+        pl.when(pl.col("__to_stage") == Stage.DISQUALIFIED)
+        .then(pl.format("score {}: not a fit", pl.col("score")))
+        .otherwise(pl.format("score {}", pl.col("score")))
+    )
+    return (
+        scored.with_columns(stage.alias("__from_stage"), to_stage.alias("__to_stage"))
+        .with_columns(reason.alias("__stage_reason"))
+        .drop("__employees", "__account_employees", "engagement", "engagement_points")
+    )
