@@ -40,7 +40,7 @@ def record_touch(
         touch = Touch.objects.create(
             lead=locked, user=by, kind=kind, outcome=outcome, notes=notes, occurred_at=when
         )
-        updates: dict[str, object] = {"touch_count": F("touch_count") + 1}
+        updates: dict[str, object] = {"touch_count": F("touch_count") + 1, "updated_at": now}
         if locked.last_touch_at is None or when > locked.last_touch_at:
             updates["last_touch_at"] = when
         if kind in CONTACT_KINDS and locked.first_touch_at is None:
@@ -131,7 +131,15 @@ def lose_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Opportunit
 def _back_to_marketing(lead: Lead) -> None:
     """A recycled lead leaves the rep's inbox and goes back to nurture."""
     Lead.objects.filter(pk=lead.pk).update(
-        owner=None, team=None, sla_due_at=None, sla_breached_at=None, segment=Segment.NURTURE
+        owner=None,
+        team=None,
+        sla_due_at=None,
+        sla_breached_at=None,
+        segment=Segment.NURTURE,
+        engagement_at_recycle=F("engagement_score"),
+    )
+    lead.engagement_at_recycle = Lead.objects.values_list("engagement_score", flat=True).get(
+        pk=lead.pk
     )
     lead.owner, lead.team, lead.sla_due_at, lead.sla_breached_at = None, None, None, None
     lead.segment = Segment.NURTURE

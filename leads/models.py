@@ -114,6 +114,9 @@ class Lead(models.Model):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     last_touch_at = models.DateTimeField(null=True, blank=True)
     touch_count = models.PositiveIntegerField(default=0)
+    # The engagement score when sales last handed the lead back: it returns to sales only
+    # on engagement earned since (qualify.rules.has_reengaged), not on its old profile.
+    engagement_at_recycle = models.IntegerField(null=True, blank=True)
 
     # Set when this lead turned out to be a duplicate of another and was merged into it
     # (capture.merging): its history moved there and it drops out of every list

@@ -46,7 +46,9 @@ def transition_lead(
             changed_by=by,
             reason=reason.strip(),
         )
-        Lead.objects.filter(pk=locked.pk).update(stage=to_stage, stage_changed_at=now)
+        Lead.objects.filter(pk=locked.pk).update(
+            stage=to_stage, stage_changed_at=now, updated_at=now
+        )
     lead.stage = to_stage
     lead.stage_changed_at = now
     return lead

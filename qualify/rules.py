@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 SALES_READY_THRESHOLD = 60
+# Engagement points a recycled lead must earn after sales handed it back before it is
+# sales-ready again: its profile alone was already judged by a person.
+REENGAGEMENT_POINTS = 20
 DISQUALIFY_THRESHOLD = -20
 
 # Points an engagement event adds; unknown kinds add EVENT_POINTS_DEFAULT.
@@ -140,3 +143,8 @@ def score_profile(profile: Profile) -> Score:
     return Score(
         fit=fit, engagement=engagement, total=total, segment=segment, reasons=tuple(reasons)
     )
+
+
+def has_reengaged(engagement: int, engagement_at_recycle: int | None) -> bool:
+    """Whether a recycled lead earned enough engagement since it was recycled."""
+    return engagement - (engagement_at_recycle or 0) >= REENGAGEMENT_POINTS

@@ -9,7 +9,7 @@ from leads.models import Lead
 from leads.services import transition_lead
 from users.models import User
 
-from .rules import Profile, Score, score_profile
+from .rules import Profile, Score, has_reengaged, score_profile
 
 # Stages from which a fresh score may move a lead on; later stages are sales' call.
 OPEN_STAGES = frozenset({Stage.NEW, Stage.NURTURING, Stage.RECYCLED})
@@ -47,6 +47,10 @@ def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
     if lead.stage not in OPEN_STAGES:
         return False
     if lead.segment == Segment.SALES_READY:
+        if lead.stage == Stage.RECYCLED and not has_reengaged(
+            lead.engagement_score, lead.engagement_at_recycle
+        ):
+            return False
         transition_lead(lead, Stage.MQL, now=now, by=by, reason=f"score {lead.score}")
         return True
     if lead.segment == Segment.DISQUALIFIED and lead.stage != Stage.RECYCLED:

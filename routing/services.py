@@ -111,6 +111,7 @@ def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
             "sla_due_at": due,
             "first_touch_at": None,
             "sla_breached_at": None,
+            "updated_at": now,
         }
         Lead.objects.filter(pk=lead.pk).update(**fields)
         for name, value in fields.items():

@@ -160,13 +160,17 @@ def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
     )
 
 
+_BUDGET = list(EXISTING_COLUMNS).index("budget")
+_ARRIVED_AT = list(EXISTING_COLUMNS).index("arrived_at")
+
+
 def _clean_existing(row: tuple[Any, ...]) -> tuple[Any, ...]:
     values = list(row)
-    budget = values[15]
-    values[15] = float(budget) if budget is not None else None
-    arrived = values[19]
+    budget = values[_BUDGET]
+    values[_BUDGET] = float(budget) if budget is not None else None
+    arrived = values[_ARRIVED_AT]
     if isinstance(arrived, str):  # SQLite without Django's converters
-        values[19] = datetime.fromisoformat(arrived)
+        values[_ARRIVED_AT] = datetime.fromisoformat(arrived)
     return tuple(values)
 
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from leads.choices import Channel, MemberStatus, Segment, Stage
 from leads.services import MEMBER_STATUS_RANK
+from qualify.rules import REENGAGEMENT_POINTS
 from qualify.services import OPEN_STAGES
 from qualify.vectorised import score_frame
 
@@ -369,6 +370,7 @@ EXISTING_COLUMNS: dict[str, pl.DataType] = {
     "employees": pl.Int64(),
     "budget": pl.Float64(),
     "engagement_score": pl.Int64(),
+    "engagement_at_recycle": pl.Int64(),
     "account_id": pl.Int64(),
     "team_id": pl.Int64(),
     "arrived_at": pl.Datetime("us", "UTC"),
@@ -484,8 +486,14 @@ def plan_changes(
     segment = pl.col("segment")
     is_open = stage.is_in(list(OPEN_STAGES))
     # As qualify.services.apply_segment moves an open lead.
+    # A recycled lead goes back to sales only on engagement earned since (has_reengaged).
+    reengaged = (
+        pl.col("ex_engagement_score").fill_null(0) - pl.col("ex_engagement_at_recycle").fill_null(0)
+    ) >= REENGAGEMENT_POINTS
     to_stage = (
         pl.when(~is_open)
+        .then(None)
+        .when((segment == Segment.SALES_READY) & (stage == Stage.RECYCLED) & ~reengaged)
         .then(None)
         .when(segment == Segment.SALES_READY)
         .then(pl.lit(Stage.MQL))

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,14 +134,20 @@ def preview_import(
 ) -> list[RowOutcome]:
     """What the import would do with each row (the first `limit` rows), writing nothing."""
     prepared = prepare(path, options, now=now)
-    return outcomes(prepared, _classify_all(prepared), limit=limit)
+    return outcomes(prepared, classify_all(prepared), limit=limit)
 
 
 def plan_import(path: str | Path, options: ImportOptions, *, now: datetime) -> ImportSummary:
     """The counts an import would reach (a dry run): nothing is written."""
     started = time.perf_counter()
     prepared = prepare(path, options, now=now)
-    classified = _classify_all(prepared)
+    summary = summarise(prepared, classify_all(prepared))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def summarise(prepared: Prepared, classified: pl.DataFrame) -> ImportSummary:
+    """The counts of a prepared and classified file (see `plan_import`)."""
     rejected_records = classified.filter(pl.col(ACTION) == REJECT)
     kept = classified.filter(pl.col(ACTION) != REJECT)
     return ImportSummary(
@@ -150,11 +156,10 @@ def plan_import(path: str | Path, options: ImportOptions, *, now: datetime) -> I
         merged=int(kept[COUNT].sum() or 0) - kept.height,
         rejected=prepared.rejects.height + int(rejected_records[COUNT].sum() or 0),
         rows=prepared.rows_total,
-        seconds=time.perf_counter() - started,
     )
 
 
-def _classify_all(prepared: Prepared) -> pl.DataFrame:
+def classify_all(prepared: Prepared) -> pl.DataFrame:
     parts = []
     records = prepared.records
     size = prepared.options.chunk_size
@@ -279,7 +284,11 @@ def run_import(job: ImportJob, *, now: datetime, progress: Progress | None = Non
         tick = time.perf_counter()
         write_rejects(prepared, job)
         timings["rejects"] = time.perf_counter() - tick
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, finished_at=now)
+        # `now` is when this run started; the finish is that plus the run's own duration.
+        finished_at = now + timedelta(seconds=time.perf_counter() - started)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.DONE, finished_at=finished_at
+        )
         job.refresh_from_db()
     except ConcurrentRun:
         log.warning("import job %s is being run by another worker; this one stops", job.pk)

@@ -515,3 +515,17 @@ def test_the_task_is_safe_to_run_twice(tmp_path, org, now) -> None:
         2,
     )
     assert Lead.objects.count() == 2
+
+
+def test_a_rejected_lead_is_not_sent_back_to_sales_by_a_reimport(tmp_path, org, now) -> None:
+    from followup.services import reject_lead
+
+    hot = "Email,Authority,Timeline,Budget,Notes,Country\nann@acme.io,dm,now,50000,a CRM,France\n"
+    run(write(tmp_path / "a.csv", hot), now)
+    ann = Lead.objects.get()
+    reject_lead(ann, by=org.rep1, reason="just researching", now=now)
+
+    run(write(tmp_path / "b.csv", hot), now + timedelta(days=1))
+
+    ann.refresh_from_db()
+    assert (ann.stage, ann.owner) == ("recycled", None)

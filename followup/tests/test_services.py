@@ -105,3 +105,19 @@ def test_an_opportunity_is_lost_not_rejected(org, now, hot_lead) -> None:
 
     assert error.value.field == "action"
     assert Lead.objects.get(pk=hot_lead.pk).stage == "opportunity"
+
+
+def test_a_rejected_lead_returns_to_sales_only_on_new_engagement(org, now, hot_lead) -> None:
+    from capture.services import EventInput, record_events
+
+    reject_lead(hot_lead, by=org.rep1, reason="just researching", now=now)
+
+    # A page view on a lead whose profile alone scores sales-ready does not undo the
+    # rejection: a person judged that profile.
+    record_events([EventInput(kind="page_view", occurred_at=now, lead_id=hot_lead.pk)], now=now)
+    assert Lead.objects.get(pk=hot_lead.pk).stage == "recycled"
+
+    # Real engagement since the rejection does.
+    record_events([EventInput(kind="demo_request", occurred_at=now, lead_id=hot_lead.pk)], now=now)
+    lead = Lead.objects.get(pk=hot_lead.pk)
+    assert (lead.stage, lead.owner is not None) == ("mql", True)

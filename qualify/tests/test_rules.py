@@ -36,3 +36,13 @@ def test_marquee_account_is_always_sales_ready() -> None:
     result = score_profile(Profile(is_marquee=True, timeline="never"))
     assert result.segment == "sales_ready"
     assert "marquee account: always sales-ready" in result.reasons
+
+
+@pytest.mark.parametrize(
+    ("engagement", "at_recycle", "expected"),
+    [(0, None, False), (19, None, False), (20, None, True), (45, 30, False), (50, 30, True)],
+)
+def test_recycled_leads_must_reengage(engagement, at_recycle, expected) -> None:
+    from qualify.rules import has_reengaged
+
+    assert has_reengaged(engagement, at_recycle) is expected
