@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from typing import Any, Final, Literal
 
 from django.core.exceptions import ValidationError
@@ -18,6 +17,7 @@ from django.core.validators import validate_email
 from leads.choices import Authority, Stage, Timeline
 
 from .choices import DuplicateReason
+from .country_names import REGION_BY_NAME
 
 try:
     import phonenumbers
@@ -270,22 +270,6 @@ def company_key(company_name: str) -> str:
     return " ".join(words)
 
 
-@cache
-def _region_names() -> dict[str, str]:
-    """Every region's name in every language phonenumbers knows, lower-cased → region."""
-    if phonenumbers is None:
-        return {}
-    from phonenumbers.geodata.locale import LOCALE_DATA
-
-    names: dict[str, str] = {}
-    for region, by_language in LOCALE_DATA.items():
-        for name in by_language.values():
-            # "*xx" means "as in language xx"; those names are read in their own entry.
-            if name and not name.startswith("*"):
-                names.setdefault(name.casefold(), region)
-    return names
-
-
 def phone_region(country: str) -> str | None:
     """The phone region (ISO code) of a country as people write it, if known."""
     key = country.strip().casefold()
@@ -293,7 +277,7 @@ def phone_region(country: str) -> str | None:
         return None
     if phonenumbers is not None and key.upper() in phonenumbers.SUPPORTED_REGIONS:
         return key.upper()
-    return COUNTRY_ALIASES.get(key) or _region_names().get(key)
+    return COUNTRY_ALIASES.get(key) or REGION_BY_NAME.get(key)
 
 
 def phone_key(phone: str, country: str = "") -> str:
