@@ -7,19 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-# A cell starting with one of these is read as a formula by Excel, LibreOffice and
-# Google Sheets (CSV injection); tab and carriage return are stripped by some of them
-# and then the next character decides.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from leads.exports import safe_cell
 
-
-def csv_safe(value: Any) -> Any:
-    """`value` for a CSV cell; text that a spreadsheet would run as a formula gets a `'`."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+# One implementation of CSV-injection neutralising, shared with every export.
+csv_safe = safe_cell
 
 
 def format_duration(delta: timedelta) -> str:
@@ -33,6 +25,20 @@ def format_duration(delta: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m"
+
+
+def format_seconds(seconds: float) -> str:
+    """A short running time, to the second: "under 1 s", "8 s", "2 min 5 s", "1 h 4 min"."""
+    if seconds < 1:
+        return "under 1 s"
+    whole = int(seconds)
+    hours, whole = divmod(whole, 3_600)
+    minutes, secs = divmod(whole, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
 
 
 @dataclass(frozen=True)

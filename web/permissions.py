@@ -73,3 +73,8 @@ def available_actions(user: User, lead: Lead) -> list[Action]:
 def may_build_forms(user: User) -> bool:
     """Web forms are marketing's: marketing and admins create and change them."""
     return user.is_superuser or user.role in {Role.ADMIN, Role.MARKETING}
+
+
+def may_import(user: User) -> bool:
+    """Bulk imports create leads for everyone: marketing and admins run them."""
+    return user.is_superuser or user.role in {Role.ADMIN, Role.MARKETING}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_dedup, views_forms
+from . import views, views_dedup, views_forms, views_imports
 
 app_name = "web"
 
@@ -25,4 +25,13 @@ urlpatterns = [
     path("duplicates/<int:pk>/dismiss/", views_dedup.duplicate_dismiss, name="duplicate_dismiss"),
     path("merges/", views_dedup.merges, name="merges"),
     path("merges/<int:pk>/undo/", views_dedup.merge_undo, name="merge_undo"),
+    path("imports/", views_imports.imports, name="imports"),
+    path("imports/new/", views_imports.import_new, name="import_new"),
+    path("imports/<int:pk>/", views_imports.import_job, name="import"),
+    path("imports/<int:pk>/mapping/", views_imports.import_mapping, name="import_mapping"),
+    path("imports/<int:pk>/preview/", views_imports.import_preview, name="import_preview"),
+    path("imports/<int:pk>/start/", views_imports.import_start, name="import_start"),
+    path("imports/<int:pk>/progress/", views_imports.import_progress, name="import_progress"),
+    path("imports/<int:pk>/resume/", views_imports.import_resume, name="import_resume"),
+    path("imports/<int:pk>/rejects.csv", views_imports.import_rejects, name="import_rejects"),
 ]
