@@ -72,3 +72,19 @@ HOT = {
 def fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     """Real hashers take ~0.3 s a user on purpose; tests make dozens of users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_stray_connections(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Threads of the concurrency and worker tests keep their own database connections;
+    end them before the test database is dropped, or PostgreSQL refuses to drop it."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
