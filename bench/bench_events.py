@@ -14,6 +14,8 @@ end), with sales teams, reps, a marketing user and an API token. Then, per run:
 - batch API, 1000 unknown emails: every event creates its lead (capture, score, history);
 - webhook, 1000 participants: `POST /hooks/bench/` with a webinar tool's payload of 1000
   known attendees, mapped by a WebhookSource (the same record_events underneath);
+- batch API, 1000 leads become sales-ready: a demo request each for 1000 leads at fit 30,
+  so every one crosses the threshold and is routed (MQL, owner, SLA deadline) in the batch;
 - raw executemany INSERT: the rows of a "1000 leads × 1 event" batch (lead ids looked up
   beforehand, outside the timing) in one transaction: storage alone, no rescoring;
 - Event.objects.bulk_create: the same rows through the ORM, no rescoring.
@@ -36,7 +38,7 @@ from http_harness import (
     Request,
     Response,
     configure,
-    drop_postgres_database,
+    finish,
     gunicorn,
     machine_line,
     median,
@@ -94,8 +96,10 @@ class Bench:
         return f"bench-{self.serial}"
 
 
-def make_leads(prefix: str, count: int, *, need: str = "") -> list[tuple[int, str]]:
-    """`count` nurture leads (fit 15 when `need` is set), as (id, email)."""
+def make_leads(
+    prefix: str, count: int, *, need: str = "", timeline: str = ""
+) -> list[tuple[int, str]]:
+    """`count` nurture leads (fit 15 with a `need`, +15 buying this quarter), as (id, email)."""
     from leads.models import Lead
 
     now = datetime.now(UTC)
@@ -104,6 +108,7 @@ def make_leads(prefix: str, count: int, *, need: str = "") -> list[tuple[int, st
             email=f"{prefix}-{n}@company{n % 300}.example",
             country="Germany",
             need=need,
+            timeline=timeline,
             stage="nurturing",
             segment="nurture",
             fit_score=15 if need else 0,
@@ -263,8 +268,22 @@ def main() -> None:
                 response = bench.post_events(events_for(bench, unknown, 1))
                 record("batch API, 1000 unknown emails (creates leads)", response.seconds)
                 for batch in range(args.batches):
-                    response = bench.post_hook(hook_payload(f"w{run}-{batch}", emails))
+                    attendees = [e for _, e in make_leads(f"r{run}-hook{batch}", BATCH)]
+                    connections.close_all()
+                    response = bench.post_hook(hook_payload(f"w{run}-{batch}", attendees))
                     record("webhook, 1000 participants (known leads)", response.seconds)
+                for batch in range(args.batches):
+                    warm_leads = make_leads(
+                        f"r{run}-mql{batch}", BATCH, need="x", timeline="quarter"
+                    )
+                    connections.close_all()
+                    at = datetime.now(UTC).isoformat()
+                    demos = [
+                        {"kind": "demo_request", "occurred_at": at, "email": email}
+                        for _, email in warm_leads
+                    ]
+                    response = bench.post_events(demos)
+                    record("batch API, 1000 leads become sales-ready (routed)", response.seconds)
                 rows = raw_rows(events_for(bench, emails, 1), ids)
                 for batch in range(args.batches):
                     batch_rows = [(*r[:7], f"{r[7]}-{batch}") for r in rows]
@@ -315,7 +334,7 @@ def main() -> None:
         )
         verify()
     finally:
-        drop_postgres_database()
+        finish()
 
 
 def verify() -> None:
@@ -325,12 +344,15 @@ def verify() -> None:
     from leads.models import Lead
 
     connections.close_all()
+    mql = Lead.objects.filter(email__contains="-mql")
+    routed = mql.filter(stage="mql", owner__isnull=False, sla_due_at__isnull=False).count()
     hot = Lead.objects.filter(email__contains="-hot-")
     keyed = Event.objects.filter(idempotency_key__isnull=False)
     twice = keyed.count() - keyed.values("idempotency_key").distinct().count()
     print()
     print(
         f"probe leads routed: {hot.filter(owner__isnull=False).count()} of {hot.count()};"
+        f" sales-ready batch leads routed with a deadline: {routed:,} of {mql.count():,};"
         f" events stored: {Event.objects.count():,}; keys stored twice: {twice}"
     )
 

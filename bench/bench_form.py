@@ -1,7 +1,7 @@
 """Public form posts over HTTP: from submit to an assigned lead, against plain baselines.
 
     .venv/bin/python bench/bench_form.py [--requests 2000] [--concurrency 8] [--runs 3]
-        [--cache-url redis://127.0.0.1:6379/14]
+        [--threads 4] [--cache-url redis://127.0.0.1:6379/14]
 
 Starts gunicorn (2 sync workers) on loopback over a throwaway database (SQLite in a temp
 dir, or with DATABASE_URL=postgres://… a fresh database on that server, dropped at the
@@ -30,7 +30,7 @@ from http_harness import (
     LoadResult,
     Request,
     configure,
-    drop_postgres_database,
+    finish,
     fire,
     gunicorn,
     machine_line,
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="4 = the Procfile's gthread setup")
     parser.add_argument(
         "--cache-url",
         default="",
@@ -156,7 +157,7 @@ def main() -> None:
         print(f"# {machine_line()}")
         print(
             f"# {args.requests} requests per run, concurrency {args.concurrency},"
-            f" gunicorn {args.workers} sync workers, median of {args.runs} runs,"
+            f" gunicorn {args.workers} workers × {args.threads} threads, median of {args.runs} runs,"
             f" cache {args.cache_url or 'in the database'}"
         )
         env = {"LEADLOOP_FORM_RATE_PER_MINUTE": str(10**9)}
@@ -166,9 +167,13 @@ def main() -> None:
         distinct = 0
         with (
             gunicorn(
-                "leadloop.wsgi", workers=args.workers, settings="bench_site_settings", env=env
+                "leadloop.wsgi",
+                workers=args.workers,
+                threads=args.threads,
+                settings="bench_site_settings",
+                env=env,
             ) as app,
-            gunicorn("bare_wsgi:application", workers=args.workers) as bare,
+            gunicorn("bare_wsgi:application", workers=args.workers, threads=args.threads) as bare,
         ):
             warm, _ = form_bodies(50, "warm", seed=0)
             fire(app.port, [Request("POST", "/f/bench/", b, HEADERS) for b in warm], 4)
@@ -224,7 +229,7 @@ def main() -> None:
         print_table(("after the runs", "count"), [(name, value) for name, value in checks])
         print(f"(distinct emails posted: {distinct:,})")
     finally:
-        drop_postgres_database()
+        finish()
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ def configure(tag: str) -> str:
     """
     scratch = tempfile.mkdtemp(prefix=f"leadloop-{tag}-")
     os.environ["LEADLOOP_DATA_DIR"] = scratch
+    os.environ["LEADLOOP_BENCH_SCRATCH"] = scratch
     os.environ["DJANGO_SETTINGS_MODULE"] = "leadloop.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     site = Path(scratch) / "site"
@@ -113,6 +114,18 @@ def drop_postgres_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def finish() -> None:
+    """Drop the throwaway PostgreSQL database, if any, and delete the temp dir."""
+    import shutil
+
+    try:
+        drop_postgres_database()
+    finally:
+        scratch = os.environ.get("LEADLOOP_BENCH_SCRATCH")
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,6 +143,7 @@ def gunicorn(
     app: str,
     *,
     workers: int = 2,
+    threads: int = 1,
     settings: str = "leadloop.settings",
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
@@ -143,6 +157,8 @@ def gunicorn(
     }
     command = [str(BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--log-level", "warning", "--timeout", "120"]
+    if threads > 1:
+        command += ["--threads", str(threads)]  # the gthread worker, as in the Procfile
     process = subprocess.Popen(command, cwd=ROOT, env=environment)
     try:
         deadline = time.monotonic() + 60
