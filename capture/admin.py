@@ -3,7 +3,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from .models import Event, IdempotencyKey, Submission, WebForm, WebhookSource
+from .models import (
+    DuplicateCandidate,
+    Event,
+    IdempotencyKey,
+    ImportJob,
+    LeadMatchKeys,
+    MergeRecord,
+    Submission,
+    WebForm,
+    WebhookSource,
+)
 from .services import rotate_webhook_token
 
 
@@ -58,3 +68,48 @@ class WebhookSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             rotate_webhook_token(source)
         self.message_user(request, f"New tokens issued for {queryset.count()} source(s).")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Jobs are run from the import wizard or `leadloop import`; the admin only looks."""
+
+    list_display = (
+        "file_name", "created_by", "status", "rows_done", "rows_total", "created", "updated",
+        "merged", "rejected", "created_at", "finished_at",
+    )  # fmt: skip
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(admin.ModelAdmin):
+    list_display = ("lead_a", "lead_b", "reason", "score", "status", "created_at", "resolved_by")
+    list_filter = ("status", "reason")
+    raw_id_fields = ("lead_a", "lead_b")
+    readonly_fields = ("resolved_by", "resolved_at")
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(admin.ModelAdmin):
+    """The audit trail of merges: merge and undo happen on the duplicates pages."""
+
+    list_display = ("survivor", "duplicate", "status", "merged_by", "merged_at", "undone_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in MergeRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LeadMatchKeys)
+class LeadMatchKeysAdmin(admin.ModelAdmin):
+    list_display = ("lead", "phone_key", "person_key", "company_key", "checked_at")
+    search_fields = ("phone_key", "person_key", "company_key")
+    raw_id_fields = ("lead",)

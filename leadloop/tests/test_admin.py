@@ -1,0 +1,31 @@
+"""Django admin is there for every model, and its pages open."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.urls import reverse
+
+from capture.services import capture_lead
+from conftest import HOT
+
+LEADLOOP_APPS = {"users", "leads", "capture", "qualify", "routing", "followup", "analytics"}
+
+
+def test_every_leadloop_model_is_in_the_admin() -> None:
+    models = {m for m in apps.get_models() if m._meta.app_label in LEADLOOP_APPS}
+    assert models - set(admin.site._registry) == set()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for m in apps.get_models() if m._meta.app_label in LEADLOOP_APPS],
+    ids=lambda m: m._meta.label,
+)
+def test_admin_lists_open(org, now, client, model) -> None:
+    capture_lead({"email": "ann@acme.io", **HOT}, source="api", now=now)
+    client.force_login(org.admin)
+    meta = model._meta
+
+    response = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+
+    assert response.status_code == 200
