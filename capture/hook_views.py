@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from leadloop.api_errors import error_body
 
 from .models import WebhookSource
+from .ratelimit import over_limit
 from .services import EventOutcome, receive_webhook
 from .webhooks import MappingConfigError, PayloadError
 
@@ -48,14 +48,7 @@ def _refuse_constant(name: str) -> Any:
 
 def _over_rate_limit(source: WebhookSource, now: datetime) -> bool:
     """Count this delivery against its source's current minute; True once past the limit."""
-    key = f"leadloop:hook-rate:{source.pk}:{int(now.timestamp() // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > settings.LEADLOOP_HOOK_RATE_PER_MINUTE
+    return over_limit(f"hook:{source.pk}", settings.LEADLOOP_HOOK_RATE_PER_MINUTE, now=now)
 
 
 def item_out(outcome: EventOutcome) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -27,6 +26,7 @@ from leads.choices import Authority, Channel, MemberStatus, Timeline
 
 from .forms import FIELD_LABELS
 from .models import WebForm
+from .ratelimit import over_limit
 from .rules import LEAD_FIELDS, TEXT_FIELDS, FieldError, consent_record
 from .services import capture_lead, record_form_event
 
@@ -80,20 +80,9 @@ def form_class(webform: WebForm) -> type[forms.Form]:
 
 
 def _over_rate_limit(request: HttpRequest, now: datetime) -> bool:
-    """Count this post against its IP's current minute; True once past the limit.
-
-    `add` creates the counter only if missing and `incr` bumps it (atomic on Redis; on the
-    database cache two racing posts may count once, which errs towards letting people in).
-    """
+    """Count this post against its IP's current minute; True once past the limit."""
     ip = request.META.get("REMOTE_ADDR") or "unknown"
-    key = f"leadloop:form-rate:{ip}:{int(now.timestamp() // 60)}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > settings.LEADLOOP_FORM_RATE_PER_MINUTE
+    return over_limit(f"form:{ip}", settings.LEADLOOP_FORM_RATE_PER_MINUTE, now=now)
 
 
 def _tracking(request: HttpRequest, cleaned: dict[str, Any]) -> dict[str, str]:
