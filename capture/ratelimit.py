@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 
 def over_limit(scope: str, limit: int, *, now: datetime) -> bool:
@@ -21,3 +23,19 @@ def over_limit(scope: str, limit: int, *, now: datetime) -> bool:
         cache.set(key, 1, timeout=120)
         count = 1
     return count > limit
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address a request came from. Behind N trusted reverse proxies
+    (LEADLOOP_TRUSTED_PROXIES=N) it is the N-th address from the right of
+    X-Forwarded-For: entries further left are whatever the client chose to send."""
+    proxies = settings.LEADLOOP_TRUSTED_PROXIES
+    if proxies > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "unknown"

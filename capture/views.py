@@ -26,7 +26,7 @@ from leads.choices import Authority, Channel, MemberStatus, Timeline
 
 from .forms import FIELD_LABELS
 from .models import WebForm
-from .ratelimit import over_limit
+from .ratelimit import client_ip, over_limit
 from .rules import LEAD_FIELDS, TEXT_FIELDS, FieldError, consent_record
 from .services import capture_lead, record_form_event
 
@@ -81,8 +81,7 @@ def form_class(webform: WebForm) -> type[forms.Form]:
 
 def _over_rate_limit(request: HttpRequest, now: datetime) -> bool:
     """Count this post against its IP's current minute; True once past the limit."""
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
-    return over_limit(f"form:{ip}", settings.LEADLOOP_FORM_RATE_PER_MINUTE, now=now)
+    return over_limit(f"form:{client_ip(request)}", settings.LEADLOOP_FORM_RATE_PER_MINUTE, now=now)
 
 
 def _tracking(request: HttpRequest, cleaned: dict[str, Any]) -> dict[str, str]:

@@ -218,6 +218,9 @@ LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "2
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")
 # Public form submissions allowed per IP address and minute.
 LEADLOOP_FORM_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_FORM_RATE_PER_MINUTE", "20"))
+# Reverse proxies in front of Leadloop that append to X-Forwarded-For (nginx, a load
+# balancer): with 1, the client is the last address of that header, not the proxy's.
+LEADLOOP_TRUSTED_PROXIES = int(os.environ.get("LEADLOOP_TRUSTED_PROXIES", "0"))
 # Webhook deliveries allowed per source and minute (each may carry up to 1000 events).
 LEADLOOP_HOOK_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_HOOK_RATE_PER_MINUTE", "120"))
 

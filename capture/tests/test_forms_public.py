@@ -156,6 +156,21 @@ def test_rate_limit_is_per_address(client, webform, settings) -> None:
     assert Lead.objects.count() == 2
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(client, webform, settings) -> None:
+    settings.LEADLOOP_FORM_RATE_PER_MINUTE = 1
+    settings.LEADLOOP_TRUSTED_PROXIES = 1
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    post(client, {"email": "a@acme.io"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+
+    other = post(client, {"email": "b@acme.io"}, HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy)
+    # A client cannot dodge the limit by sending its own X-Forwarded-For entry first.
+    spoofed = post(
+        client, {"email": "c@acme.io"}, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7", **proxy
+    )
+
+    assert (other.status_code, spoofed.status_code) == (200, 429)
+
+
 def test_bad_email_is_400_with_the_message_next_to_the_field(client, webform) -> None:
     response = post(client, {"email": "not-an-email", "first_name": "Ann"})
 
