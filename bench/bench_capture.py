@@ -35,10 +35,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import drop_scratch_database, use_scratch_database  # noqa: E402
 
 # A Monday, 10:00 UTC: inside the bench team's working hours.
 START = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
@@ -98,32 +99,7 @@ def configure() -> str:
     os.environ["LEADLOOP_DATA_DIR"] = scratch
     os.environ["LEADLOOP_BENCH_SCRATCH"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadloop.settings")
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        name = f"leadloop_bench_{os.getpid()}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-        os.environ["LEADLOOP_BENCH_DROP"] = url
-        return f"PostgreSQL (fresh database {name})"
-    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-    return "SQLite (WAL, synchronous=NORMAL) in a temp file"
-
-
-def drop_postgres_database() -> None:
-    url = os.environ.get("LEADLOOP_BENCH_DROP")
-    if not url:
-        return
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    return use_scratch_database(scratch, "bench")
 
 
 def reset() -> None:
@@ -408,7 +384,7 @@ def main() -> None:
             [(name, f"{us:.1f}") for name, us in pure_costs()],
         )
     finally:
-        drop_postgres_database()
+        drop_scratch_database()
         shutil.rmtree(os.environ["LEADLOOP_BENCH_SCRATCH"], ignore_errors=True)
 
 

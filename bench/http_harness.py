@@ -22,10 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from scratch import drop_scratch_database, use_scratch_database  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 # Modules only the benchmark's server needs: a settings module adding a trivial view (the
@@ -64,7 +66,7 @@ def configure(tag: str) -> str:
     """Point Django at a throwaway database BEFORE django.setup(); returns a label.
 
     SQLite: a file in a temp dir. PostgreSQL (DATABASE_URL given): a fresh database on
-    that server, dropped by `drop_postgres_database`; the given database is not touched.
+    that server, dropped by `scratch.drop_scratch_database`; the given database is not touched.
     """
     scratch = tempfile.mkdtemp(prefix=f"leadloop-{tag}-")
     os.environ["LEADLOOP_DATA_DIR"] = scratch
@@ -77,19 +79,7 @@ def configure(tag: str) -> str:
     (site / "bench_site_urls.py").write_text(textwrap.dedent(SITE_URLS))
     (site / "bare_wsgi.py").write_text(textwrap.dedent(BARE_WSGI))
     os.environ["LEADLOOP_BENCH_SITE"] = str(site)
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        name = f"leadloop_{tag}_{os.getpid()}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-        os.environ["LEADLOOP_BENCH_DROP"] = url
-        return f"PostgreSQL (fresh database {name})"
-    os.environ["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-    return "SQLite (WAL, synchronous=NORMAL) in a temp file"
+    return use_scratch_database(scratch, tag.replace("-", "_"))
 
 
 def setup_django() -> None:
@@ -101,25 +91,12 @@ def setup_django() -> None:
     call_command("createcachetable", verbosity=0)
 
 
-def drop_postgres_database() -> None:
-    url = os.environ.get("LEADLOOP_BENCH_DROP")
-    if not url:
-        return
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def finish() -> None:
     """Drop the throwaway PostgreSQL database, if any, and delete the temp dir."""
     import shutil
 
     try:
-        drop_postgres_database()
+        drop_scratch_database()
     finally:
         scratch = os.environ.get("LEADLOOP_BENCH_SCRATCH")
         if scratch:
