@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
+from .forms import WebhookSourceForm
 from .models import (
     DuplicateCandidate,
     Event,
@@ -10,11 +11,13 @@ from .models import (
     ImportJob,
     LeadMatchKeys,
     MergeRecord,
+    RateCounter,
     Submission,
     WebForm,
     WebhookSource,
 )
 from .services import rotate_webhook_token
+from .signatures import masked
 
 
 @admin.register(Submission)
@@ -44,15 +47,25 @@ class WebFormAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "campaign", "unknown_email", "is_active", "created_at")
+    form = WebhookSourceForm
+    list_display = (
+        "name", "slug", "campaign", "unknown_email", "signature", "is_active", "created_at",
+    )  # fmt: skip
     list_filter = ("is_active", "unknown_email")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("endpoint", "token", "created_at")
     fields = (
-        "name", "slug", "endpoint", "token", "campaign", "channel", "unknown_email", "mapping",
-        "is_active", "created_at",
+        "name", "slug", "endpoint", "token", "signature_scheme", "signing_secret",
+        "remove_signing_secret", "campaign", "channel", "unknown_email", "mapping", "is_active",
+        "created_at",
     )  # fmt: skip
     actions = ("issue_new_tokens",)
+
+    @admin.display(description="Signed")
+    def signature(self, source: WebhookSource) -> str:
+        if not source.signing_secret:
+            return "—"
+        return f"{source.get_signature_scheme_display()} ({masked(source.signing_secret)})"
 
     @admin.display(description="Endpoint")
     def endpoint(self, source: WebhookSource) -> str:
@@ -68,6 +81,18 @@ class WebhookSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             rotate_webhook_token(source)
         self.message_user(request, f"New tokens issued for {queryset.count()} source(s).")
+
+
+@admin.register(RateCounter)
+class RateCounterAdmin(admin.ModelAdmin):
+    """Requests per caller and minute of the public endpoints; pruned by the clean-up sweep."""
+
+    list_display = ("scope", "minute", "count")
+    search_fields = ("scope",)
+    readonly_fields = ("scope", "minute", "count")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ImportJob)

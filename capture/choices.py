@@ -6,6 +6,9 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    # A wizard draft nobody started within LEADLOOP_IMPORT_UPLOAD_TTL_HOURS: its upload
+    # was deleted (capture.uploads), so it can never run.
+    EXPIRED = "expired", "Expired"
 
 
 class ImportKey(models.TextChoices):
@@ -20,6 +23,13 @@ class UnknownEmail(models.TextChoices):
 
     CREATE = "create", "Create a lead"
     IGNORE = "ignore", "Reject the event"
+
+
+class SignatureScheme(models.TextChoices):
+    """How a webhook source's sender signs its deliveries with the source's signing secret."""
+
+    LEADLOOP = "leadloop", "Leadloop (X-Leadloop-Signature)"
+    ZOOM = "zoom", "Zoom (x-zm-signature)"
 
 
 class DuplicateReason(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Forms of capture's internal pages: the merge screen and the web form builder.
+"""Forms of capture's internal pages: the merge screen, the web form builder and the
+webhook source's signing secret.
 
 They only parse what was posted; the rules are in `capture.rules` and the services.
 """
@@ -13,8 +14,9 @@ from django.http import QueryDict
 from leads.models import Campaign
 
 from .merging import Comparison
-from .models import WebForm
+from .models import WebForm, WebhookSource
 from .rules import FORM_FIELDS
+from .signatures import masked
 
 # How the public form labels each lead field.
 FIELD_LABELS = {
@@ -157,3 +159,49 @@ class WebFormBuilderForm(forms.Form):
             }
             for name in order
         ]
+
+
+class WebhookSourceForm(forms.ModelForm):
+    """A webhook source, with its signing secret typed in and never shown back in full:
+    left empty, the secret stays as it was; "remove" clears it."""
+
+    signing_secret = forms.CharField(
+        required=False,
+        max_length=WebhookSource._meta.get_field("signing_secret").max_length,
+        # new-password: a browser must not fill in the admin's own saved password.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    remove_signing_secret = forms.BooleanField(
+        required=False, help_text="Deliveries no longer need a signature"
+    )
+
+    class Meta:
+        model = WebhookSource
+        fields = (
+            "name", "slug", "signature_scheme", "signing_secret", "campaign", "channel",
+            "unknown_email", "mapping", "is_active",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = masked(self.instance.signing_secret)
+        now_set = (
+            f"Set: {current}. Type a new one to replace it, or leave empty to keep it. "
+            if current
+            else ""
+        )
+        self.fields["signing_secret"].help_text = (
+            now_set + "The secret the sender signs each delivery with (for Zoom: the app's"
+            " Secret Token); empty: deliveries need no signature."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        typed = cleaned.get("signing_secret") or ""
+        if cleaned.get("remove_signing_secret"):
+            if typed:
+                self.add_error("remove_signing_secret", "Type a new secret or remove it, not both.")
+            cleaned["signing_secret"] = ""
+        elif not typed:
+            cleaned["signing_secret"] = self.instance.signing_secret
+        return cleaned

@@ -3,7 +3,10 @@ JSON here, and the source's mapping turns it into engagement events.
 
 The senders are servers elsewhere, so the endpoint is CSRF-exempt and defends itself: the
 source's secret token (header `X-Leadloop-Token`, or `?token=` for tools that only let
-you paste a URL), a cap on the body, and a per-source rate limit in Django's cache. Every
+you paste a URL), a cap on the body, a per-source rate limit (capture.ratelimit) and,
+for a source with a signing secret, an HMAC signature of the raw body
+(capture.signatures: a missing or wrong one is a 401 naming the header). A Zoom source
+answers Zoom's endpoint URL validation itself, once its signature is checked. Every
 answer is JSON; refusals use the REST API's error shape `{detail, errors: [{field,
 message}]}`. A delivery that was read answers 200 with one outcome per item (created,
 duplicate or rejected naming `items.<index>.<field>`): senders retry anything else, and
@@ -25,9 +28,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from leadloop.api_errors import error_body
 
+from .choices import SignatureScheme
 from .models import WebhookSource
 from .ratelimit import over_limit
 from .services import EventOutcome, receive_webhook
+from .signatures import signature_error, zoom_url_validation
 from .webhooks import MappingConfigError, PayloadError
 
 log = logging.getLogger(__name__)
@@ -98,10 +103,23 @@ def receive(request: HttpRequest, slug: str) -> JsonResponse:
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         return refusal(413, "body", f"larger than {MAX_BODY_BYTES} bytes")
+    if source.signing_secret:
+        error = signature_error(
+            source.signature_scheme, source.signing_secret, body, request.headers, now=now
+        )
+        if error is not None:
+            return refusal(401, error.header, error.message)
     try:
         payload = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         return refusal(400, "body", "is not valid JSON")
+    if source.signing_secret and source.signature_scheme == SignatureScheme.ZOOM:
+        try:
+            validation = zoom_url_validation(source.signing_secret, payload)
+        except PayloadError as exc:
+            return refusal(422, exc.field, exc.message)
+        if validation is not None:
+            return JsonResponse(validation)
     try:
         outcomes = receive_webhook(source, payload, now=now)
     except PayloadError as exc:

@@ -12,6 +12,7 @@ from .choices import (
     DuplicateStatus,
     ImportStatus,
     MergeStatus,
+    SignatureScheme,
     UnknownEmail,
 )
 from .webhooks import mapping_errors, new_webhook_token
@@ -294,7 +295,8 @@ class WebhookSource(models.Model):
     The mapping (see capture/webhooks.py) says where the payload's items are and which of
     their fields are the event's email, kind, time and idempotency key, and which lead
     profile fields to capture. Events for unknown emails create a lead or are rejected,
-    as `unknown_email` says. The sender proves itself with `token`.
+    as `unknown_email` says. The sender proves itself with `token` and, when the source
+    has a `signing_secret`, also signs every delivery with it (capture/signatures.py).
     """
 
     name = models.CharField(max_length=200)
@@ -303,6 +305,21 @@ class WebhookSource(models.Model):
         max_length=100,
         default=new_webhook_token,
         help_text="Secret the sender passes as ?token=… or the header X-Leadloop-Token",
+    )
+    # Kept as given, not hashed: checking a signature needs the secret itself.
+    signing_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=(
+            "Shared secret the sender signs each delivery with (HMAC-SHA256);"
+            " empty: deliveries need no signature"
+        ),
+    )
+    signature_scheme = models.CharField(
+        max_length=10,
+        choices=SignatureScheme.choices,
+        default=SignatureScheme.LEADLOOP,
+        help_text="How the sender signs its deliveries, when there is a signing secret",
     )
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_sources"
@@ -335,6 +352,35 @@ class WebhookSource(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors = mapping_errors(self.mapping)
+        errors: dict[str, list[str]] = {}
+        if mapping_problems := mapping_errors(self.mapping):
+            errors["mapping"] = [f"{field}: {message}" for field, message in mapping_problems]
+        if self.signature_scheme == SignatureScheme.ZOOM and not self.signing_secret:
+            # Zoom signs everything and validates the endpoint with the secret first.
+            errors["signing_secret"] = ["Zoom needs its app's Secret Token here"]
         if errors:
-            raise ValidationError({"mapping": [f"{field}: {message}" for field, message in errors]})
+            raise ValidationError(errors)
+
+
+class RateCounter(models.Model):
+    """How many requests one caller of a public endpoint (a web form visitor's address, a
+    webhook source) made in one minute, counted for its rate limit.
+
+    Used when the cache is not Redis: one upsert per request (capture.ratelimit) counts
+    atomically on SQLite and PostgreSQL, where the database cache's get-then-set would
+    lose counts under concurrent requests. Past minutes are pruned by the capture
+    clean-up sweep (capture.tasks).
+    """
+
+    scope = models.CharField(max_length=200)
+    minute = models.BigIntegerField(help_text="Minutes since 1970-01-01 UTC")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "minute"], name="ratecounter_scope_minute")
+        ]
+        indexes = [models.Index(fields=["minute"], name="ratecounter_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} @ {self.minute}: {self.count}"

@@ -160,6 +160,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = int(os.environ.get("SLA_SWEEP_SECONDS", "60"))
 DUPLICATE_SWEEP_SECONDS = int(os.environ.get("DUPLICATE_SWEEP_SECONDS", "300"))
+CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
@@ -171,6 +172,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "capture.dedup_tasks.scan_duplicates_task",
         "schedule": DUPLICATE_SWEEP_SECONDS,
         "options": {"expires": DUPLICATE_SWEEP_SECONDS},
+    },
+    # Abandoned import uploads and the rate counts of past minutes.
+    "capture-clean-up": {
+        "task": "capture.tasks.clean_up_capture_task",
+        "schedule": CLEAN_UP_SWEEP_SECONDS,
+        "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
     },
 }
 # Task modules outside an app's tasks.py (autodiscovery finds only those).
@@ -223,6 +230,11 @@ LEADLOOP_FORM_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_FORM_RATE_PER_MINUT
 LEADLOOP_TRUSTED_PROXIES = int(os.environ.get("LEADLOOP_TRUSTED_PROXIES", "0"))
 # Webhook deliveries allowed per source and minute (each may carry up to 1000 events).
 LEADLOOP_HOOK_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_HOOK_RATE_PER_MINUTE", "120"))
+# An upload in the import wizard that nobody started within this many hours is deleted
+# and its draft shown as expired (capture.uploads).
+LEADLOOP_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS", "24"))
+if LEADLOOP_IMPORT_UPLOAD_TTL_HOURS < 1:
+    raise ImproperlyConfigured("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS must be 1 or more")
 
 CACHES = {
     "default": {

@@ -88,7 +88,8 @@ def _campaign_name(job: ImportJob, names: dict[int, str] | None = None) -> str:
 
 
 def job_state(job: ImportJob) -> str:
-    """draft (in the wizard), waiting (for a worker), running, done or failed."""
+    """draft (in the wizard), waiting (for a worker), running, done, failed or expired
+    (a draft nobody started: its upload was deleted, see capture.uploads)."""
     if job.status == ImportStatus.QUEUED:
         return "draft" if job.started_at is None else "waiting"
     return str(job.status)
@@ -392,6 +393,7 @@ def _progress_context(job: ImportJob, now: datetime) -> dict[str, Any]:
         "elapsed": elapsed,
         "rate": rate,
         "polling": state in ("waiting", "running"),
+        "upload_ttl_hours": settings.LEADLOOP_IMPORT_UPLOAD_TTL_HOURS,
         "rejects_available": state == "done" and rejects_file(job) is not None,
     }
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from capture.importing import ImportOptions, create_import_job, service
 from capture.models import ImportJob
 from capture.services import capture_lead
+from capture.uploads import sweep_uploads
 from leads.exports import safe_cell
 from leads.models import Campaign, CampaignMember, Lead
 from users.models import User
@@ -425,6 +426,32 @@ def test_a_started_import_cannot_be_started_twice_or_remapped(
     assert callbacks == []
     assert mapping["Location"] == f"/imports/{job.pk}/"
     assert ImportJob.objects.get().created == 1
+
+
+def test_an_upload_nobody_started_expires_and_says_how_to_go_on(
+    org: Any, data_dir: Path, client_for: ClientFor, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_for(org.marketer)
+    upload(client, "forgotten.csv", b"Email\na@acme.io\n")
+    job = ImportJob.objects.get()
+    sweep_uploads(now=timezone.now() + timedelta(hours=25), max_age=timedelta(hours=24))
+
+    listing = client.get("/imports/")
+    mapping = client.get(f"/imports/{job.pk}/mapping/")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        start = client.post(f"/imports/{job.pk}/start/")
+    page = client.get(f"/imports/{job.pk}/")
+
+    assert [(row.pk, state) for row, state, _ in listing.context["rows"]] == [(job.pk, "expired")]
+    assert mapping["Location"] == start["Location"] == f"/imports/{job.pk}/"
+    assert callbacks == []
+    html = page.content.decode()
+    assert "Never started" in html
+    assert "within 24 hours of the upload, so the uploaded file was deleted" in html
+    assert 'href="/imports/new/"' in html
+    assert POLLING not in html
+    assert not Path(job.file_path).exists()
+    assert (ImportJob.objects.get().status, Lead.objects.count()) == ("expired", 0)
 
 
 def test_the_polled_fragment_costs_a_fixed_handful_of_queries(
