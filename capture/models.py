@@ -21,19 +21,41 @@ from .webhooks import mapping_errors, new_webhook_token
 class Submission(models.Model):
     """One arrival of lead data (API call, form post, import row), kept as received.
 
-    The same person submitting twice is one lead with two submissions.
+    The same person submitting twice is one lead with two submissions. An API call or a
+    form post keeps its payload here. An import row keeps where it is instead: its job
+    (which keeps the file) and its line, not a second copy of the file in the database.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="submissions")
+    # submission_lead (lead, received_at) serves look-ups by lead.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="submissions", db_index=False
+    )
     source = models.CharField(max_length=20)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
     )
     payload = models.JSONField(default=dict)
+    import_job = models.ForeignKey(
+        "ImportJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # import jobs are never deleted
+    )
+    line = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The row's line in the import job's file"
+    )
     was_created = models.BooleanField(default=False)
     received_at = models.DateTimeField()
+    # Users are deactivated, not deleted: no index to pay for on every row.
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

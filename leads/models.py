@@ -98,8 +98,15 @@ class Lead(models.Model):
     engagement_score = models.IntegerField(default=0)
     score = models.IntegerField(default=0)
 
+    # team and owner need no index of their own: lead_team_queue and lead_inbox start with
+    # them. Every index is paid for on each insert, and imports insert millions.
     team = models.ForeignKey(
-        "users.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        "users.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -107,6 +114,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_leads",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +130,12 @@ class Lead(models.Model):
     # (capture.merging): its history moved there and it drops out of every list
     # (users.access.visible_leads), but the row stays so that the merge can be undone.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="merged_leads"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="merged_leads",
+        db_index=False,  # lead_merged_into indexes the few merged leads only
     )
 
     # When the lead really arrived (an import can carry history); created_at is the row.
@@ -147,10 +160,20 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["owner", "stage", "sla_due_at"], name="lead_inbox"),
             models.Index(fields=["team", "owner", "stage"], name="lead_team_queue"),
+            # Only leads with a running SLA clock: nurture leads never enter it.
             models.Index(
                 fields=["sla_due_at"],
                 name="lead_sla_open",
-                condition=Q(first_touch_at__isnull=True, sla_breached_at__isnull=True),
+                condition=Q(
+                    sla_due_at__isnull=False,
+                    first_touch_at__isnull=True,
+                    sla_breached_at__isnull=True,
+                ),
+            ),
+            models.Index(
+                fields=["merged_into"],
+                name="lead_merged_into",
+                condition=Q(merged_into__isnull=False),
             ),
             models.Index(fields=["stage", "segment"], name="lead_stage_segment"),
         ]
@@ -172,7 +195,10 @@ class Lead(models.Model):
 class CampaignMember(models.Model):
     """A lead's part in a campaign: registered, attended, no-show or responded."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    # campaign_member_unique (campaign, lead) serves look-ups by campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="members", db_index=False
+    )
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="memberships")
     status = models.CharField(
         max_length=20, choices=MemberStatus.choices, default=MemberStatus.REGISTERED
@@ -192,7 +218,10 @@ class CampaignMember(models.Model):
 class StageChange(models.Model):
     """One move of a lead through the lifecycle: the audit trail funnels are computed from."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    # stagechange_lead (lead, changed_at) serves look-ups by lead.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)
     changed_at = models.DateTimeField()

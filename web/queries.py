@@ -133,6 +133,15 @@ def _name(user: User | None) -> str:
     return user.get_full_name() or user.username
 
 
+def _submission_detail(submission: Submission) -> str:
+    """Its campaign, and for an import row the job, file and line it came from."""
+    parts = [submission.campaign.name] if submission.campaign else []
+    job = submission.import_job
+    if job is not None:
+        parts.append(f"import #{job.pk} of {job.file_name}, line {submission.line}")
+    return " · ".join(parts)
+
+
 def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
     """Stage changes, touches, events and submissions of one lead, newest first."""
     stages = (
@@ -150,7 +159,7 @@ def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
     )
     submissions = (
         Submission.objects.filter(lead=lead)
-        .select_related("campaign", "submitted_by")
+        .select_related("campaign", "submitted_by", "import_job")
         .order_by("-received_at")[:limit]
     )
     entries = chain(
@@ -193,7 +202,7 @@ def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
                 "submission",
                 f"submission via {submission.source.replace('_', ' ')}"
                 + (" (new lead)" if submission.was_created else ""),
-                submission.campaign.name if submission.campaign else "",
+                _submission_detail(submission),
                 _name(submission.submitted_by),
             )
             for submission in submissions

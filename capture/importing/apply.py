@@ -9,9 +9,12 @@ here runs inside the chunk's transaction, opened by the service.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 import polars as pl
@@ -32,6 +35,7 @@ ACCOUNT = Account._meta.db_table
 MEMBER = CampaignMember._meta.db_table
 STAGE_CHANGE = StageChange._meta.db_table
 SUBMISSION = Submission._meta.db_table
+ROWS_PER_STATEMENT = 64
 
 
 def is_postgres() -> bool:
@@ -45,6 +49,30 @@ def tune_connection() -> None:
             cursor.execute("PRAGMA cache_size = -262144")
             if not connection.in_atomic_block:  # SQLite refuses it inside a transaction
                 cursor.execute("PRAGMA temp_store = MEMORY")
+
+
+@contextmanager
+def deferred_checkpoints() -> Iterator[None]:
+    """SQLite: no WAL checkpoint after each chunk's commit, one when the work is done.
+
+    By default SQLite copies the WAL back into the database after any commit that leaves
+    it over 1000 pages. An import commits every chunk, and every chunk touches most pages
+    of the lead table's indexes, so the same pages would be copied (and synced) again and
+    again. Here they are copied once. PASSIVE never waits for readers: what it cannot copy
+    yet, a later commit's automatic checkpoint does.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+            if not connection.in_atomic_block:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # --- values --------------------------------------------------------------------------------
@@ -115,12 +143,26 @@ def load(
             copy.write(data.encode("utf-8"))
         return
     columns = ", ".join(f'"{c}"' for c in [*frame.columns, *constants])
-    marks = ", ".join(["?"] * frame.width + [sql_literal(v) for v in constants.values()])
+    marks = "(" + ", ".join(["?"] * frame.width + [sql_literal(v) for v in constants.values()])
+    marks += ")"
     bools = [c for c, t in frame.schema.items() if t == pl.Boolean]
     if bools:
         frame = frame.with_columns(pl.col(bools).cast(pl.Int8))
     raw = cursor.cursor
-    raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", frame.iter_rows())
+    # Many rows per statement: SQLite opens and closes a cursor on the table and on each
+    # of its indexes for every statement, which costs as much as the row for narrow rows.
+    # 999 parameters is the smallest limit any SQLite build has.
+    per = max(1, min(ROWS_PER_STATEMENT, 999 // max(frame.width, 1)))
+    head = f"INSERT INTO {table} ({columns}) VALUES "
+    full = head + ", ".join([marks] * per)
+    rows = frame.iter_rows()
+    execute = sqlite3.Cursor.execute  # the driver's own: no "%s" → "?" rewrite per call
+    while batch := list(islice(rows, per)):
+        params = [value for row in batch for value in row]
+        if len(batch) == per:
+            execute(raw, full, params)
+        else:
+            execute(raw, head + ", ".join([marks] * len(batch)), params)
 
 
 def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> None:
@@ -140,7 +182,7 @@ def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> Non
 def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
     """The stored leads holding any of these emails or external ids (locked on PostgreSQL)."""
     columns = list(EXISTING_COLUMNS)
-    select = ", ".join(f"l.{c}" for c in columns)
+    select = ", ".join(_raw_column(c) for c in columns)
     rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for column, values in (("email", emails), ("external_id", external_ids)):
@@ -150,9 +192,16 @@ def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
             lock = " FOR UPDATE" if is_postgres() else ""
             cursor.execute(f"SELECT {select} FROM {LEAD} l WHERE l.{column} {clause}{lock}", params)
             rows.extend(cursor.fetchall())
-    frame = pl.DataFrame(
-        [_clean_existing(row) for row in rows], schema=EXISTING_COLUMNS, orient="row"
-    )
+    schema = {**EXISTING_COLUMNS, "arrived_at": pl.String(), "budget": pl.Float64()}
+    if is_postgres():
+        schema["arrived_at"] = EXISTING_COLUMNS["arrived_at"]
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    if not is_postgres():
+        frame = frame.with_columns(
+            pl.col("arrived_at").str.to_datetime(
+                "%Y-%m-%d %H:%M:%S%.f", time_zone="UTC", time_unit="us"
+            )
+        )
     frame = frame.unique("id", keep="first", maintain_order=True)
     # Empty text is "no value" for the merge: the file's value, or nothing, wins.
     return frame.with_columns(
@@ -160,18 +209,14 @@ def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
     )
 
 
-_BUDGET = list(EXISTING_COLUMNS).index("budget")
-_ARRIVED_AT = list(EXISTING_COLUMNS).index("arrived_at")
-
-
-def _clean_existing(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    values = list(row)
-    budget = values[_BUDGET]
-    values[_BUDGET] = float(budget) if budget is not None else None
-    arrived = values[_ARRIVED_AT]
-    if isinstance(arrived, str):  # SQLite without Django's converters
-        values[_ARRIVED_AT] = datetime.fromisoformat(arrived)
-    return tuple(values)
+def _raw_column(column: str) -> str:
+    """A column as the driver hands it over without a Python converter per value: the
+    budget as a float; on SQLite the arrival as its text (Polars parses it, in bulk)."""
+    if column == "budget":
+        return "CAST(l.budget AS double precision)" if is_postgres() else "CAST(l.budget AS REAL)"
+    if column == "arrived_at" and not is_postgres():
+        return "CAST(l.arrived_at AS TEXT)"
+    return f"l.{column}"
 
 
 ACCOUNT_COLUMNS: dict[str, pl.DataType] = {
@@ -375,12 +420,27 @@ UPDATE_TYPES = {
 def update_leads(frame: pl.DataFrame, *, now: datetime, key: str = "email") -> None:
     """Stored leads with their merged values, new score, stage move and assignment.
 
-    The key column is left out of the SET when it cannot change (matched by email, the
-    email is the same): SQLite rewrites the index entries of every column it is told to
-    set, changed or not."""
+    SQLite rewrites the entries of every index holding a column it is told to set, changed
+    or not. So the key column is left out of the SET when it cannot change (matched by
+    email, the email is the same), and the leads that neither move nor get assigned (most
+    of them) are updated by a statement that does not touch stage, owner, team or clock.
+    """
     if frame.is_empty():
         return
-    stamp = db_now(now)
+    stays = pl.col("to_stage").is_null() & (pl.col("assigned") != 1)
+    with connection.cursor() as cursor:
+        temp_table(cursor, "import_update", UPDATE_TYPES)
+        load(cursor, "import_update", frame.select(list(UPDATE_TYPES)).sort(stays, "id"))
+        for moving in (True, False):
+            cursor.execute(
+                f"UPDATE {LEAD} SET {', '.join(_update_sets(key, moving=moving))}"
+                f" FROM import_update AS u WHERE {LEAD}.id = u.id AND"
+                f" {'NOT' if moving else ''} (u.to_stage IS NULL AND u.assigned != 1)",
+                [db_now(now)] * (2 if moving else 1),
+            )
+
+
+def _update_sets(key: str, *, moving: bool) -> list[str]:
     merge = (
         "{t}.custom_fields || u.custom_fields::jsonb"
         if is_postgres()
@@ -389,26 +449,23 @@ def update_leads(frame: pl.DataFrame, *, now: datetime, key: str = "email") -> N
     plain = ["external_id"] if key == "email" else ["email", "external_id"]
     plain += [*LEAD_TEXT, "employees", "budget"]
     plain += ["arrived_at", "fit_score", "score", "segment"]
-    routed = ["team_id", "owner_id", "assigned_at", "sla_due_at"]
     sets = [f"{c} = u.{c}" for c in plain]
     sets += [
         f"account_id = COALESCE({LEAD}.account_id, u.account_id)",
-        f"stage = COALESCE(u.to_stage, {LEAD}.stage)",
-        f"stage_changed_at = CASE WHEN u.to_stage IS NULL THEN {LEAD}.stage_changed_at ELSE %s END",
-        *[f"{c} = CASE WHEN u.assigned = 1 THEN u.{c} ELSE {LEAD}.{c} END" for c in routed],
-        f"first_touch_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.first_touch_at END",
-        f"sla_breached_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.sla_breached_at END",
         f"custom_fields = CASE WHEN u.custom_fields IS NULL THEN {LEAD}.custom_fields"
         f" ELSE {merge} END",
-        "updated_at = %s",
     ]
-    with connection.cursor() as cursor:
-        temp_table(cursor, "import_update", UPDATE_TYPES)
-        load(cursor, "import_update", frame.select(list(UPDATE_TYPES)))
-        cursor.execute(
-            f"UPDATE {LEAD} SET {', '.join(sets)} FROM import_update AS u WHERE {LEAD}.id = u.id",
-            [stamp, stamp],
-        )
+    if moving:
+        routed = ["team_id", "owner_id", "assigned_at", "sla_due_at"]
+        sets += [
+            f"stage = COALESCE(u.to_stage, {LEAD}.stage)",
+            f"stage_changed_at = CASE WHEN u.to_stage IS NULL THEN {LEAD}.stage_changed_at"
+            " ELSE %s END",
+            *[f"{c} = CASE WHEN u.assigned = 1 THEN u.{c} ELSE {LEAD}.{c} END" for c in routed],
+            f"first_touch_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.first_touch_at END",
+            f"sla_breached_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.sla_breached_at END",
+        ]
+    return [*sets, "updated_at = %s"]
 
 
 def insert_rows(table: str, frame: pl.DataFrame, constants: dict[str, Any] | None = None) -> None:

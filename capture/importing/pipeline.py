@@ -63,7 +63,7 @@ class ImportOptions:
     phone_region: str | None = None
     dayfirst: bool | None = None
     timezone: str = "UTC"
-    chunk_size: int = 100_000
+    chunk_size: int = 250_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

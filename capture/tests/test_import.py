@@ -188,8 +188,12 @@ def test_duplicates_in_the_file_are_folded_later_rows_winning(tmp_path, org, now
         "CTO",
         "Germany",
     )
-    assert Submission.objects.filter(lead=ann).count() == 3
-    assert Submission.objects.filter(lead=ann, was_created=True).count() == 1
+    # Each row is a submission that names its job and line; the file is not copied.
+    assert list(
+        Submission.objects.filter(lead=ann)
+        .order_by("line")
+        .values_list("import_job", "line", "was_created", "payload")
+    ) == [(job.pk, 2, True, {}), (job.pk, 3, False, {}), (job.pk, 5, False, {})]
 
 
 def test_importing_the_same_file_twice_creates_nothing_the_second_time(tmp_path, org, now) -> None:
@@ -354,6 +358,40 @@ def test_a_stored_lead_that_becomes_sales_ready_is_assigned(tmp_path, org, now) 
         ("new", "nurturing"),
         ("nurturing", "mql"),
     ]
+
+
+def test_a_file_larger_than_one_statement_updates_movers_and_stayers_apart(
+    tmp_path, org, now
+) -> None:
+    """150 rows: SQLite gets them 64 to a statement plus a remainder. On the second
+    import, every fifth stored lead becomes sales-ready (moved, assigned) and the others
+    only change their title, by the other UPDATE; none of them may lose a value."""
+    first = "".join(f"lead{i}@acme.io,First{i},,,,,France\n" for i in range(150))
+    run(write(tmp_path / "a.csv", f"{HEADER}\n{first}"), now)
+    later = now + timedelta(days=1)
+    second = "".join(
+        f"lead{i}@acme.io,Title{i}" + (",dm,now,50000,a CRM" if i % 5 == 0 else ",,,,")
+        + "\n"
+        for i in range(150)
+    )  # fmt: skip
+    job = run(
+        write(tmp_path / "b.csv", f"Email,Job Title,Authority,Timeline,Budget,Notes\n{second}"),
+        later,
+    )
+
+    assert counts(job) == (0, 150, 0, 0)
+    leads = {lead.email: lead for lead in Lead.objects.all()}
+    assert len(leads) == 150
+    for i in range(150):
+        lead = leads[f"lead{i}@acme.io"]
+        assert (lead.first_name, lead.title, lead.country) == (f"First{i}", f"Title{i}", "France")
+        if i % 5 == 0:
+            assert (lead.stage, lead.owner is not None, lead.assigned_at) == ("mql", True, later)
+            assert lead.stage_changed_at == later
+        else:
+            assert (lead.stage, lead.owner, lead.sla_due_at) == ("nurturing", None, None)
+            assert lead.stage_changed_at == now
+    assert StageChange.objects.filter(to_stage="mql").count() == 30
 
 
 def test_key_external_id_updates_by_crm_id_and_adopts_by_email(tmp_path, org, now) -> None:

@@ -471,3 +471,18 @@ def test_the_polled_fragment_costs_a_fixed_handful_of_queries(
         response = client.get(f"/imports/{job.pk}/progress/", HTTP_HX_REQUEST="true")
 
     assert POLLING in response.content.decode()
+
+
+def test_the_lead_page_names_the_import_file_and_line_a_row_came_from(
+    org: Any, client_for: ClientFor, tmp_path: Path
+) -> None:
+    path = tmp_path / "fair-2026.csv"
+    path.write_text(EXPORT)
+    job = create_import_job(path, ImportOptions(), now=timezone.now())
+    service.run_import(job, now=timezone.now())
+    ann = Lead.objects.get(email="ann@acme.io")
+
+    page = client_for(org.admin).get(f"/leads/{ann.pk}/").content.decode()
+
+    assert f"import #{job.pk} of fair-2026.csv, line 2" in page
+    assert f"import #{job.pk} of fair-2026.csv, line 5" in page

@@ -60,7 +60,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--phone-region", help="region of phone numbers written without +code, e.g. DE"
         )
-        parser.add_argument("--chunk-size", type=int, default=100_000)
+        parser.add_argument("--chunk-size", type=int, default=250_000)
         parser.add_argument("--resume", type=int, metavar="JOB_ID", help="go on with a job")
 
     def handle(self, *args: Any, **options: Any) -> None:
