@@ -21,7 +21,9 @@ import polars as pl
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
-from capture.models import Submission
+from capture.choices import MergeStatus
+from capture.dedup import leads_for_freed_emails
+from capture.models import LeadMatchKeys, MergeRecord, Submission
 from leads.models import Account, CampaignMember, Lead, StageChange
 from leads.services import MEMBER_STATUS_RANK
 from routing.rules import rotation
@@ -35,6 +37,7 @@ ACCOUNT = Account._meta.db_table
 MEMBER = CampaignMember._meta.db_table
 STAGE_CHANGE = StageChange._meta.db_table
 SUBMISSION = Submission._meta.db_table
+MATCH_KEYS = LeadMatchKeys._meta.db_table
 ROWS_PER_STATEMENT = 64
 
 
@@ -179,13 +182,16 @@ def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> Non
 # --- reads -------------------------------------------------------------------------------
 
 
-def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
-    """The stored leads holding any of these emails or external ids (locked on PostgreSQL)."""
+def fetch_existing(
+    emails: list[str], external_ids: list[str], ids: Sequence[int] = ()
+) -> pl.DataFrame:
+    """The stored leads holding any of these emails or external ids, or with these ids
+    (locked on PostgreSQL)."""
     columns = list(EXISTING_COLUMNS)
     select = ", ".join(_raw_column(c) for c in columns)
     rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        for column, values in (("email", emails), ("external_id", external_ids)):
+        for column, values in (("email", emails), ("external_id", external_ids), ("id", ids)):
             if not values:
                 continue
             clause, params = _in_list(values)
@@ -207,6 +213,39 @@ def fetch_existing(emails: list[str], external_ids: list[str]) -> pl.DataFrame:
     return frame.with_columns(
         [pl.col(c).replace("", None) for c in LEAD_TEXT],
     )
+
+
+def freed_emails() -> pl.Series:
+    """Every address a merge took from a lead and that still leads to its survivor."""
+    emails = (
+        MergeRecord.objects.filter(status=MergeStatus.APPLIED, freed_email__isnull=False)
+        .values_list("freed_email", flat=True)
+        .distinct()
+    )
+    return pl.Series("email", list(emails), dtype=pl.String)
+
+
+def with_survivors(existing: pl.DataFrame, emails: pl.Series, freed: pl.Series) -> pl.DataFrame:
+    """`existing` plus, for each of `emails` no stored lead holds but a merge freed, the
+    lead it was merged into, under that address: the row updates the survivor instead of
+    making the merged-away person a new lead (as capture_lead does)."""
+    if freed.is_empty():
+        return existing
+    stored = existing["email"].drop_nulls()
+    wanted = emails.filter(emails.is_in(freed.implode()) & ~emails.is_in(stored.implode()))
+    survivors = leads_for_freed_emails(wanted.unique().to_list())
+    # A survivor the chunk already names by its own address keeps that one row.
+    taken = set(existing["id"].to_list())
+    chosen: dict[int, str] = {}
+    for email, lead_id in sorted(survivors.items()):
+        if lead_id not in taken:
+            chosen.setdefault(lead_id, email)
+    if not chosen:
+        return existing
+    found = fetch_existing([], [], ids=list(chosen)).with_columns(
+        pl.col("id").replace_strict(chosen, return_dtype=pl.String).alias("email")
+    )
+    return pl.concat([existing, found.select(existing.columns)])
 
 
 def _raw_column(column: str) -> str:
@@ -492,6 +531,16 @@ def insert_arrivals_and_moves(
             f" FROM {LEAD} WHERE id BETWEEN %s AND %s AND stage != 'new' ORDER BY id",
             [db_now(now), by_id, first_id, last_id],
         )
+
+
+def forget_match_keys(lead_ids: Sequence[int]) -> None:
+    """Drop the duplicate-match keys of leads whose phone, name or company changed: the
+    duplicate sweep (capture.dedup.scan_duplicates) keys and checks them again."""
+    if not lead_ids:
+        return
+    clause, params = _in_list(lead_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {MATCH_KEYS} WHERE lead_id {clause}", params)
 
 
 def upsert_members(frame: pl.DataFrame, *, now: datetime) -> None:

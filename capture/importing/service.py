@@ -159,15 +159,24 @@ def summarise(prepared: Prepared, classified: pl.DataFrame) -> ImportSummary:
     )
 
 
+def _existing_for(chunk: pl.DataFrame, options: ImportOptions, freed: pl.Series) -> pl.DataFrame:
+    """The stored leads the chunk's records name: by email or external id, and keyed on
+    email, the survivors of merges that freed a record's address."""
+    emails = chunk["email"].drop_nulls()
+    existing = apply.fetch_existing(emails.to_list(), chunk["external_id"].drop_nulls().to_list())
+    if options.key == "email":
+        existing = apply.with_survivors(existing, emails, freed)
+    return existing
+
+
 def classify_all(prepared: Prepared) -> pl.DataFrame:
     parts = []
     records = prepared.records
     size = prepared.options.chunk_size
+    freed = apply.freed_emails()
     for start in range(0, records.height, size):
         chunk = records.slice(start, size)
-        existing = apply.fetch_existing(
-            chunk["email"].drop_nulls().to_list(), chunk["external_id"].drop_nulls().to_list()
-        )
+        existing = _existing_for(chunk, prepared.options, freed)
         parts.append(
             classify(chunk, existing, prepared.options.key).select(
                 KEY, ROW, LINE, COUNT, ACTION, LEAD_ID, REASON
@@ -372,9 +381,7 @@ def _apply_chunk(
 ) -> None:
     options = prepared.options
     tick = time.perf_counter()
-    existing = apply.fetch_existing(
-        chunk["email"].drop_nulls().to_list(), chunk["external_id"].drop_nulls().to_list()
-    )
+    existing = _existing_for(chunk, options, apply.freed_emails())
     classified = classify(chunk, existing, options.key)
     tick = _timed(timings, "match", tick)
 
@@ -467,6 +474,10 @@ def _apply_chunk(
     _timed(timings, "write", tick)
 
 
+# What duplicate detection recognises a lead by (capture.dedup.keys_of).
+IDENTITY = ("phone", "country", "first_name", "last_name", "company_name")
+
+
 def _write(
     job: ImportJob,
     prepared: Prepared,
@@ -541,6 +552,11 @@ def _write(
         key=prepared.options.key,
     )
 
+    apply.forget_match_keys(
+        updates.filter(
+            pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"ex_{c}")) for c in IDENTITY])
+        )[LEAD_ID].to_list()
+    )
     tick = _timed(timings, "write: update leads", tick)
     # History: the arrival of each new lead, then every stage move.
     stamp = apply.db_now(now)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from capture.dedup import scan_duplicates
 from capture.importing import (
     ImportOptions,
     create_import_job,
@@ -17,7 +18,8 @@ from capture.importing import (
     run_import,
     service,
 )
-from capture.models import ImportJob, Submission
+from capture.merging import merge_leads
+from capture.models import DuplicateCandidate, ImportJob, LeadMatchKeys, Submission
 from capture.tasks import run_import_task
 from leads.models import Account, CampaignMember, Lead, StageChange
 from users.models import Team
@@ -567,3 +569,49 @@ def test_a_rejected_lead_is_not_sent_back_to_sales_by_a_reimport(tmp_path, org, 
 
     ann.refresh_from_db()
     assert (ann.stage, ann.owner) == ("recycled", None)
+
+
+def test_an_address_a_merge_freed_updates_the_survivor(tmp_path, org, now) -> None:
+    run(write(tmp_path / "a.csv", "Email,First Name\nann@acme.io,Ann\nann.lee@gmail.com,A.\n"), now)
+    ann, dup = Lead.objects.get(email="ann@acme.io"), Lead.objects.get(email="ann.lee@gmail.com")
+    merge_leads(ann, dup, by=org.admin, now=now)
+    again = write(tmp_path / "b.csv", "Email,Job Title\nann.lee@gmail.com,CTO\nbob@acme.io,\n")
+
+    preview = preview_import(again, ImportOptions(), now=now)
+    job = run(again, now)
+
+    assert [(o.action, o.lead_id) for o in preview] == [("update", ann.pk), ("create", None)]
+    assert counts(job) == (1, 1, 0, 0)
+    ann.refresh_from_db()
+    assert (ann.email, ann.first_name, ann.title) == ("ann@acme.io", "Ann", "CTO")
+    assert not Lead.objects.filter(email="ann.lee@gmail.com").exists()
+
+
+def test_a_changed_phone_or_name_is_checked_for_duplicates_again(tmp_path, org, now) -> None:
+    header = "Email,First Name,Last Name,Company,Phone,Country"
+    run(
+        write(
+            tmp_path / "a.csv",
+            f"{header}\nann@acme.io,Ann,Lee,Acme,+49 30 1234567,Germany\n"
+            "bob@beta.io,Bob,Berg,Beta,+49 30 7654321,Germany\n",
+        ),
+        now,
+    )
+    assert scan_duplicates(now=now) == 2
+    assert not DuplicateCandidate.objects.exists()
+
+    # Bob's number is now Ann's; Ann only gets a title, which no duplicate check reads.
+    run(
+        write(
+            tmp_path / "b.csv",
+            "Email,Phone,Job Title\nbob@beta.io,+49 30 1234567,\nann@acme.io,,CTO\n",
+        ),
+        now,
+    )
+
+    ann, bob = Lead.objects.get(email="ann@acme.io"), Lead.objects.get(email="bob@beta.io")
+    assert LeadMatchKeys.objects.filter(lead=ann).exists()
+    assert not LeadMatchKeys.objects.filter(lead=bob).exists()
+    assert scan_duplicates(now=now) == 1
+    pair = DuplicateCandidate.objects.get()
+    assert {pair.lead_a_id, pair.lead_b_id} == {ann.pk, bob.pk}
