@@ -615,3 +615,17 @@ def test_a_changed_phone_or_name_is_checked_for_duplicates_again(tmp_path, org, 
     assert scan_duplicates(now=now) == 1
     pair = DuplicateCandidate.objects.get()
     assert {pair.lead_a_id, pair.lead_b_id} == {ann.pk, bob.pk}
+
+
+def test_progress_moves_inside_a_chunk_and_never_goes_back(tmp_path, org, now) -> None:
+    rows = "".join(f"p{i}@acme.io,P{i},,,,,\n" for i in range(200))
+    job = create_import_job(write(tmp_path / "p.csv", f"{HEADER}\n{rows}"), ImportOptions(), now=now)
+    seen: list[tuple[int, int]] = []
+
+    run_import(job, now=now, progress=lambda done, total: seen.append((done, total)))
+
+    done = [d for d, _ in seen]
+    assert {t for _, t in seen} == {200}
+    assert done == sorted(done)
+    assert (done[0], done[-1]) == (0, 200)
+    assert len([d for d in done if 0 < d < 200]) >= 5  # one chunk, yet the bar moves
