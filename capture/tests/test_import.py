@@ -619,7 +619,9 @@ def test_a_changed_phone_or_name_is_checked_for_duplicates_again(tmp_path, org, 
 
 def test_progress_moves_inside_a_chunk_and_never_goes_back(tmp_path, org, now) -> None:
     rows = "".join(f"p{i}@acme.io,P{i},,,,,\n" for i in range(200))
-    job = create_import_job(write(tmp_path / "p.csv", f"{HEADER}\n{rows}"), ImportOptions(), now=now)
+    job = create_import_job(
+        write(tmp_path / "p.csv", f"{HEADER}\n{rows}"), ImportOptions(), now=now
+    )
     seen: list[tuple[int, int]] = []
 
     run_import(job, now=now, progress=lambda done, total: seen.append((done, total)))
