@@ -1,15 +1,19 @@
 """Forms of capture's internal pages: the merge screen, the web form builder and the
-webhook source's signing secret.
+webhook source (its signing secret; the setup page marketing uses).
 
 They only parse what was posted; the rules are in `capture.rules` and the services.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 from django.http import QueryDict
+from django.utils.text import slugify
 
 from leads.models import Campaign
 
@@ -195,6 +199,13 @@ class WebhookSourceForm(forms.ModelForm):
             " Secret Token); empty: deliveries need no signature."
         )
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        # The model's clean() checks the mapping even when what was typed is not JSON (it
+        # then sees the empty default): only the JSON error is true of what was typed.
+        if field is None and "mapping" in self.errors and hasattr(error, "error_dict"):
+            error.error_dict.pop("mapping", None)
+        super().add_error(field, error)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         typed = cleaned.get("signing_secret") or ""
@@ -204,4 +215,91 @@ class WebhookSourceForm(forms.ModelForm):
             cleaned["signing_secret"] = ""
         elif not typed:
             cleaned["signing_secret"] = self.instance.signing_secret
+        return cleaned
+
+
+# What a new source's mapping starts as: a form tool posting one flat object per submission.
+STARTER_MAPPING: dict[str, Any] = {
+    "items": "",
+    "email": "email",
+    "kind": "form_submit",
+    "lead": {"first_name": "first_name", "last_name": "last_name", "company_name": "company"},
+}
+
+
+def _not_json(name: str) -> Any:
+    # NaN and Infinity are not JSON, and PostgreSQL's jsonb cannot store them.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+class MappingField(forms.JSONField):
+    """A mapping typed as JSON: shown indented, and a typing mistake says where it is."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and not self.disabled:
+            try:
+                json.loads(value, parse_constant=_not_json)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+                    code="invalid",
+                ) from exc
+            except (ValueError, RecursionError) as exc:
+                raise ValidationError(f"Not valid JSON: {exc}.", code="invalid") from exc
+        return super().to_python(value)
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class WebhookSourceSetupForm(WebhookSourceForm):
+    """A webhook source as marketing sets it up on its own page: the admin's form (the
+    secret typed, never shown back), with the slug made from the name when left empty and
+    the mapping edited as indented JSON. Its checks are the model's clean()."""
+
+    slug = forms.SlugField(
+        max_length=WebhookSource._meta.get_field("slug").max_length,
+        required=False,
+        help_text="The endpoint's address: /hooks/<slug>/. Made from the name when empty.",
+        error_messages={"unique": "Another webhook source uses this address."},
+    )
+    mapping = MappingField(
+        widget=forms.Textarea(
+            {"rows": 16, "class": "code", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        campaign = self.fields["campaign"]
+        assert isinstance(campaign, forms.ModelChoiceField)
+        campaign.queryset = Campaign.objects.order_by("name")
+        campaign.empty_label = "No campaign"
+        unknown_email = self.fields["unknown_email"]
+        unknown_email.label = "An event for an unknown email"
+        unknown_email.help_text = "An email no lead has yet: create the lead, or reject the event."
+        self.fields["signature_scheme"].label = "Signature scheme"
+        if self.instance.pk is not None:
+            slug = self.fields["slug"]
+            slug.help_text = "Changing it changes the endpoint: give the tool the new address."
+        elif not self.is_bound:
+            self.initial.setdefault("mapping", STARTER_MAPPING)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("slug") and "slug" not in self.errors:
+            longest = WebhookSource._meta.get_field("slug").max_length or 50
+            made = slugify(cleaned.get("name") or "")[:longest]
+            if made:
+                # The first free one of name, name-2, name-3 …
+                others = WebhookSource.objects.exclude(pk=self.instance.pk)
+                base, number = made, 2
+                while others.filter(slug=made).exists():
+                    made = f"{base[: longest - 4]}-{number}"
+                    number += 1
+                cleaned["slug"] = made
+            elif cleaned.get("name"):
+                self.add_error("slug", "Use letters, digits or hyphens.")
         return cleaned

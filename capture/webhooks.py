@@ -613,3 +613,140 @@ def map_payload(
         except RecursionError:
             errors.append(ItemError(index, "item", "nested too deeply"))
     return mapped, errors
+
+
+# --- an example delivery, for trying a source out ------------------------------------------
+
+EXAMPLE_EMAIL = "jane.doe@example.com"
+EXAMPLE_KIND = "example_event"
+EXAMPLE_KEY = "example-1"
+EXAMPLE_TEXT = "example"
+# Values every lead field accepts (clean_lead_fields), so the example event is not refused.
+EXAMPLE_LEAD: dict[str, Any] = {
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "title": "Head of Marketing",
+    "company_name": "Example Inc",
+    "website": "example.com",
+    "country": "Germany",
+    "industry": "Software",
+    "phone": "+49 30 1234567",
+    "need": "Replace our spreadsheets",
+    "employees": 50,
+    "authority": "decision_maker",
+    "budget": 20000,
+    "timeline": "now",
+}
+
+
+def example_payload(raw: Any, *, now: datetime) -> Any | None:
+    """A delivery that `raw` (a mapping) reads as exactly one event, for trying a source
+    out: every path the mapping names holds a plausible value (the alphabetically first
+    value a value map knows, jane.doe@example.com for the email). None when the mapping is invalid or too
+    unusual to be turned around; the example is checked by mapping it, so it never lies.
+    """
+    try:
+        mapping = parse_mapping(raw)
+    except MappingConfigError:
+        return None
+    # With the lead profile and properties first; they are optional, so without them next.
+    for with_profile in (True, False):
+        payload = _example(mapping, now=now, with_profile=with_profile)
+        if payload is None:
+            continue
+        try:
+            mapped, errors = map_payload(payload, mapping, now=now)
+        except PayloadError:
+            continue
+        if len(mapped) == 1 and not errors:
+            return payload
+    return None
+
+
+def _example(mapping: Mapping, *, now: datetime, with_profile: bool) -> dict[str, Any] | None:
+    item: dict[str, Any] = {}
+    payload = item
+    if mapping.items is not None and mapping.items.steps:
+        payload = {}
+        last = mapping.items.steps[-1]
+        if last.where is not None:
+            return None
+        # A list of one item, unless the path itself picks one element of a list.
+        found: Any = item if last.key.isdigit() else [item]
+        if not _place(payload, mapping.items.steps, found):
+            return None
+    stamp = now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    wanted: list[tuple[Spec | None, Any]] = [
+        (mapping.email, EXAMPLE_EMAIL),
+        (mapping.kind, EXAMPLE_KIND),
+        (mapping.occurred_at, stamp),
+        (mapping.idempotency_key, EXAMPLE_KEY),
+        (mapping.member_status, str(DEFAULT_MEMBER_STATUS)),
+    ]
+    if with_profile:
+        wanted += [(spec, EXAMPLE_TEXT) for spec in mapping.properties.values()]
+        wanted += [
+            (spec, EXAMPLE_LEAD.get(name, EXAMPLE_TEXT)) for name, spec in mapping.lead.items()
+        ]
+        wanted += [(spec, EXAMPLE_TEXT) for spec in mapping.custom_fields.values()]
+    for spec, value in wanted:
+        if spec is not None and not _put(spec, value, item, payload):
+            return None
+    return payload
+
+
+def _put(spec: Spec, value: Any, item: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """Place `value` where `spec` reads it (a value map's first key instead, as sent)."""
+    if spec.constant is not _MISSING:
+        return True
+    if spec.value_map:
+        # Alphabetically: PostgreSQL's jsonb does not keep the order the keys were typed in.
+        value = min(spec.value_map)
+    # A template reads all its placeholders; otherwise the first path present wins.
+    paths = spec.paths if spec.template is not None else spec.paths[:1]
+    for path in paths:
+        if not path.steps:
+            return False
+        if not _place(payload if path.from_root else item, path.steps, value):
+            return False
+    return True
+
+
+def _new_container(steps: tuple[_Step, ...]) -> Any:
+    return [] if steps[0].key.isdigit() and steps[0].where is None else {}
+
+
+def _place(container: Any, steps: tuple[_Step, ...], value: Any) -> bool:
+    """Make `steps` lead to `value` inside `container`, creating what is missing and
+    keeping a value already there (two fields may read one path); False on a conflict."""
+    step, rest = steps[0], steps[1:]
+    if step.where is not None:
+        if not isinstance(container, dict) or not rest:
+            return False
+        listed = container.setdefault(step.key, [])
+        if not isinstance(listed, list):
+            return False
+        where_steps, where_value = step.where
+        element = next((e for e in listed if _matches(e, where_steps, where_value)), None)
+        if element is None:
+            element = {}
+            if not _place(element, where_steps, where_value):
+                return False
+            listed.append(element)
+        return _place(element, rest, value)
+    if isinstance(container, list):
+        if not step.key.isdigit():
+            return False
+        index = int(step.key)
+        if index >= len(container):
+            container.extend({} for _ in range(index - len(container)))
+            container.append(_new_container(rest) if rest else value)
+        return _place(container[index], rest, value) if rest else True
+    if not isinstance(container, dict):
+        return False
+    if not rest:
+        container.setdefault(step.key, value)
+        return True
+    if container.get(step.key) is None:
+        container[step.key] = _new_container(rest)
+    return _place(container[step.key], rest, value)

@@ -78,3 +78,9 @@ def may_build_forms(user: User) -> bool:
 def may_import(user: User) -> bool:
     """Bulk imports create leads for everyone: marketing and admins run them."""
     return user.is_superuser or user.role in {Role.ADMIN, Role.MARKETING}
+
+
+def may_connect_webhooks(user: User) -> bool:
+    """Webhook sources connect marketing's webinar and form tools: as for web forms,
+    marketing and admins set them up."""
+    return user.is_superuser or user.role in {Role.ADMIN, Role.MARKETING}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_dedup, views_forms, views_imports
+from . import views, views_dedup, views_forms, views_imports, views_webhooks
 
 app_name = "web"
 
@@ -19,6 +19,10 @@ urlpatterns = [
     path("forms/", views.web_forms, name="forms"),
     path("forms/new/", views_forms.web_form_new, name="form_new"),
     path("forms/<int:pk>/edit/", views_forms.web_form_edit, name="form_edit"),
+    path("webhooks/", views_webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", views_webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<int:pk>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
+    path("webhooks/<int:pk>/token/", views_webhooks.webhook_token, name="webhook_token"),
     path("duplicates/", views_dedup.duplicates, name="duplicates"),
     path("duplicates/<int:pk>/", views_dedup.duplicate, name="duplicate"),
     path("duplicates/<int:pk>/merge/", views_dedup.duplicate_merge, name="duplicate_merge"),

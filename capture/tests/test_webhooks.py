@@ -12,6 +12,7 @@ from capture.webhooks import (
     ItemError,
     MappingConfigError,
     PayloadError,
+    example_payload,
     item_key,
     map_payload,
     mapping_errors,
@@ -324,3 +325,56 @@ def test_a_mapping_is_checked_naming_each_bad_key(mapping: Any, errors: Any) -> 
     if errors:
         with pytest.raises(MappingConfigError):
             map_payload({}, mapping, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "kind"),
+    [
+        (ZOOM_MAPPING, "webinar_no_show"),  # "absent": a map's keys are taken in order
+        (TYPEFORM_MAPPING, "form_submit"),
+        (FLAT_MAPPING, "form_submit"),
+        ({"kind": "demo_booked"}, "demo_booked"),
+        ({"items": "data.0", "kind": {"path": "type", "map": {"signup": "trial"}}}, "trial"),
+        (
+            {"email": ["contact.email", "email"], "kind": {"template": "{type}_done"}},
+            "example_event_done",
+        ),
+    ],
+)
+def test_the_example_delivery_maps_to_one_event_for_jane(mapping: Any, kind: str) -> None:
+    payload = example_payload(mapping, now=NOW)
+
+    mapped, errors = map_payload(payload, mapping, now=NOW)
+
+    assert errors == []
+    assert [(m.email, m.kind) for m in mapped] == [("jane.doe@example.com", kind)]
+
+
+def test_the_example_fills_in_what_the_mapping_reads() -> None:
+    payload = example_payload(TYPEFORM_MAPPING, now=NOW)
+
+    mapped, _ = map_payload(payload, TYPEFORM_MAPPING, now=NOW)
+
+    assert mapped[0].occurred_at == NOW
+    assert mapped[0].lead == {
+        "first_name": "Jane",
+        "company_name": "Example Inc",
+        "employees": 50,
+        "need": "Replace our spreadsheets",
+        "country": "Germany",
+        "timeline": "later",
+        "authority": "decision_maker",
+        "custom_fields": {"utm_campaign": "example"},
+    }
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"email": "email"},  # no kind: not a valid mapping
+        {"items": "people[role=guest]", "kind": "visit"},  # the items path picks one object
+        {"kind": "visit", "email": "a", "idempotency_key": "a.b"},  # "a" cannot be both
+    ],
+)
+def test_no_example_when_the_mapping_cannot_be_turned_around(mapping: Any) -> None:
+    assert example_payload(mapping, now=NOW) is None
