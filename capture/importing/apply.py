@@ -312,6 +312,41 @@ def ensure_accounts(wanted: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
     return found
 
 
+class AccountBook:
+    """The accounts an import has looked up or created so far, so that each chunk asks
+    the database only for the domains and ids it has not seen yet (a file's companies
+    come back chunk after chunk). An account changed by someone else during the import
+    is seen as it was when first read. After a chunk rolls back, the accounts it created
+    are forgotten with it."""
+
+    def __init__(self) -> None:
+        self.frame = pl.DataFrame(schema=ACCOUNT_COLUMNS)
+        self._committed = 0
+
+    def for_domains(self, wanted: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+        """Accounts for these domains (columns domain, name), created when missing."""
+        missing = wanted.join(self.frame.select("domain"), on="domain", how="anti")
+        if missing.height:
+            self._add(ensure_accounts(missing, now=now))
+        return self.frame.join(wanted.select("domain"), on="domain", how="semi")
+
+    def for_ids(self, ids: list[int]) -> pl.DataFrame:
+        wanted = pl.Series("id", ids, dtype=pl.Int64)
+        missing = wanted.filter(~wanted.is_in(self.frame["id"].implode()))
+        if missing.len():
+            self._add(fetch_accounts(ids=missing.to_list()))
+        return self.frame.filter(pl.col("id").is_in(wanted.implode()))
+
+    def _add(self, found: pl.DataFrame) -> None:
+        self.frame = pl.concat([self.frame, found]).unique("id", keep="first", maintain_order=True)
+
+    def commit(self) -> None:
+        self._committed = self.frame.height
+
+    def rollback(self) -> None:
+        self.frame = self.frame.head(self._committed)
+
+
 def next_lead_ids(count: int) -> list[int]:
     """Ids for new leads, taken before the insert so every row written with them can be
     built at once. SQLite: the write lock is held (IMMEDIATE transactions); PostgreSQL:
@@ -320,12 +355,14 @@ def next_lead_ids(count: int) -> list[int]:
         return []
     with connection.cursor() as cursor:
         if is_postgres():
+            # One array rather than a row per id: a third less time for 175,000 ids.
             cursor.execute(
-                f"SELECT nextval(pg_get_serial_sequence('{LEAD}', 'id'))"
+                f"SELECT array_agg(nextval(pg_get_serial_sequence('{LEAD}', 'id')))"
                 " FROM generate_series(1, %s)",
                 [count],
             )
-            return [row[0] for row in cursor.fetchall()]
+            row = cursor.fetchone()
+            return list(row[0]) if row else []
         cursor.execute(
             f"SELECT max(seq) FROM (SELECT max(id) AS seq FROM {LEAD} UNION ALL"
             f" SELECT seq FROM sqlite_sequence WHERE name = '{LEAD}')"

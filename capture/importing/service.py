@@ -283,6 +283,7 @@ def run_import(job: ImportJob, *, now: datetime, progress: Progress | None = Non
         )
         records = prepared.records
         size = options.chunk_size
+        book = apply.AccountBook()
         if progress:
             progress(job.rows_done, job.rows_total)
         with apply.deferred_checkpoints():
@@ -290,7 +291,9 @@ def run_import(job: ImportJob, *, now: datetime, progress: Progress | None = Non
                 chunk = records.slice(job.records_done, size)
                 if progress:
                     timings.within(job, int(chunk[COUNT].sum() or 0), progress)
-                _apply_chunk_with_retry(job, prepared, chunk, campaign, now=now, timings=timings)
+                _apply_chunk_with_retry(
+                    job, prepared, chunk, campaign, now=now, timings=timings, book=book
+                )
                 if progress:
                     progress(job.rows_done, job.rows_total)
             tick = time.perf_counter()
@@ -348,18 +351,21 @@ def _apply_chunk_with_retry(
     *,
     now: datetime,
     timings: dict[str, float],
+    book: apply.AccountBook,
 ) -> None:
     # A lead created by someone else between our look-up and our insert (PostgreSQL,
     # where other writers run alongside) fails the chunk: the retry finds it and updates.
     for attempt in range(3):
         try:
             with transaction.atomic():
-                _apply_chunk(job, prepared, chunk, campaign, now=now, timings=timings)
+                _apply_chunk(job, prepared, chunk, campaign, now=now, timings=timings, book=book)
                 tick = time.perf_counter()
             # Foreign keys are checked at commit (Django makes them deferred).
             _timed(timings, "commit", tick)
+            book.commit()
             return
         except (IntegrityError, OperationalError):
+            book.rollback()
             if attempt == 2:
                 raise
             log.warning("import job %s: chunk at %s retried", job.pk, job.records_done)
@@ -417,6 +423,7 @@ def _apply_chunk(
     *,
     now: datetime,
     timings: dict[str, float],
+    book: apply.AccountBook,
 ) -> None:
     options = prepared.options
     tick = time.perf_counter()
@@ -435,14 +442,14 @@ def _apply_chunk(
         .agg(pl.col("company_name").drop_nulls().first().alias("name"))
         .select(pl.col(DOMAIN).alias("domain"), pl.coalesce("name", DOMAIN).alias("name"))
     )
-    by_domain = apply.ensure_accounts(wanted, now=now)
+    by_domain = book.for_domains(wanted, now=now)
     classified = classified.join(
         by_domain.select(pl.col("domain").alias(DOMAIN), pl.col("id").alias("__domain_account")),
         on=DOMAIN,
         how="left",
     ).with_columns(pl.coalesce("ex_account_id", "__domain_account").alias("account_id"))
     account_ids = classified["account_id"].drop_nulls().unique().to_list()
-    accounts = apply.fetch_accounts(ids=account_ids)
+    accounts = book.for_ids(account_ids)
     tick = _timed(timings, "accounts", tick)
 
     planned = plan_changes(classified, accounts, now=now)

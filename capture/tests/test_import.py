@@ -6,11 +6,14 @@ import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
+from django.db import transaction
 
 from capture.dedup import scan_duplicates
 from capture.importing import (
     ImportOptions,
+    apply,
     create_import_job,
     inspect_file,
     plan_import,
@@ -631,3 +634,29 @@ def test_progress_moves_inside_a_chunk_and_never_goes_back(tmp_path, org, now) -
     assert done == sorted(done)
     assert (done[0], done[-1]) == (0, 200)
     assert len([d for d in done if 0 < d < 200]) >= 5  # one chunk, yet the bar moves
+
+
+def test_the_account_book_forgets_accounts_of_a_chunk_that_rolled_back(org, now) -> None:
+    book = apply.AccountBook()
+    wanted = pl.DataFrame({"domain": ["acme.io"], "name": ["Acme"]})
+    acme = book.for_domains(wanted, now=now)["id"].to_list()
+    book.commit()
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        book.for_domains(pl.DataFrame({"domain": ["beta.io"], "name": ["Beta"]}), now=now)
+        raise Rollback
+    book.rollback()
+    assert book.frame["domain"].to_list() == ["acme.io"]
+    again = book.for_domains(
+        pl.DataFrame({"domain": ["acme.io", "beta.io"], "name": ["Acme", "Beta"]}), now=now
+    )
+
+    stored = dict(
+        Account.objects.filter(domain__in=["acme.io", "beta.io"]).values_list("domain", "pk")
+    )
+    assert dict(again.select("domain", "id").rows()) == stored
+    assert stored["acme.io"] == acme[0]
+    assert book.for_ids([stored["beta.io"]])["domain"].to_list() == ["beta.io"]
