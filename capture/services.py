@@ -19,7 +19,14 @@ from leads.choices import Channel, Stage
 from leads.models import Account, Campaign, Lead
 from leads.services import add_to_campaign, record_arrival
 from qualify.rules import event_points
-from qualify.services import apply_segment, score_lead
+from qualify.services import (
+    MOVE_FIELDS,
+    SCORING_FIELDS,
+    apply_segment,
+    score_lead,
+    score_leads,
+    segment_moves,
+)
 from routing.services import assign_lead
 from users.models import User
 
@@ -281,23 +288,68 @@ def record_events(
 
 
 def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | None = None) -> None:
-    """Recompute engagement from stored events; a lead that becomes sales-ready is routed."""
-    ids = list(lead_ids)
+    """Recompute engagement from stored events; a lead that becomes sales-ready is routed.
+
+    The leads are rescored together: their rows are locked (in id order, as merges lock
+    theirs, so two batches do not deadlock) before their events are summed, so a
+    concurrent batch's events are either in this sum or rescored by that batch after this
+    one commits; the changed scores are written by one UPDATE per thousand leads. Only a
+    lead whose stage moves (it became sales-ready, disqualified, …) then takes the
+    per-lead path: stage change and routing, each in its own transaction, so that a
+    team's round-robin lock is held per lead and not for the whole batch. A merged lead
+    is not scored: its survivor is, instead.
+    """
+    ids = set(lead_ids)
     if not ids:
         return
-    totals = dict(
-        Event.objects.filter(lead_id__in=ids)
-        .values("lead_id")
-        .annotate(total=Sum("points"))
-        .values_list("lead_id", "total")
-    )
-    for lead in Lead.objects.filter(pk__in=ids).select_related("account"):
-        with transaction.atomic():
-            lead.engagement_score = int(totals.get(lead.pk) or 0)
-            Lead.objects.filter(pk=lead.pk).update(engagement_score=lead.engagement_score)
-            score_lead(lead)
-            if apply_segment(lead, now=now, by=by):
-                assign_lead(lead, now=now)
+    with transaction.atomic():
+        leads = list(
+            # NO KEY: events being inserted for these leads (their foreign key) don't wait.
+            Lead.objects.select_for_update(no_key=True, of=("self",))
+            .filter(pk__in=ids)
+            .select_related("account")
+            .only(*SCORING_FIELDS)
+            .order_by("pk")
+        )
+        merged = {lead.pk: lead for lead in leads if lead.merged_into_id is not None}
+        leads = [lead for lead in leads if lead.merged_into_id is None]
+        totals = dict(
+            Event.objects.filter(lead_id__in=[lead.pk for lead in leads])
+            .values("lead_id")
+            .annotate(total=Sum("points"))
+            .values_list("lead_id", "total")
+        )
+        score_leads(leads, {lead_id: int(total or 0) for lead_id, total in totals.items()})
+        movers = [lead.pk for lead in leads if segment_moves(lead)]
+    if movers:
+        # Whole rows this time: routing reads the lead's country, team and account owner.
+        for lead in Lead.objects.select_related("account").in_bulk(movers).values():
+            _move_to_segment_stage(lead, now=now, by=by)
+    if merged:
+        # An event can land on a lead merged in the meantime; the person is its survivor.
+        survivors = {lead.pk for lead in follow_merges(merged).values()}
+        rescore_engagement(survivors - ids, now=now, by=by)
+
+
+def _move_to_segment_stage(lead: Lead, *, now: datetime, by: User | None) -> None:
+    """Move one freshly scored lead to its segment's stage, routing it if sales-ready.
+
+    Decided again on the locked row: since the batch's scores were committed, sales or
+    another batch may have moved the lead already.
+    """
+    with transaction.atomic():
+        current = (
+            Lead.objects.select_for_update(of=("self",))
+            .filter(pk=lead.pk, merged_into__isnull=True)
+            .values(*MOVE_FIELDS)
+            .first()
+        )
+        if current is None:  # merged meanwhile
+            return
+        for name, value in current.items():
+            setattr(lead, name, value)
+        if apply_segment(lead, now=now, by=by):
+            assign_lead(lead, now=now)
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:

@@ -11,11 +11,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from leads.choices import Segment, Stage
+
 SALES_READY_THRESHOLD = 60
 # Engagement points a recycled lead must earn after sales handed it back before it is
 # sales-ready again: its profile alone was already judged by a person.
 REENGAGEMENT_POINTS = 20
 DISQUALIFY_THRESHOLD = -20
+# Stages from which a fresh score may move a lead on; later stages are sales' call.
+OPEN_STAGES = frozenset({Stage.NEW, Stage.NURTURING, Stage.RECYCLED})
 
 # Points an engagement event adds; unknown kinds add EVENT_POINTS_DEFAULT.
 EVENT_POINTS: dict[str, int] = {
@@ -148,3 +152,24 @@ def score_profile(profile: Profile) -> Score:
 def has_reengaged(engagement: int, engagement_at_recycle: int | None) -> bool:
     """Whether a recycled lead earned enough engagement since it was recycled."""
     return engagement - (engagement_at_recycle or 0) >= REENGAGEMENT_POINTS
+
+
+def stage_for_segment(
+    stage: str, segment: str, engagement: int, engagement_at_recycle: int | None
+) -> str | None:
+    """The stage a freshly scored lead moves to, or None when it stays where it is.
+
+    Only open leads move: a sales-ready one to MQL (a recycled one only once it has
+    re-engaged), a disqualified one out of the funnel, a new one into nurture.
+    """
+    if stage not in OPEN_STAGES:
+        return None
+    if segment == Segment.SALES_READY:
+        if stage == Stage.RECYCLED and not has_reengaged(engagement, engagement_at_recycle):
+            return None
+        return Stage.MQL
+    if segment == Segment.DISQUALIFIED and stage != Stage.RECYCLED:
+        return Stage.DISQUALIFIED
+    if stage == Stage.NEW:
+        return Stage.NURTURING
+    return None

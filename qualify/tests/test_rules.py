@@ -46,3 +46,29 @@ def test_recycled_leads_must_reengage(engagement, at_recycle, expected) -> None:
     from qualify.rules import has_reengaged
 
     assert has_reengaged(engagement, at_recycle) is expected
+
+
+@pytest.mark.parametrize(
+    ("stage", "segment", "engagement", "at_recycle", "to_stage"),
+    [
+        ("new", "sales_ready", 0, None, "mql"),
+        ("new", "nurture", 0, None, "nurturing"),
+        ("new", "disqualified", 0, None, "disqualified"),
+        ("nurturing", "sales_ready", 5, None, "mql"),
+        ("nurturing", "nurture", 5, None, None),
+        ("nurturing", "disqualified", 5, None, "disqualified"),
+        ("recycled", "sales_ready", 19, 0, None),
+        ("recycled", "sales_ready", 20, 0, "mql"),
+        ("recycled", "disqualified", 0, 0, None),
+        ("recycled", "nurture", 50, 0, None),
+        ("mql", "disqualified", 0, None, None),
+        ("accepted", "sales_ready", 0, None, None),
+        ("disqualified", "sales_ready", 90, None, None),
+    ],
+)
+def test_only_open_leads_move_to_their_segments_stage(
+    stage, segment, engagement, at_recycle, to_stage
+) -> None:
+    from qualify.rules import stage_for_segment
+
+    assert stage_for_segment(stage, segment, engagement, at_recycle) == to_stage
