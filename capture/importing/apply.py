@@ -195,7 +195,8 @@ def fetch_existing(
             if not values:
                 continue
             clause, params = _in_list(values)
-            lock = " FOR UPDATE" if is_postgres() else ""
+            # Locked in id order, as merges and event batches lock leads: no deadlocks.
+            lock = " ORDER BY l.id FOR UPDATE" if is_postgres() else ""
             cursor.execute(f"SELECT {select} FROM {LEAD} l WHERE l.{column} {clause}{lock}", params)
             rows.extend(cursor.fetchall())
     schema = {**EXISTING_COLUMNS, "arrived_at": pl.String(), "budget": pl.Float64()}
