@@ -6,38 +6,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
-from django.utils import timezone
 
 from capture.models import Event, WebhookSource
 from leads.models import Lead
 
 from .webhook_samples import ZOOM_MAPPING, zoom
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limit")
+
 SECRET = "s3cret-shared-with-the-tool"
 ZOOM_SECRET = "zoom-secret-token-1234"
 BODY = b'{"email": "ann@acme.io"}'
 # openssl dgst -sha256 -hmac s3cret-shared-with-the-tool of BODY
 BODY_SIGNATURE = "sha256=cecdd95ca1824996750815e309539ca87c627aeb8a8991a67b72db928fa6e3cf"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limit(db: None) -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
 
 from capture.models import Event, Submission, WebhookSource
 from capture.services import capture_lead
@@ -19,21 +16,9 @@ from leads.models import CampaignMember, Lead
 
 from .webhook_samples import TYPEFORM_MAPPING, ZOOM_MAPPING, typeform, zoom
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limit")
+
 UNSTORABLE = "contains the NUL character or an unpaired surrogate"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limit(db: None) -> Iterator[None]:
-    # The rate counters live in the cache, which test transactions do not cover.
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
 
 
 @pytest.fixture
