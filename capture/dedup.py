@@ -40,6 +40,11 @@ class NotAllowed(Exception):
     """The user may not merge (or undo, or dismiss) these leads."""
 
 
+# The lead fields its match keys are made of: a writer that changes one of them without
+# re-keying the lead drops its LeadMatchKeys row, and the sweep checks it again.
+MATCH_FIELDS = ("phone", "country", "first_name", "last_name", "company_name")
+
+
 def keys_of(lead: Lead) -> MatchKeys:
     return match_keys(
         phone=lead.phone,

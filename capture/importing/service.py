@@ -23,6 +23,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 
 from capture.choices import ImportStatus
+from capture.dedup import MATCH_FIELDS
 from capture.models import ImportJob
 from leads.choices import Channel, Stage
 from leads.exports import FORMULA_PREFIXES
@@ -520,10 +521,6 @@ def _apply_chunk(
     _timed(timings, "write", tick)
 
 
-# What duplicate detection recognises a lead by (capture.dedup.keys_of).
-IDENTITY = ("phone", "country", "first_name", "last_name", "company_name")
-
-
 def _write(
     job: ImportJob,
     prepared: Prepared,
@@ -600,7 +597,7 @@ def _write(
 
     apply.forget_match_keys(
         updates.filter(
-            pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"ex_{c}")) for c in IDENTITY])
+            pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"ex_{c}")) for c in MATCH_FIELDS])
         )[LEAD_ID].to_list()
     )
     tick = _timed(timings, "write: update leads", tick)
