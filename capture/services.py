@@ -208,14 +208,17 @@ def record_events(
 
     Idempotency keys make a retried batch harmless: a key seen before is reported as a
     duplicate and adds no points. A lead's engagement score is recomputed from its stored
-    events, so concurrent batches cannot double-count.
+    events, so concurrent batches cannot double-count. The leads of the duplicates are
+    rescored too: when an earlier attempt stored its events and died before rescoring,
+    the sender's retry finishes that work (a lead whose score is right costs no write).
     """
     outcomes: list[EventOutcome] = []
     batch = list(items)
     keys = [item.idempotency_key for item in batch if item.idempotency_key]
-    seen = set(
-        Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+    stored = dict(
+        Event.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "lead_id")
     )
+    seen = set(stored)
     emails = {item.email.strip().lower() for item in batch if item.email}
     leads_by_email = {lead.email: lead for lead in Lead.objects.filter(email__in=emails)}
     lead_ids = {item.lead_id for item in batch if item.lead_id}
@@ -282,7 +285,7 @@ def record_events(
         outcomes.append(EventOutcome(index, "created", lead_id=lead.pk))
     with transaction.atomic():
         Event.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=500)
-    touched = {event.lead_id for event in to_insert}
+    touched = {event.lead_id for event in to_insert} | set(stored.values())
     rescore_engagement(touched, now=now, by=by)
     return outcomes
 

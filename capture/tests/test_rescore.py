@@ -211,3 +211,27 @@ def test_concurrent_batches_for_the_same_leads_count_every_event_once(now: datet
     assert set(Lead.objects.values_list("engagement_score", "score")) == {
         (threads_count * rounds, threads_count * rounds)
     }
+
+
+def test_a_retry_rescores_what_a_crashed_attempt_stored_but_did_not_score(
+    org: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead = capture_lead({"email": "ann@acme.io", **COOL}, source="api", now=now).lead
+    batch = [EventInput(email="ann@acme.io", kind="demo_request", occurred_at=now,
+                        idempotency_key="crm-1")]  # fmt: skip
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr("capture.services.rescore_engagement", crash)
+    with pytest.raises(RuntimeError):
+        record_events(batch, now=now)
+    monkeypatch.undo()
+    assert Event.objects.filter(lead=lead).count() == 1
+    assert state(lead)[3] == 0  # stored, not scored
+
+    outcomes = record_events(batch, now=now)
+
+    assert [o.status for o in outcomes] == ["duplicate"]
+    assert Event.objects.filter(lead=lead).count() == 1
+    assert state(lead)[3] == Event.objects.get(lead=lead).points > 0
