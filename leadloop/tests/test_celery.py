@@ -18,6 +18,9 @@ from users.choices import Role
 from users.models import Notification, Team
 
 
+# Importing the task modules fires Celery's Django fix-up, which runs Django's checks;
+# after some other tests those reach the database, so this test may use it.
+@pytest.mark.django_db
 def test_beat_schedule_names_real_tasks() -> None:
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
