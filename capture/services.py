@@ -326,7 +326,8 @@ def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | Non
         movers = [lead.pk for lead in leads if segment_moves(lead)]
     if movers:
         # Whole rows this time: routing reads the lead's country, team and account owner.
-        for lead in Lead.objects.select_related("account").in_bulk(movers).values():
+        # In id order, so that round robin hands out reps the same way on every database.
+        for lead in Lead.objects.select_related("account").filter(pk__in=movers).order_by("pk"):
             _move_to_segment_stage(lead, now=now, by=by)
     if merged:
         # An event can land on a lead merged in the meantime; the person is its survivor.
