@@ -285,6 +285,7 @@ def run_import(job: ImportJob, *, now: datetime, progress: Progress | None = Non
         records = prepared.records
         size = options.chunk_size
         book = apply.AccountBook()
+        freed = apply.freed_emails()
         if progress:
             progress(job.rows_done, job.rows_total)
         with apply.deferred_checkpoints():
@@ -293,7 +294,7 @@ def run_import(job: ImportJob, *, now: datetime, progress: Progress | None = Non
                 if progress:
                     timings.within(job, int(chunk[COUNT].sum() or 0), progress)
                 _apply_chunk_with_retry(
-                    job, prepared, chunk, campaign, now=now, timings=timings, book=book
+                    job, prepared, chunk, campaign, now=now, timings=timings, book=book, freed=freed
                 )
                 if progress:
                     progress(job.rows_done, job.rows_total)
@@ -353,13 +354,16 @@ def _apply_chunk_with_retry(
     now: datetime,
     timings: dict[str, float],
     book: apply.AccountBook,
+    freed: pl.Series,
 ) -> None:
     # A lead created by someone else between our look-up and our insert (PostgreSQL,
     # where other writers run alongside) fails the chunk: the retry finds it and updates.
     for attempt in range(3):
         try:
             with transaction.atomic():
-                _apply_chunk(job, prepared, chunk, campaign, now=now, timings=timings, book=book)
+                _apply_chunk(
+                    job, prepared, chunk, campaign, now=now, timings=timings, book=book, freed=freed
+                )
                 tick = time.perf_counter()
             # Foreign keys are checked at commit (Django makes them deferred).
             _timed(timings, "commit", tick)
@@ -425,10 +429,12 @@ def _apply_chunk(
     now: datetime,
     timings: dict[str, float],
     book: apply.AccountBook,
+    freed: pl.Series,
 ) -> None:
+    """`freed`: the addresses merges freed (apply.freed_emails), read once per run."""
     options = prepared.options
     tick = time.perf_counter()
-    existing = _existing_for(chunk, options, apply.freed_emails())
+    existing = _existing_for(chunk, options, freed)
     classified = classify(chunk, existing, options.key)
     tick = _timed(timings, "match", tick)
 
