@@ -393,7 +393,7 @@ def main() -> None:
         print(f"| {stage} | {stages.get(stage, 0.0):.2f} |")
     for stage in sorted(k for k in stages if k.startswith("write: ")):
         print(f"| &nbsp;&nbsp;{stage} | {stages[stage]:.2f} |")
-    print(f"| commit (deferred foreign key checks, WAL) | {stages.get('commit', 0.0):.2f} |")
+    print(f"| commit (row-by-row key checks if any; WAL) | {stages.get('commit', 0.0):.2f} |")
     print(f"| WAL checkpoint at the end (SQLite) | {stages.get('checkpoint', 0.0):.2f} |")
     print(f"| rejects file | {stages.get('rejects', 0.0):.2f} |")
     print(f"| **engine total** | **{total:.2f}** |")
