@@ -14,6 +14,7 @@ from .models import (
     RateCounter,
     Submission,
     WebForm,
+    WebhookDelivery,
     WebhookSource,
 )
 from .services import rotate_webhook_token
@@ -81,6 +82,22 @@ class WebhookSourceAdmin(admin.ModelAdmin):
         for source in queryset:
             rotate_webhook_token(source)
         self.message_user(request, f"New tokens issued for {queryset.count()} source(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The log the endpoint writes (also on each source's page); the admin only looks."""
+
+    list_display = (
+        "source", "received_at", "status_code", "outcome", "rejection", "events_recorded",
+        "duplicates", "items_rejected", "client_ip",
+    )  # fmt: skip
+    list_filter = ("outcome", "rejection", "source")
+    list_select_related = ("source",)
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(RateCounter)

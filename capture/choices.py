@@ -49,3 +49,28 @@ class DuplicateStatus(models.TextChoices):
 class MergeStatus(models.TextChoices):
     APPLIED = "applied", "Merged"
     UNDONE = "undone", "Undone"
+
+
+class DeliveryOutcome(models.TextChoices):
+    """What became of one request to a webhook source's endpoint."""
+
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    # Zoom checking the endpoint before it sends anything: answered, records no event.
+    VALIDATION = "validation", "URL validation"
+
+
+class DeliveryRejection(models.TextChoices):
+    """Why a webhook delivery was refused (the HTTP status alone cannot tell them apart)."""
+
+    WRONG_METHOD = "wrong_method", "not a POST"
+    SOURCE_OFF = "source_off", "source switched off"
+    TOO_LARGE = "too_large", "too large"
+    BAD_TOKEN = "bad_token", "bad token"
+    RATE_LIMITED = "rate_limited", "rate limited"
+    NOT_JSON_TYPE = "not_json_type", "not sent as JSON"
+    BAD_SIGNATURE = "bad_signature", "bad signature"
+    INVALID_JSON = "invalid_json", "invalid JSON"
+    BAD_PAYLOAD = "bad_payload", "payload does not fit the mapping"
+    MAPPING_ERROR = "mapping_error", "mapping error"
+    SERVER_ERROR = "server_error", "server error"

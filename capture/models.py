@@ -8,6 +8,8 @@ from leads.choices import Channel
 from leads.models import Campaign, Lead
 
 from .choices import (
+    DeliveryOutcome,
+    DeliveryRejection,
     DuplicateReason,
     DuplicateStatus,
     ImportStatus,
@@ -382,6 +384,53 @@ class WebhookSource(models.Model):
             errors["signing_secret"] = ["Zoom needs its app's Secret Token here"]
         if errors:
             raise ValidationError(errors)
+
+
+class WebhookDelivery(models.Model):
+    """One request a tool made to a webhook source's endpoint and what became of it: the
+    log a marketer reads to see whether deliveries arrive and why they fail.
+
+    Every request for an existing source is logged, refused ones too (those without the
+    token up to LEADLOOP_HOOK_UNAUTHENTICATED_LOGGED a minute); the payload is not kept
+    (it holds personal data), only its size. The capture clean-up sweep keeps the newest
+    LEADLOOP_WEBHOOK_DELIVERIES_KEPT per source with the token, and as many without
+    (capture.webhook_sources).
+    """
+
+    # delivery_source_time (source, -received_at) serves look-ups by source.
+    source = models.ForeignKey(
+        WebhookSource, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    received_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(help_text="The HTTP status answered")
+    outcome = models.CharField(max_length=10, choices=DeliveryOutcome.choices)
+    rejection = models.CharField(
+        max_length=20,
+        choices=DeliveryRejection.choices,
+        blank=True,
+        help_text="Why a rejected delivery was refused",
+    )
+    events_recorded = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    items_rejected = models.PositiveIntegerField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    body_bytes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Size of the body (as announced, when not read)"
+    )
+    error = models.CharField(
+        max_length=500, blank=True, help_text="The first error: the refusal, or the first item's"
+    )
+    # Whether the request carried the source's token. Requests without it are logged
+    # within a budget per minute and pruned apart, so a flood of them cannot push the
+    # sender's real deliveries out of the log.
+    authenticated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["source", "-received_at"], name="delivery_source_time")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} delivery to {self.source_id} at {self.received_at}"
 
 
 class RateCounter(models.Model):

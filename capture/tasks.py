@@ -9,6 +9,7 @@ from .importing import run_import
 from .models import ImportJob
 from .ratelimit import prune_rate_counters
 from .uploads import sweep_uploads
+from .webhook_sources import prune_webhook_deliveries
 
 
 @shared_task(ignore_result=True)
@@ -25,8 +26,10 @@ def run_import_task(job_id: int) -> None:
 @shared_task(ignore_result=True)
 def clean_up_capture_task() -> None:
     """Beat's housekeeping of intake: expire import drafts nobody started and delete the
-    uploads no job needs, and drop the rate counts of past minutes. Safe twice, and
-    beside other workers: each step only removes what nothing needs any more."""
+    uploads no job needs, drop the rate counts of past minutes and the webhook deliveries
+    past each source's newest LEADLOOP_WEBHOOK_DELIVERIES_KEPT. Safe twice, and beside
+    other workers: each step only removes what nothing needs any more."""
     now = timezone.now()
     sweep_uploads(now=now, max_age=timedelta(hours=settings.LEADLOOP_IMPORT_UPLOAD_TTL_HOURS))
     prune_rate_counters(now=now)
+    prune_webhook_deliveries(keep=settings.LEADLOOP_WEBHOOK_DELIVERIES_KEPT)

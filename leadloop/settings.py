@@ -173,7 +173,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DUPLICATE_SWEEP_SECONDS,
         "options": {"expires": DUPLICATE_SWEEP_SECONDS},
     },
-    # Abandoned import uploads and the rate counts of past minutes.
+    # Abandoned import uploads, the rate counts of past minutes, old webhook deliveries.
     "capture-clean-up": {
         "task": "capture.tasks.clean_up_capture_task",
         "schedule": CLEAN_UP_SWEEP_SECONDS,
@@ -235,6 +235,15 @@ LEADLOOP_HOOK_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_HOOK_RATE_PER_MINUT
 LEADLOOP_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS", "24"))
 if LEADLOOP_IMPORT_UPLOAD_TTL_HOURS < 1:
     raise ImproperlyConfigured("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS must be 1 or more")
+# Deliveries logged per webhook source (shown on its page); beat's clean-up sweep deletes
+# older ones.
+LEADLOOP_WEBHOOK_DELIVERIES_KEPT = int(os.environ.get("LEADLOOP_WEBHOOK_DELIVERIES_KEPT", "200"))
+if LEADLOOP_WEBHOOK_DELIVERIES_KEPT < 1:
+    raise ImproperlyConfigured("LEADLOOP_WEBHOOK_DELIVERIES_KEPT must be 1 or more")
+# Requests without the source's token (anyone can send them) logged per source and minute.
+LEADLOOP_HOOK_UNAUTHENTICATED_LOGGED = int(
+    os.environ.get("LEADLOOP_HOOK_UNAUTHENTICATED_LOGGED", "20")
+)
 
 CACHES = {
     "default": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from capture.choices import DeliveryOutcome, DeliveryRejection
 from leads.exports import safe_cell
 
 # One implementation of CSV-injection neutralising, shared with every export.
@@ -80,3 +81,13 @@ def sla_status(
     if now > due_at:
         return SlaStatus("overdue", due_at, None, f"overdue by {format_duration(now - due_at)}")
     return SlaStatus("running", due_at, None, f"{format_duration(due_at - now)} left")
+
+
+def delivery_outcome(outcome: str, rejection: str) -> str:
+    """How a logged webhook delivery ended, in words: "accepted", "rejected: bad token",
+    "URL validation"."""
+    if outcome == DeliveryOutcome.VALIDATION:
+        return "URL validation"
+    if outcome == DeliveryOutcome.REJECTED and rejection in DeliveryRejection.values:
+        return f"rejected: {DeliveryRejection(rejection).label}"
+    return outcome

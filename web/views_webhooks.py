@@ -6,27 +6,32 @@ secret is never shown back) and calls `save_webhook_source`. Once saved, the pag
 what to give the tool: the endpoint with its token, a curl command delivering an
 example the mapping reads (`capture.webhooks.example_payload`) and, for a source with a
 signing secret, how to sign it. A new token is issued with a POST; the old one stops
-working at once. Sales people get 403 here, as on the form builder.
+working at once. Both pages show the source's delivery log (`WebhookDelivery`): the list
+counts the last 24 hours and names the last outcome, a source's page lists its newest
+deliveries. Sales people get 403 here, as on the form builder.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from capture.choices import SignatureScheme
+from capture.choices import DeliveryOutcome, SignatureScheme
 from capture.forms import WebhookSourceSetupForm
 from capture.hook_views import TOKEN_HEADER
-from capture.models import WebhookSource
+from capture.models import WebhookDelivery, WebhookSource
 from capture.rules import FieldError
 from capture.services import rotate_webhook_token
 from capture.signatures import (
@@ -42,11 +47,28 @@ from capture.webhooks import example_payload
 from users.models import User
 
 from .decorators import viewer_page
+from .display import delivery_outcome, format_duration
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 from .permissions import may_connect_webhooks
 
 SECRET_PLACEHOLDER = "paste-the-signing-secret-here"
 # The hex HMAC-SHA256 of what is on stdin, keyed with $SECRET (OpenSSL 1.1 and 3).
 HMAC_PIPE = "openssl dgst -sha256 -hmac \"$SECRET\" -hex | sed 's/.* //'"
+RECENT = timedelta(hours=24)
+DELIVERIES_SHOWN = 50
+
+
+class DeliverySummary(TypedDict):
+    """What the list of sources shows of each one's delivery log."""
+
+    recent_deliveries: int
+    recent_accepted: int
+    recent_rejected: int
+    last_delivery_at: datetime | None
+    last_outcome: str | None
+    last_rejection: str | None
 
 
 def _connector(request: HttpRequest) -> User:
@@ -119,18 +141,70 @@ def _connection(request: HttpRequest, source: WebhookSource) -> dict[str, Any]:
     }
 
 
+def _with_deliveries(
+    sources: QuerySet[WebhookSource], *, now: datetime
+) -> QuerySet[WithAnnotations[WebhookSource, DeliverySummary]]:
+    """`sources` with their deliveries of the last 24 hours counted and their last one,
+    each a subquery on the (source, received_at) index: one query however many sources."""
+
+    def recent(**outcome: str) -> Coalesce:
+        counted = (
+            WebhookDelivery.objects.filter(
+                source=OuterRef("pk"), received_at__gte=now - RECENT, **outcome
+            )
+            .order_by()
+            .values("source")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+    last = WebhookDelivery.objects.filter(source=OuterRef("pk")).order_by("-received_at", "-pk")
+    return sources.annotate(
+        recent_deliveries=recent(),
+        recent_accepted=recent(outcome=DeliveryOutcome.ACCEPTED),
+        recent_rejected=recent(outcome=DeliveryOutcome.REJECTED),
+        last_delivery_at=Subquery(last.values("received_at")[:1]),
+        last_outcome=Subquery(last.values("outcome")[:1]),
+        last_rejection=Subquery(last.values("rejection")[:1]),
+    )
+
+
 @viewer_page
 def webhooks(request: HttpRequest) -> HttpResponse:
     _connector(request)
+    now = timezone.now()
+    sources = _with_deliveries(
+        WebhookSource.objects.select_related("campaign").order_by("name"), now=now
+    )
     rows = [
         {
             "source": source,
             "endpoint": endpoint_url(request, source),
             "masked_secret": masked(source.signing_secret),
+            "last_delivery": (
+                {
+                    "ago": _ago(now - source.last_delivery_at),
+                    "outcome": delivery_outcome(
+                        source.last_outcome or "", source.last_rejection or ""
+                    ),
+                }
+                if source.last_delivery_at is not None
+                else None
+            ),
         }
-        for source in WebhookSource.objects.select_related("campaign").order_by("name")
+        for source in sources
     ]
     return render(request, "web/webhooks.html", {"rows": rows})
+
+
+def _recent_deliveries(source: WebhookSource) -> list[dict[str, Any]]:
+    """The source's newest deliveries, newest first, for its page."""
+    deliveries = source.deliveries.order_by("-received_at", "-pk")[:DELIVERIES_SHOWN]
+    return [
+        {"delivery": delivery, "outcome": delivery_outcome(delivery.outcome, delivery.rejection)}
+        for delivery in deliveries
+    ]
 
 
 def _edit(request: HttpRequest, source: WebhookSource | None) -> HttpResponse:
@@ -155,6 +229,8 @@ def _edit(request: HttpRequest, source: WebhookSource | None) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "source": source}
     if source is not None:
         context.update(_connection(request, source))
+        context["deliveries"] = _recent_deliveries(source)
+        context["deliveries_shown"] = DELIVERIES_SHOWN
     return render(request, "web/webhook_source.html", context, status=status)
 
 
@@ -184,3 +260,7 @@ def webhook_token(request: HttpRequest, pk: int) -> HttpResponse:
         " Give the tool the new endpoint URL below.",
     )
     return redirect("web:webhook_edit", pk=source.pk)
+
+
+def _ago(delta: timedelta) -> str:
+    return "under a minute ago" if delta < timedelta(minutes=1) else f"{format_duration(delta)} ago"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,10 +12,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from capture.models import Event, WebhookSource
+from capture.models import Event, WebhookDelivery, WebhookSource
 from capture.signatures import hmac_hex
 from capture.tests.webhook_samples import ZOOM_MAPPING, zoom
+from capture.webhook_sources import DeliveryReport, record_webhook_delivery
 from leads.models import CampaignMember, Lead
 
 SECRET = "whsec-0123456789abcdef-XYZW"
@@ -53,6 +56,15 @@ def deliver(url_with_token: str, body: str, **headers: str) -> Any:
 
 def endpoint_with_token(source: WebhookSource) -> str:
     return f"http://testserver/hooks/{source.slug}/?token={source.token}"
+
+
+def log(
+    source: WebhookSource, *, minutes_ago: float, outcome: str, rejection: str = "", **fields: Any
+) -> WebhookDelivery:
+    """A delivery in the source's log, as the endpoint records one."""
+    report = DeliveryReport(status_code=200, outcome=outcome, rejection=rejection, **fields)
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    return record_webhook_delivery(source, report, client_ip="198.51.100.7", now=when)
 
 
 @pytest.mark.parametrize("role", ["marketer", "admin"])
@@ -143,17 +155,114 @@ def test_the_list_takes_the_same_queries_for_many_sources(
     org, client_for, django_assert_max_num_queries
 ) -> None:
     for number in range(20):
-        WebhookSource.objects.create(
+        source = WebhookSource.objects.create(
             name=f"Tool {number}", slug=f"tool-{number}", campaign=org.webinar,
             mapping={"kind": "form_submit"},
         )  # fmt: skip
+        log(source, minutes_ago=number, outcome="accepted")
     client = client_for(org.marketer)
 
-    # session, user, the navigation's badges, the sources with their campaigns
+    # session, user, the navigation's badges, the sources with their campaigns and logs
     with django_assert_max_num_queries(4):
         response = client.get(reverse("web:webhooks"))
 
     assert len(response.context["rows"]) == 20
+
+
+def test_the_list_counts_each_sources_deliveries_of_the_last_day_and_names_the_last(
+    org, client_for
+) -> None:
+    zoom_source = WebhookSource.objects.create(name="Zoom", slug="zoom", mapping=ZOOM_MAPPING)
+    WebhookSource.objects.create(name="Typeform", slug="typeform", mapping={"kind": "form_submit"})
+    log(zoom_source, minutes_ago=25 * 60, outcome="rejected", rejection="bad_token")
+    log(zoom_source, minutes_ago=120, outcome="accepted", events_recorded=3)
+    log(zoom_source, minutes_ago=90, outcome="validation")
+    log(zoom_source, minutes_ago=60, outcome="accepted", duplicates=3)
+    log(zoom_source, minutes_ago=5, outcome="rejected", rejection="bad_signature")
+    client = client_for(org.marketer)
+
+    response = client.get(reverse("web:webhooks"))
+
+    body = response.content.decode()
+    typeform_row, zoom_row = response.context["rows"]
+    assert (typeform_row["source"].recent_deliveries, typeform_row["last_delivery"]) == (0, None)
+    assert (
+        zoom_row["source"].recent_deliveries,
+        zoom_row["source"].recent_accepted,
+        zoom_row["source"].recent_rejected,
+    ) == (4, 2, 1)
+    assert zoom_row["last_delivery"] == {"ago": "5m ago", "outcome": "rejected: bad signature"}
+    assert (
+        '<td class="deliveries">4<div class="sub">2 accepted · 1 rejected</div>'
+        '<div class="sub">last delivery: 5m ago, rejected: bad signature</div></td>'
+    ) in body
+    assert (
+        '<td class="deliveries">0<div class="sub">0 accepted · 0 rejected</div>'
+        '<div class="sub">no delivery yet</div></td>'
+    ) in body
+
+
+def test_a_sources_page_lists_its_last_50_deliveries_newest_first(org, client_for) -> None:
+    client = client_for(org.marketer)
+    set_up(client)
+    source = WebhookSource.objects.get()
+    for minutes_ago in range(60, 10, -1):
+        log(source, minutes_ago=minutes_ago, outcome="accepted", events_recorded=1)
+
+    # when the tool delivers, then someone posts with an old token
+    deliver(endpoint_with_token(source), json.dumps(zoom()))
+    deliver(f"http://testserver/hooks/{source.slug}/?token=old", "{}")
+    page = client.get(reverse("web:webhook_edit", args=[source.pk]))
+
+    body = page.content.decode()
+    rows = page.context["deliveries"]
+    assert len(rows) == 50
+    assert [(r["delivery"].status_code, r["outcome"]) for r in rows[:3]] == [
+        (403, "rejected: bad token"),
+        (200, "accepted"),
+        (200, "accepted"),
+    ]
+    assert [r["delivery"].received_at for r in rows] == sorted(
+        (r["delivery"].received_at for r in rows), reverse=True
+    )
+    assert (rows[1]["delivery"].events_recorded, rows[2]["delivery"].client_ip) == (
+        3,
+        "198.51.100.7",
+    )
+    assert '<section class="card" id="deliveries">' in body
+    assert "<h2>Recent deliveries</h2>" in body
+    assert (
+        '<td class="num">403</td>\n        <td><span class="badge red">rejected: bad token</span></td>'
+    ) in body
+    assert "token: send the source&#x27;s token as X-Leadloop-Token or ?token=" in body
+    assert '<span class="badge green">accepted</span>' in body
+
+
+def test_a_new_sources_page_has_no_delivery_log_and_an_unused_one_says_so(org, client_for) -> None:
+    client = client_for(org.marketer)
+    source = WebhookSource.objects.create(name="Zoom", slug="zoom", mapping=ZOOM_MAPPING)
+
+    new = client.get(reverse("web:webhook_new"))
+    edit = client.get(reverse("web:webhook_edit", args=[source.pk]))
+
+    assert b'id="deliveries"' not in new.content
+    assert edit.context["deliveries"] == []
+    assert b"No deliveries yet: they are listed here as the tool sends them." in edit.content
+
+
+@pytest.mark.parametrize("role", ["rep1", "manager"])
+def test_sales_may_not_see_the_delivery_log(org, client_for, role) -> None:
+    source = WebhookSource.objects.create(name="Zoom", slug="zoom", mapping=ZOOM_MAPPING)
+    log(source, minutes_ago=1, outcome="rejected", rejection="bad_token", error="token: wrong")
+    client = client_for(getattr(org, role))
+
+    listing = client.get(reverse("web:webhooks"))
+    page = client.get(reverse("web:webhook_edit", args=[source.pk]))
+
+    assert (listing.status_code, page.status_code) == (403, 403)
+    for response in (listing, page):
+        assert b"198.51.100.7" not in response.content
+        assert b"token: wrong" not in response.content
 
 
 @pytest.mark.parametrize("role", ["rep1", "manager"])
