@@ -195,6 +195,14 @@ def find_duplicate_candidates(
     )
 
 
+def check_new_leads(leads: list[Lead], *, now: datetime) -> None:
+    """find_duplicate_candidates for leads created together in this transaction, with a
+    fixed number of queries for all of them."""
+    if leads:
+        with transaction.atomic(savepoint=False):
+            _record_candidates(leads, now=now, unchecked=True)
+
+
 def scan_duplicates(*, now: datetime, batch_size: int = 500) -> int:
     """The sweep for leads nobody has checked yet (bulk imports write rows directly).
 

@@ -16,22 +16,28 @@ from django.db.models import Sum
 from django.utils.text import slugify
 
 from leads.choices import Channel, Stage
-from leads.models import Account, Campaign, Lead
+from leads.models import Account, Campaign, Lead, StageChange
 from leads.services import add_to_campaign, record_arrival
-from qualify.rules import event_points
+from qualify.rules import event_points, stage_for_segment
 from qualify.services import (
     MOVE_FIELDS,
     SCORING_FIELDS,
     apply_segment,
     score_lead,
     score_leads,
+    segment_move_reason,
     segment_moves,
 )
 from routing.services import assign_lead
 from users.models import User
 
 from .choices import UnknownEmail
-from .dedup import find_duplicate_candidates, follow_merges, leads_for_freed_emails
+from .dedup import (
+    check_new_leads,
+    find_duplicate_candidates,
+    follow_merges,
+    leads_for_freed_emails,
+)
 from .models import Event, Submission, WebForm, WebhookSource
 from .rules import FieldError, clean_form_definition, clean_lead_fields, company_domain
 from .webhooks import (
@@ -160,6 +166,134 @@ def _capture(
     return CaptureResult(lead=lead, created=created)
 
 
+def capture_emails(
+    emails: Iterable[str], *, source: str, now: datetime, by: User | None = None
+) -> dict[str, Lead | FieldError]:
+    """Leads for addresses no lead holds yet, made together: for each, what
+    `capture_lead({"email": address})` does (account by domain, arrival, submission,
+    score, stage of its segment, duplicate keys), with a few queries for all of them
+    instead of some twenty per lead. A batch of events for a thousand new people (a
+    webinar's attendees) would otherwise make them one at a time.
+
+    Returns each address's lead, or the FieldError that refused it. Addresses a merge
+    freed (they reach a survivor), leads that become sales-ready (routing), and every
+    address when another request creates one of them meanwhile, go through capture_lead.
+    """
+    results: dict[str, Lead | FieldError] = {}
+    cleaned: dict[str, str] = {}
+    for email in dict.fromkeys(emails):
+        try:
+            address = clean_lead_fields({"email": email}).get("email")
+        except FieldError as exc:
+            results[email] = exc
+            continue
+        if address:
+            cleaned[email] = address
+        else:
+            results[email] = FieldError("email", "an email, or a name or phone, is required")
+    if not cleaned:
+        return results
+    freed = leads_for_freed_emails(cleaned.values())
+    together = {e: a for e, a in cleaned.items() if a not in freed}
+    try:
+        with transaction.atomic():
+            made, sales_ready = _create_email_leads(together, source=source, now=now, by=by)
+            for lead in sales_ready:
+                # As capture_lead: the move, then round robin and the SLA clock.
+                if apply_segment(lead, now=now, by=by):
+                    assign_lead(lead, now=now)
+        results.update(made)
+        one_by_one = [e for e in cleaned if e not in together]
+    except IntegrityError:
+        # Someone else created one of the addresses since we looked: capture_lead
+        # settles each one, turning such an address into an update.
+        one_by_one = list(cleaned)
+    for email in one_by_one:
+        try:
+            results[email] = capture_lead({"email": email}, source=source, now=now, by=by).lead
+        except FieldError as exc:
+            results[email] = exc
+    return results
+
+
+def _create_email_leads(
+    emails: dict[str, str], *, source: str, now: datetime, by: User | None
+) -> tuple[dict[str, Lead], list[Lead]]:
+    """capture_emails' set-based part: the leads of `emails` (given → cleaned address),
+    and those of them that must still move to MQL (and be routed) one at a time."""
+    if not emails:
+        return {}, []
+    domains = {address: company_domain(address, "") for address in emails.values()}
+    accounts = _accounts_for_domains({d for d in domains.values() if d})
+    leads = {
+        email: Lead(
+            email=address,
+            stage=Stage.NEW,
+            stage_changed_at=now,
+            arrived_at=now,
+            source=source if source in Channel.values else Channel.OTHER,
+            account=accounts.get(domains[address] or ""),
+        )
+        for email, address in emails.items()
+    }
+    created = Lead.objects.bulk_create(leads.values())
+    StageChange.objects.bulk_create(
+        StageChange(
+            lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now, changed_by=by,
+            reason=f"captured via {source}",
+        )
+        for lead in created
+    )  # fmt: skip
+    Submission.objects.bulk_create(
+        Submission(
+            lead=lead, source=source, payload={"email": email}, was_created=True,
+            received_at=now, submitted_by=by,
+        )
+        for email, lead in leads.items()
+    )  # fmt: skip
+    score_leads(created, {})
+    sales_ready: list[Lead] = []
+    moves: dict[str, list[Lead]] = {}
+    for lead in created:
+        to_stage = stage_for_segment(
+            lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
+        )
+        if to_stage == Stage.MQL:
+            sales_ready.append(lead)
+        elif to_stage is not None:
+            moves.setdefault(to_stage, []).append(lead)
+    for to_stage, moving in moves.items():
+        # What apply_segment records, for all the leads going to one stage at once.
+        StageChange.objects.bulk_create(
+            StageChange(
+                lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=now,
+                changed_by=by, reason=segment_move_reason(lead.score, to_stage),
+            )
+            for lead in moving
+        )  # fmt: skip
+        Lead.objects.filter(pk__in=[lead.pk for lead in moving]).update(
+            stage=to_stage, stage_changed_at=now, updated_at=now
+        )
+        for lead in moving:
+            lead.stage, lead.stage_changed_at = to_stage, now
+    check_new_leads(created, now=now)
+    return leads, sales_ready
+
+
+def _accounts_for_domains(domains: set[str]) -> dict[str, Account]:
+    """find_or_create_account for many domains: the missing ones are created together
+    (a domain created meanwhile by someone else is taken as it is)."""
+    found = {a.domain or "": a for a in Account.objects.filter(domain__in=domains)}
+    missing = domains - set(found)
+    if missing:
+        Account.objects.bulk_create(
+            [Account(domain=domain, name=domain) for domain in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        found.update({a.domain or "": a for a in Account.objects.filter(domain__in=missing)})
+    return found
+
+
 def _match_fields(lead: Lead) -> tuple[Any, ...]:
     """What duplicate matching reads of a lead."""
     return (
@@ -228,6 +362,19 @@ def record_events(
     # the whole batch down; refuse that event alone instead.
     campaign_ids = {item.campaign_id for item in batch if item.campaign_id is not None}
     known_campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", flat=True))
+    captured: dict[str, Lead | FieldError] = {}
+    if settings.LEADLOOP_UNKNOWN_EVENT_EMAIL == "create":
+        # The people the batch names by an address no lead has are made together.
+        unknown = [
+            email
+            for item in batch
+            if item.email
+            and not item.lead_id
+            and not (item.idempotency_key and item.idempotency_key in seen)
+            and (item.campaign_id is None or item.campaign_id in known_campaigns)
+            and (email := item.email.strip().lower()) not in leads_by_email
+        ]
+        captured = capture_emails(unknown, source=Channel.API, now=now, by=by)
     to_insert: list[Event] = []
     batch_keys: set[str] = set()
     for index, item in enumerate(batch):
@@ -257,12 +404,11 @@ def record_events(
                         EventOutcome(index, "rejected", error=f"email: no lead {email}")
                     )
                     continue
-                try:
-                    lead = capture_lead({"email": email}, source=Channel.API, now=now, by=by).lead
-                except FieldError as exc:
-                    outcomes.append(EventOutcome(index, "rejected", error=str(exc)))
+                made = captured[email]
+                if isinstance(made, FieldError):
+                    outcomes.append(EventOutcome(index, "rejected", error=str(made)))
                     continue
-                leads_by_email[email] = lead
+                lead = leads_by_email[email] = made
         if lead is None:
             outcomes.append(
                 EventOutcome(index, "rejected", error="email: lead_id or email is required")

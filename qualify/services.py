@@ -115,6 +115,11 @@ def segment_moves(lead: Lead) -> bool:
     )
 
 
+def segment_move_reason(score: int, to_stage: str) -> str:
+    """Why a lead moved to the stage of its segment, as its history says."""
+    return f"score {score}" + (": not a fit" if to_stage == Stage.DISQUALIFIED else "")
+
+
 def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
     """Move an open lead to the stage of its segment. True when it became an MQL."""
     to_stage = stage_for_segment(
@@ -122,8 +127,7 @@ def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
     )
     if to_stage is None:
         return False
-    reason = f"score {lead.score}"
-    if to_stage == Stage.DISQUALIFIED:
-        reason += ": not a fit"
-    transition_lead(lead, to_stage, now=now, by=by, reason=reason)
+    transition_lead(
+        lead, to_stage, now=now, by=by, reason=segment_move_reason(lead.score, to_stage)
+    )
     return to_stage == Stage.MQL

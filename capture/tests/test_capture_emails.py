@@ -1,0 +1,135 @@
+"""capture_emails: the leads for many new addresses made together, as capture_lead makes
+each one (the events API uses it for a batch's unknown emails)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from django.db import IntegrityError
+
+from capture import services
+from capture.merging import merge_leads
+from capture.models import LeadMatchKeys, Submission
+from capture.rules import FieldError
+from capture.services import EventInput, capture_emails, capture_lead, record_events
+from leads.models import Account, Lead, StageChange
+
+DOMAINS = ("acme.io", "bigco.io", "gmail.com", "newco.io")
+
+
+def shape(lead: Lead) -> tuple[Any, ...]:
+    """What a captured lead is, leaving out what differs by nature (ids, the address)."""
+    lead.refresh_from_db()
+    history = list(
+        StageChange.objects.filter(lead=lead)
+        .order_by("pk")
+        .values_list("from_stage", "to_stage", "reason")
+    )
+    submission = Submission.objects.get(lead=lead)
+    return (
+        lead.stage,
+        lead.segment,
+        lead.fit_score,
+        lead.score,
+        lead.source,
+        lead.account.domain if lead.account else None,
+        lead.owner_id is not None,
+        lead.sla_due_at is not None,
+        history,
+        (submission.source, sorted(submission.payload), submission.was_created),
+        LeadMatchKeys.objects.filter(lead=lead).exists(),
+    )
+
+
+@pytest.fixture
+def accounts(org: Any) -> None:
+    Account.objects.create(name="Acme", domain="acme.io")
+    Account.objects.create(name="BigCo", domain="bigco.io", is_marquee=True)
+
+
+def test_each_lead_is_what_capture_lead_makes(accounts: None, now: datetime) -> None:
+    singly = {d: capture_lead({"email": f"one@{d}"}, source="api", now=now).lead for d in DOMAINS}
+
+    together = capture_emails([f" Two@{d}" for d in DOMAINS], source="api", now=now)
+
+    for domain in DOMAINS:
+        made = together[f" Two@{domain}"]
+        assert isinstance(made, Lead)
+        assert made.email == f"two@{domain}"
+        assert shape(made) == shape(singly[domain]), domain
+    # nurture for the plain ones; the marquee account's lead went to sales, routed
+    assert shape(together[" Two@bigco.io"])[:1] == ("mql",)  # type: ignore[arg-type]
+    assert together[" Two@bigco.io"].owner_id is not None  # type: ignore[union-attr]
+    # one account per company domain, none for free mail
+    assert Account.objects.filter(domain="newco.io").count() == 1
+    assert not Account.objects.filter(domain="gmail.com").exists()
+
+
+def test_an_address_that_is_not_one_is_refused_as_capture_lead_refuses_it(
+    org: Any, now: datetime
+) -> None:
+    with pytest.raises(FieldError) as singly:
+        capture_lead({"email": "not-an-email"}, source="api", now=now)
+
+    together = capture_emails(["not-an-email", "ann@acme.io"], source="api", now=now)
+
+    assert isinstance(together["not-an-email"], FieldError)
+    assert str(together["not-an-email"]) == str(singly.value)
+    assert isinstance(together["ann@acme.io"], Lead)
+    assert Lead.objects.count() == 1
+
+
+def test_an_address_a_merge_freed_reaches_the_survivor(org: Any, now: datetime) -> None:
+    kept = capture_lead({"email": "ann@acme.io", "first_name": "Ann"}, source="api", now=now).lead
+    gone = capture_lead({"email": "ann.b@acme.io", "first_name": "Ann"}, source="api", now=now)
+    merge_leads(kept, gone.lead, by=org.admin, now=now)
+
+    together = capture_emails(["ann.b@acme.io", "bob@acme.io"], source="api", now=now)
+
+    assert together["ann.b@acme.io"] == kept
+    assert Lead.objects.filter(merged_into__isnull=True).count() == 2
+
+
+def test_when_someone_else_creates_an_address_meanwhile_each_goes_through_capture_lead(
+    org: Any, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def race(*args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_create_email_leads", race)
+
+    together = capture_emails(["ann@acme.io", "bob@acme.io"], source="api", now=now)
+
+    made = [lead for lead in together.values() if isinstance(lead, Lead)]
+    assert sorted(str(lead.email) for lead in made) == ["ann@acme.io", "bob@acme.io"]
+    assert Submission.objects.count() == 2
+
+
+@pytest.mark.parametrize("people", [3, 30])
+def test_queries_do_not_grow_with_the_number_of_new_people(
+    org: Any, now: datetime, people: int, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(25):
+        made = capture_emails([f"p{n}@co{n % 4}.io" for n in range(people)], source="api", now=now)
+    assert all(isinstance(lead, Lead) for lead in made.values())
+    assert Lead.objects.filter(stage="nurturing").count() == people
+
+
+def test_an_events_batch_makes_its_unknown_people_together(org: Any, now: datetime) -> None:
+    emails = [f"guest{n}@webinar{n % 3}.io" for n in range(20)] + ["nope"]
+    outcomes = record_events(
+        [EventInput("webinar_attended", now, email=e, idempotency_key=e) for e in emails],
+        now=now,
+    )
+
+    assert [o.status for o in outcomes] == ["created"] * 20 + ["rejected"]
+    assert outcomes[-1].error and outcomes[-1].error.startswith("email:")
+    leads = Lead.objects.filter(email__startswith="guest")
+    assert leads.count() == 20
+    # each arrived, was scored with its event and moved to its segment's stage
+    assert set(leads.values_list("engagement_score", flat=True)) == {
+        Lead.objects.get(email="guest0@webinar0.io").engagement_score
+    }
+    assert StageChange.objects.filter(lead__in=leads, from_stage="").count() == 20
