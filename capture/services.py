@@ -17,10 +17,9 @@ from django.utils.text import slugify
 
 from leads.choices import Channel, Stage
 from leads.models import Account, Campaign, Lead, StageChange
-from leads.services import add_to_campaign, record_arrival
+from leads.services import add_to_campaign, move_leads, record_arrival
 from qualify.rules import event_points, stage_for_segment
 from qualify.services import (
-    MOVE_FIELDS,
     SCORING_FIELDS,
     apply_segment,
     score_lead,
@@ -28,7 +27,7 @@ from qualify.services import (
     segment_move_reason,
     segment_moves,
 )
-from routing.services import assign_lead
+from routing.services import assign_lead, assign_leads
 from users.models import User
 
 from .choices import UnknownEmail
@@ -175,9 +174,10 @@ def capture_emails(
     instead of some twenty per lead. A batch of events for a thousand new people (a
     webinar's attendees) would otherwise make them one at a time.
 
-    Returns each address's lead, or the FieldError that refused it. Addresses a merge
-    freed (they reach a survivor), leads that become sales-ready (routing), and every
-    address when another request creates one of them meanwhile, go through capture_lead.
+    Returns each address's lead, or the FieldError that refused it. The sales-ready
+    ones are routed together (routing.services.assign_leads). Addresses a merge freed
+    (they reach a survivor), and every address when another request creates one of them
+    meanwhile, go through capture_lead.
     """
     results: dict[str, Lead | FieldError] = {}
     cleaned: dict[str, str] = {}
@@ -197,12 +197,7 @@ def capture_emails(
     together = {e: a for e, a in cleaned.items() if a not in freed}
     try:
         with transaction.atomic():
-            made, sales_ready = _create_email_leads(together, source=source, now=now, by=by)
-            for lead in sales_ready:
-                # As capture_lead: the move, then round robin and the SLA clock.
-                if apply_segment(lead, now=now, by=by):
-                    assign_lead(lead, now=now)
-        results.update(made)
+            results.update(_create_email_leads(together, source=source, now=now, by=by))
         one_by_one = [e for e in cleaned if e not in together]
     except IntegrityError:
         # Someone else created one of the addresses since we looked: capture_lead
@@ -218,11 +213,10 @@ def capture_emails(
 
 def _create_email_leads(
     emails: dict[str, str], *, source: str, now: datetime, by: User | None
-) -> tuple[dict[str, Lead], list[Lead]]:
-    """capture_emails' set-based part: the leads of `emails` (given → cleaned address),
-    and those of them that must still move to MQL (and be routed) one at a time."""
+) -> dict[str, Lead]:
+    """capture_emails' set-based part: the leads of `emails` (given → cleaned address)."""
     if not emails:
-        return {}, []
+        return {}
     domains = {address: company_domain(address, "") for address in emails.values()}
     accounts = _accounts_for_domains({d for d in domains.values() if d})
     leads = {
@@ -252,45 +246,33 @@ def _create_email_leads(
         for email, lead in leads.items()
     )  # fmt: skip
     score_leads(created, {})
-    sales_ready: list[Lead] = []
     moves: dict[str, list[Lead]] = {}
     for lead in created:
         to_stage = stage_for_segment(
             lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
         )
-        if to_stage == Stage.MQL:
-            sales_ready.append(lead)
-        elif to_stage is not None:
+        if to_stage is not None:
             moves.setdefault(to_stage, []).append(lead)
     for to_stage, moving in moves.items():
-        # What apply_segment records, for all the leads going to one stage at once.
-        StageChange.objects.bulk_create(
-            StageChange(
-                lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=now,
-                changed_by=by, reason=segment_move_reason(lead.score, to_stage),
-            )
-            for lead in moving
-        )  # fmt: skip
-        Lead.objects.filter(pk__in=[lead.pk for lead in moving]).update(
-            stage=to_stage, stage_changed_at=now, updated_at=now
-        )
-        for lead in moving:
-            lead.stage, lead.stage_changed_at = to_stage, now
+        move_leads(moving, to_stage, now=now, by=by, reason=segment_move_reason)
+    assign_leads(moves.get(Stage.MQL, []), now=now)
     check_new_leads(created, now=now)
-    return leads, sales_ready
+    return leads
 
 
 def _accounts_for_domains(domains: set[str]) -> dict[str, Account]:
     """find_or_create_account for many domains: the missing ones are created together
     (a domain created meanwhile by someone else is taken as it is)."""
-    found = {a.domain or "": a for a in Account.objects.filter(domain__in=domains)}
+    # With their owners: routing reads them (named accounts stay with their rep).
+    accounts = Account.objects.select_related("owner")
+    found = {a.domain or "": a for a in accounts.filter(domain__in=domains)}
     missing = domains - set(found)
     if missing:
         Account.objects.bulk_create(
             [Account(domain=domain, name=domain) for domain in sorted(missing)],
             ignore_conflicts=True,
         )
-        found.update({a.domain or "": a for a in Account.objects.filter(domain__in=missing)})
+        found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
     return found
 
 
@@ -442,10 +424,10 @@ def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | Non
     The leads are rescored together: their rows are locked (in id order, as merges lock
     theirs, so two batches do not deadlock) before their events are summed, so a
     concurrent batch's events are either in this sum or rescored by that batch after this
-    one commits; the changed scores are written by one UPDATE per thousand leads. Only a
-    lead whose stage moves (it became sales-ready, disqualified, …) then takes the
-    per-lead path: stage change and routing, each in its own transaction, so that a
-    team's round-robin lock is held per lead and not for the whole batch. A merged lead
+    one commits; the changed scores are written by one UPDATE per thousand leads. The
+    leads whose stage moves (sales-ready, disqualified, …) are then moved and routed in
+    a second transaction, together (_move_to_segment_stages): the teams' round-robin
+    locks are held for a few statements, not for one lead after another. A merged lead
     is not scored: its survivor is, instead.
     """
     ids = set(lead_ids)
@@ -471,35 +453,46 @@ def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | Non
         score_leads(leads, {lead_id: int(total or 0) for lead_id, total in totals.items()})
         movers = [lead.pk for lead in leads if segment_moves(lead)]
     if movers:
-        # Whole rows this time: routing reads the lead's country, team and account owner.
-        # In id order, so that round robin hands out reps the same way on every database.
-        for lead in Lead.objects.select_related("account").filter(pk__in=movers).order_by("pk"):
-            _move_to_segment_stage(lead, now=now, by=by)
+        _move_to_segment_stages(movers, now=now, by=by)
     if merged:
         # An event can land on a lead merged in the meantime; the person is its survivor.
         survivors = {lead.pk for lead in follow_merges(merged).values()}
         rescore_engagement(survivors - ids, now=now, by=by)
 
 
-def _move_to_segment_stage(lead: Lead, *, now: datetime, by: User | None) -> None:
-    """Move one freshly scored lead to its segment's stage, routing it if sales-ready.
+def _move_to_segment_stages(lead_ids: list[int], *, now: datetime, by: User | None) -> None:
+    """Move freshly scored leads to their segments' stages and route the sales-ready ones,
+    together: as apply_segment and assign_lead would one by one, in id order (so round
+    robin hands out reps the same way on every database).
 
-    Decided again on the locked row: since the batch's scores were committed, sales or
-    another batch may have moved the lead already.
+    Decided again on the locked rows: since the batch's scores were committed, sales or
+    another batch may have moved a lead already. The teams are locked only while the
+    sales-ready ones are routed, a few statements for all of them.
     """
     with transaction.atomic():
-        current = (
+        leads = list(
+            # Whole rows: routing reads the lead's country, team and account owner.
             Lead.objects.select_for_update(of=("self",))
-            .filter(pk=lead.pk, merged_into__isnull=True)
-            .values(*MOVE_FIELDS)
-            .first()
+            .filter(pk__in=lead_ids, merged_into__isnull=True)
+            .select_related("account__owner")
+            .order_by("pk")
         )
-        if current is None:  # merged meanwhile
-            return
-        for name, value in current.items():
-            setattr(lead, name, value)
-        if apply_segment(lead, now=now, by=by):
-            assign_lead(lead, now=now)
+        moving: dict[str, list[Lead]] = {}
+        for lead in leads:
+            to_stage = stage_for_segment(
+                lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
+            )
+            if to_stage is not None:
+                moving.setdefault(to_stage, []).append(lead)
+        for to_stage, group in moving.items():
+            move_leads(
+                group,
+                to_stage,
+                now=now,
+                by=by,
+                reason=segment_move_reason,
+            )
+        assign_leads(moving.get(Stage.MQL, []), now=now)
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:

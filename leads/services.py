@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -52,6 +53,36 @@ def transition_lead(
     lead.stage = to_stage
     lead.stage_changed_at = now
     return lead
+
+
+def move_leads(
+    leads: list[Lead],
+    to_stage: str,
+    *,
+    now: datetime,
+    by: User | None = None,
+    reason: Callable[[Lead, str], str] | None = None,
+) -> None:
+    """transition_lead for many leads at once: a StageChange each (bulk) and one UPDATE.
+
+    The caller holds the leads' rows (locked, or created in its transaction) and their
+    current stage; `reason(lead, to_stage)` says why. A move the lifecycle does not allow
+    raises TransitionError before anything is written."""
+    why = {lead.pk: reason(lead, to_stage).strip() if reason else "" for lead in leads}
+    for lead in leads:
+        check_transition(lead.stage, to_stage, why[lead.pk])
+    StageChange.objects.bulk_create(
+        StageChange(
+            lead=lead, from_stage=lead.stage, to_stage=to_stage, changed_at=now, changed_by=by,
+            reason=why[lead.pk],
+        )
+        for lead in leads
+    )  # fmt: skip
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        stage=to_stage, stage_changed_at=now, updated_at=now
+    )
+    for lead in leads:
+        lead.stage, lead.stage_changed_at = to_stage, now
 
 
 def record_arrival(lead: Lead, *, now: datetime, by: User | None = None, reason: str = "") -> None:

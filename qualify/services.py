@@ -115,9 +115,9 @@ def segment_moves(lead: Lead) -> bool:
     )
 
 
-def segment_move_reason(score: int, to_stage: str) -> str:
+def segment_move_reason(lead: Lead, to_stage: str) -> str:
     """Why a lead moved to the stage of its segment, as its history says."""
-    return f"score {score}" + (": not a fit" if to_stage == Stage.DISQUALIFIED else "")
+    return f"score {lead.score}" + (": not a fit" if to_stage == Stage.DISQUALIFIED else "")
 
 
 def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
@@ -127,7 +127,5 @@ def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
     )
     if to_stage is None:
         return False
-    transition_lead(
-        lead, to_stage, now=now, by=by, reason=segment_move_reason(lead.score, to_stage)
-    )
+    transition_lead(lead, to_stage, now=now, by=by, reason=segment_move_reason(lead, to_stage))
     return to_stage == Stage.MQL

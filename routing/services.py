@@ -14,7 +14,7 @@ from leads.models import Lead
 from users.choices import Role
 from users.models import Notification, Team, User
 
-from .rules import BusinessCalendar, add_business_hours, next_in_rotation
+from .rules import BusinessCalendar, add_business_hours, next_in_rotation, rotation
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,64 @@ def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
     if owner_id is None:
         log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
     return lead
+
+
+def assign_leads(leads: list[Lead], *, now: datetime) -> None:
+    """assign_lead for many leads, in the order given, with a few statements for all:
+    the teams are locked once (by name, as the import locks them), each team's round
+    robin continues from its pointer through its leads, and the leads are updated per
+    (team, owner). The leads' rows must be locked by the caller, their account and its
+    owner loaded."""
+    if not leads:
+        return
+    with transaction.atomic():
+        teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
+        by_country, first_team = country_teams(list(teams.values()))
+        reps = eligible_rep_ids(list(teams))
+        team_of: dict[int, int | None] = {}
+        owner_of: dict[int, int | None] = {}
+        queues: dict[int, list[Lead]] = {}
+        for lead in leads:
+            owner = lead.account.owner if lead.account_id and lead.account else None
+            team_id = lead.team_id or (owner.team_id if owner else None)
+            if team_id is None and lead.country:
+                team_id = by_country.get(lead.country.strip().lower())
+            team_of[lead.pk] = team_id = team_id or first_team
+            owner_of[lead.pk] = owner.pk if owner is not None and owner.is_active else None
+            if owner_of[lead.pk] is None and team_id is not None:
+                queues.setdefault(team_id, []).append(lead)
+        for team_id, queue in queues.items():
+            picked = rotation(
+                reps.get(team_id, []), teams[team_id].last_assigned_user_id, len(queue)
+            )
+            for lead, rep in zip(queue, picked, strict=False):
+                owner_of[lead.pk] = rep
+            if picked:
+                Team.objects.filter(pk=team_id).update(last_assigned_user_id=picked[-1])
+        deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
+        groups: dict[tuple[int | None, int | None], list[int]] = {}
+        for lead in leads:
+            groups.setdefault((team_of[lead.pk], owner_of[lead.pk]), []).append(lead.pk)
+        for (team_id, owner_id), ids in groups.items():
+            Lead.objects.filter(pk__in=ids).update(
+                team_id=team_id,
+                owner_id=owner_id,
+                assigned_at=now if owner_id else None,
+                sla_due_at=deadlines.get(team_id) if team_id is not None else None,
+                first_touch_at=None,
+                sla_breached_at=None,
+                updated_at=now,
+            )
+            if owner_id is None:
+                log.warning(
+                    "%d leads wait in team %s's queue: no rep accepting leads", len(ids), team_id
+                )
+    for lead in leads:
+        team_id = team_of[lead.pk]
+        lead.team_id, lead.owner_id = team_id, owner_of[lead.pk]
+        lead.assigned_at = now if lead.owner_id else None
+        lead.sla_due_at = deadlines.get(team_id) if team_id is not None else None
+        lead.first_touch_at = lead.sla_breached_at = None
 
 
 def reassign_lead(lead: Lead, to: User, *, now: datetime, by: User | None = None) -> Lead:
