@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
@@ -121,62 +123,111 @@ def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
     return lead
 
 
+@dataclass(frozen=True)
+class Routable:
+    """What routing reads of a sales-ready lead: its own team and country, and its
+    account's owner."""
+
+    lead_id: int
+    team_id: int | None
+    country: str
+    owner_id: int | None
+    owner_team_id: int | None
+    owner_is_active: bool
+
+
+@dataclass(frozen=True)
+class Route:
+    team_id: int | None
+    owner_id: int | None
+    sla_due_at: datetime | None
+
+
+def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]:
+    """Team, owner and SLA deadline of each lead, as assign_lead decides them one at a
+    time, in the order given: the lead's own team, else its account owner's, else its
+    country's, else the first team; the account owner if active, else the team's round
+    robin, continuing from the team's pointer. The teams stay locked (taken by name)
+    until the caller's transaction ends, and their pointers are moved."""
+    if not leads:
+        return {}
+    teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
+    by_country, first_team = country_teams(list(teams.values()))
+    reps = eligible_rep_ids(list(teams))
+    team_of: dict[int, int | None] = {}
+    owner_of: dict[int, int | None] = {}
+    queues: dict[int, list[int]] = {}
+    for lead in leads:
+        team_id = lead.team_id or lead.owner_team_id
+        if team_id is None and lead.country:
+            team_id = by_country.get(lead.country.strip().lower())
+        team_of[lead.lead_id] = team_id = team_id or first_team
+        owner_of[lead.lead_id] = lead.owner_id if lead.owner_is_active else None
+        if owner_of[lead.lead_id] is None and team_id is not None:
+            queues.setdefault(team_id, []).append(lead.lead_id)
+    for team_id, queue in queues.items():
+        picked = rotation(reps.get(team_id, []), teams[team_id].last_assigned_user_id, len(queue))
+        for lead_id, rep in zip(queue, picked, strict=False):
+            owner_of[lead_id] = rep
+        if picked:
+            Team.objects.filter(pk=team_id).update(last_assigned_user_id=picked[-1])
+    deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
+    return {
+        lead_id: Route(
+            team_id, owner_of[lead_id], deadlines[team_id] if team_id is not None else None
+        )
+        for lead_id, team_id in team_of.items()
+    }
+
+
 def assign_leads(leads: list[Lead], *, now: datetime) -> None:
     """assign_lead for many leads, in the order given, with a few statements for all:
-    the teams are locked once (by name, as the import locks them), each team's round
-    robin continues from its pointer through its leads, and the leads are updated per
-    (team, owner). The leads' rows must be locked by the caller, their account and its
-    owner loaded."""
+    route_leads decides, then one UPDATE per (team, owner). The caller holds the leads'
+    rows, with their account and its owner loaded."""
     if not leads:
         return
     with transaction.atomic():
-        teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
-        by_country, first_team = country_teams(list(teams.values()))
-        reps = eligible_rep_ids(list(teams))
-        team_of: dict[int, int | None] = {}
-        owner_of: dict[int, int | None] = {}
-        queues: dict[int, list[Lead]] = {}
+        routes = route_leads([_routable(lead) for lead in leads], now=now)
+        groups: dict[Route, list[int]] = {}
         for lead in leads:
-            owner = lead.account.owner if lead.account_id and lead.account else None
-            team_id = lead.team_id or (owner.team_id if owner else None)
-            if team_id is None and lead.country:
-                team_id = by_country.get(lead.country.strip().lower())
-            team_of[lead.pk] = team_id = team_id or first_team
-            owner_of[lead.pk] = owner.pk if owner is not None and owner.is_active else None
-            if owner_of[lead.pk] is None and team_id is not None:
-                queues.setdefault(team_id, []).append(lead)
-        for team_id, queue in queues.items():
-            picked = rotation(
-                reps.get(team_id, []), teams[team_id].last_assigned_user_id, len(queue)
-            )
-            for lead, rep in zip(queue, picked, strict=False):
-                owner_of[lead.pk] = rep
-            if picked:
-                Team.objects.filter(pk=team_id).update(last_assigned_user_id=picked[-1])
-        deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
-        groups: dict[tuple[int | None, int | None], list[int]] = {}
-        for lead in leads:
-            groups.setdefault((team_of[lead.pk], owner_of[lead.pk]), []).append(lead.pk)
-        for (team_id, owner_id), ids in groups.items():
+            groups.setdefault(routes[lead.pk], []).append(lead.pk)
+        for route, ids in groups.items():
             Lead.objects.filter(pk__in=ids).update(
-                team_id=team_id,
-                owner_id=owner_id,
-                assigned_at=now if owner_id else None,
-                sla_due_at=deadlines.get(team_id) if team_id is not None else None,
+                team_id=route.team_id,
+                owner_id=route.owner_id,
+                assigned_at=now if route.owner_id else None,
+                sla_due_at=route.sla_due_at,
                 first_touch_at=None,
                 sla_breached_at=None,
                 updated_at=now,
             )
-            if owner_id is None:
+            if route.owner_id is None:
                 log.warning(
-                    "%d leads wait in team %s's queue: no rep accepting leads", len(ids), team_id
+                    "%d leads wait in team %s's queue: no rep accepting leads",
+                    len(ids),
+                    route.team_id,
                 )
     for lead in leads:
-        team_id = team_of[lead.pk]
-        lead.team_id, lead.owner_id = team_id, owner_of[lead.pk]
-        lead.assigned_at = now if lead.owner_id else None
-        lead.sla_due_at = deadlines.get(team_id) if team_id is not None else None
+        route = routes[lead.pk]
+        lead.team_id, lead.owner_id, lead.sla_due_at = (
+            route.team_id,
+            route.owner_id,
+            route.sla_due_at,
+        )
+        lead.assigned_at = now if route.owner_id else None
         lead.first_touch_at = lead.sla_breached_at = None
+
+
+def _routable(lead: Lead) -> Routable:
+    owner = lead.account.owner if lead.account_id and lead.account else None
+    return Routable(
+        lead_id=lead.pk,
+        team_id=lead.team_id,
+        country=lead.country,
+        owner_id=owner.pk if owner else None,
+        owner_team_id=owner.team_id if owner else None,
+        owner_is_active=bool(owner and owner.is_active),
+    )
 
 
 def reassign_lead(lead: Lead, to: User, *, now: datetime, by: User | None = None) -> Lead:

@@ -26,9 +26,7 @@ from capture.dedup import leads_for_freed_emails
 from capture.models import LeadMatchKeys, MergeRecord, Submission
 from leads.models import Account, CampaignMember, Lead, StageChange
 from leads.services import MEMBER_STATUS_RANK
-from routing.rules import rotation
-from routing.services import country_teams, eligible_rep_ids, sla_deadline
-from users.models import Team
+from routing.services import Routable, route_leads
 
 from .pipeline import EXISTING_COLUMNS, LEAD_ID, LEAD_TEXT
 
@@ -499,78 +497,33 @@ def next_lead_ids(count: int) -> list[int]:
 # --- routing -------------------------------------------------------------------------------
 
 
-@dataclass
-class Assignment:
-    team_id: int | None
-    owner_id: int | None
-    sla_due_at: datetime | None
-
-
-def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> tuple[pl.DataFrame, dict[int, int]]:
-    """Team, owner and SLA deadline of each lead becoming sales-ready, as `assign_lead`
-    decides them one at a time: the lead's own team, else its account owner's, else its
-    country's, else the first team; the account owner if active, else the team's round
-    robin, continuing after the team's pointer. Team rows are locked while this runs.
+def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+    """Team, owner and SLA deadline of each lead becoming sales-ready, decided by
+    routing.services.route_leads in the frame's order (which locks the teams and moves
+    their round-robin pointers).
 
     `leads` has: id, team_id (own), country, owner_id, owner_team_id, owner_is_active
-    (of its account). Returns (id, team_id, owner_id, sla_due_at) and the new pointers.
-    """
+    (of its account). Returns id, team_id, owner_id, sla_due_at."""
     schema = {
         "id": pl.Int64(),
         "team_id": pl.Int64(),
         "owner_id": pl.Int64(),
         "sla_due_at": pl.Datetime("us", "UTC"),
     }
-    if leads.is_empty():
-        return pl.DataFrame(schema=schema), {}
-    teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
-    by_country, first_team = country_teams(list(teams.values()))
-    chosen = leads.with_columns(
-        pl.coalesce(
-            pl.col("team_id"),
-            pl.col("owner_team_id"),
-            pl.col("country")
-            .str.strip_chars()
-            .str.to_lowercase()
-            .replace_strict(by_country, default=None, return_dtype=pl.Int64),
-            pl.lit(first_team, dtype=pl.Int64),
-        ).alias("team_id"),
-        pl.when(pl.col("owner_is_active").fill_null(False))
-        .then(pl.col("owner_id"))
-        .otherwise(None)
-        .alias("owner_id"),
+    routes = route_leads(
+        [
+            Routable(lead_id, team_id, country or "", owner_id, owner_team_id, bool(active))
+            for lead_id, team_id, country, owner_id, owner_team_id, active in leads.select(
+                "id", "team_id", "country", "owner_id", "owner_team_id", "owner_is_active"
+            ).iter_rows()
+        ],
+        now=now,
     )
-    pointers: dict[int, int] = {}
-    reps = eligible_rep_ids(list(teams))
-    owners = chosen["owner_id"].to_list()
-    team_ids = chosen["team_id"].to_list()
-    queue: dict[int, list[int]] = {}
-    for index, (team_id, owner_id) in enumerate(zip(team_ids, owners, strict=True)):
-        if owner_id is None and team_id is not None:
-            queue.setdefault(team_id, []).append(index)
-    for team_id, indexes in queue.items():
-        team = teams[team_id]
-        picked = rotation(reps.get(team_id, []), team.last_assigned_user_id, len(indexes))
-        if not picked:
-            continue
-        for index, rep in zip(indexes, picked, strict=True):
-            owners[index] = rep
-        pointers[team_id] = picked[-1]
-    deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
-    result = chosen.select(
-        pl.col("id"),
-        pl.col("team_id"),
-        pl.Series("owner_id", owners, dtype=pl.Int64),
-        pl.col("team_id")
-        .replace_strict(deadlines, default=None, return_dtype=pl.Datetime("us", "UTC"))
-        .alias("sla_due_at"),
+    return pl.DataFrame(
+        [(lead_id, r.team_id, r.owner_id, r.sla_due_at) for lead_id, r in routes.items()],
+        schema=schema,
+        orient="row",
     )
-    return result, pointers
-
-
-def move_pointers(pointers: dict[int, int]) -> None:
-    for team_id, user_id in pointers.items():
-        Team.objects.filter(pk=team_id).update(last_assigned_user_id=user_id)
 
 
 # --- writes --------------------------------------------------------------------------------

@@ -479,7 +479,7 @@ def _apply_chunk(
         on="account_id",
         how="left",
     )
-    routed, pointers = apply.assign_in_bulk(
+    routed = apply.assign_in_bulk(
         to_route.select(
             pl.col(LEAD_ID).alias("id"),
             pl.col("ex_team_id").alias("team_id"),
@@ -507,7 +507,6 @@ def _apply_chunk(
         _write(job, prepared, planned, campaign, now=now, timings=timings)
         written = time.perf_counter()
     _timed(timings, "write: foreign keys", written)
-    apply.move_pointers(pointers)
     tick = _timed(timings, "write", tick)
 
     rejected_here = classified.filter(pl.col(ACTION) == REJECT)
