@@ -214,23 +214,24 @@ def capture_emails(
 def _create_email_leads(
     emails: dict[str, str], *, source: str, now: datetime, by: User | None
 ) -> dict[str, Lead]:
-    """capture_emails' set-based part: the leads of `emails` (given → cleaned address)."""
+    """capture_emails' set-based part: the leads of `emails` (given → cleaned address;
+    two ways of writing one address get its one lead)."""
     if not emails:
         return {}
     domains = {address: company_domain(address, "") for address in emails.values()}
     accounts = _accounts_for_domains({d for d in domains.values() if d})
-    leads = {
-        email: Lead(
+    by_address = {
+        address: Lead(
             email=address,
             stage=Stage.NEW,
             stage_changed_at=now,
             arrived_at=now,
             source=source if source in Channel.values else Channel.OTHER,
-            account=accounts.get(domains[address] or ""),
+            account=accounts.get(domain or ""),
         )
-        for email, address in emails.items()
+        for address, domain in domains.items()
     }
-    created = Lead.objects.bulk_create(leads.values())
+    created = Lead.objects.bulk_create(by_address.values())
     StageChange.objects.bulk_create(
         StageChange(
             lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now, changed_by=by,
@@ -238,12 +239,15 @@ def _create_email_leads(
         )
         for lead in created
     )  # fmt: skip
+    # A submission per way the address was written, as capture_lead records each call;
+    # the first one created the lead.
+    first = {address: email for email, address in reversed(emails.items())}
     Submission.objects.bulk_create(
         Submission(
-            lead=lead, source=source, payload={"email": email}, was_created=True,
-            received_at=now, submitted_by=by,
+            lead=by_address[address], source=source, payload={"email": email},
+            was_created=first[address] == email, received_at=now, submitted_by=by,
         )
-        for email, lead in leads.items()
+        for email, address in emails.items()
     )  # fmt: skip
     score_leads(created, {})
     moves: dict[str, list[Lead]] = {}
@@ -257,7 +261,7 @@ def _create_email_leads(
         move_leads(moving, to_stage, now=now, by=by, reason=segment_move_reason)
     assign_leads(moves.get(Stage.MQL, []), now=now)
     check_new_leads(created, now=now)
-    return leads
+    return {email: by_address[address] for email, address in emails.items()}
 
 
 def _accounts_for_domains(domains: set[str]) -> dict[str, Account]:

@@ -133,3 +133,14 @@ def test_an_events_batch_makes_its_unknown_people_together(org: Any, now: dateti
         Lead.objects.get(email="guest0@webinar0.io").engagement_score
     }
     assert StageChange.objects.filter(lead__in=leads, from_stage="").count() == 20
+
+
+def test_two_ways_of_writing_one_address_make_one_lead(org: Any, now: datetime) -> None:
+    together = capture_emails(["Ann@Acme.io", " ann@acme.io"], source="api", now=now)
+
+    assert together["Ann@Acme.io"] == together[" ann@acme.io"]
+    assert Lead.objects.count() == 1
+    assert sorted(Submission.objects.values_list("payload__email", "was_created")) == [
+        (" ann@acme.io", False),
+        ("Ann@Acme.io", True),
+    ]
