@@ -250,16 +250,7 @@ def _create_email_leads(
         for email, address in emails.items()
     )  # fmt: skip
     score_leads(created, {})
-    moves: dict[str, list[Lead]] = {}
-    for lead in created:
-        to_stage = stage_for_segment(
-            lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
-        )
-        if to_stage is not None:
-            moves.setdefault(to_stage, []).append(lead)
-    for to_stage, moving in moves.items():
-        move_leads(moving, to_stage, now=now, by=by, reason=segment_move_reason)
-    assign_leads(moves.get(Stage.MQL, []), now=now)
+    _move_to_segments(created, now=now, by=by)
     check_new_leads(created, now=now)
     return {email: by_address[address] for email, address in emails.items()}
 
@@ -481,22 +472,22 @@ def _move_to_segment_stages(lead_ids: list[int], *, now: datetime, by: User | No
             .select_related("account__owner")
             .order_by("pk")
         )
-        moving: dict[str, list[Lead]] = {}
-        for lead in leads:
-            to_stage = stage_for_segment(
-                lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
-            )
-            if to_stage is not None:
-                moving.setdefault(to_stage, []).append(lead)
-        for to_stage, group in moving.items():
-            move_leads(
-                group,
-                to_stage,
-                now=now,
-                by=by,
-                reason=segment_move_reason,
-            )
-        assign_leads(moving.get(Stage.MQL, []), now=now)
+        _move_to_segments(leads, now=now, by=by)
+
+
+def _move_to_segments(leads: list[Lead], *, now: datetime, by: User | None) -> None:
+    """apply_segment, then assign_lead for the sales-ready, for leads the caller holds
+    (locked, or made in its transaction): a bulk move per stage, one routing for all."""
+    moving: dict[str, list[Lead]] = {}
+    for lead in leads:
+        to_stage = stage_for_segment(
+            lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
+        )
+        if to_stage is not None:
+            moving.setdefault(to_stage, []).append(lead)
+    for to_stage, group in moving.items():
+        move_leads(group, to_stage, now=now, by=by, reason=segment_move_reason)
+    assign_leads(moving.get(Stage.MQL, []), now=now)
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
