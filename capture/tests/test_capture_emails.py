@@ -3,11 +3,12 @@ each one (the events API uses it for a batch's unknown emails)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, close_old_connections, connection
 
 from capture import services
 from capture.merging import merge_leads
@@ -144,3 +145,38 @@ def test_two_ways_of_writing_one_address_make_one_lead(org: Any, now: datetime) 
         (" ann@acme.io", False),
         ("Ann@Acme.io", True),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_naming_the_same_new_people_make_each_one_once(
+    now: datetime,
+) -> None:
+    emails = [f"new{i}@acme.io" for i in range(30)]
+    errors: list[BaseException] = []
+
+    def post(worker: int) -> None:
+        try:
+            record_events(
+                [
+                    EventInput("email_open", now, email=e, idempotency_key=f"{worker}:{e}")
+                    for e in emails
+                ],
+                now=now,
+            )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Lead.objects.count() == 30
+    # every batch's event counted once on the one lead per person
+    assert set(Lead.objects.values_list("engagement_score", flat=True)) == {3}
+    assert StageChange.objects.filter(from_stage="").count() == 30
