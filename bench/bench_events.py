@@ -14,6 +14,8 @@ end), with sales teams, reps, a marketing user and an API token. Then, per run:
 - batch API, 1000 unknown emails: every event creates its lead (capture, score, history);
 - webhook, 1000 participants: `POST /hooks/bench/` with a webinar tool's payload of 1000
   known attendees, mapped by a WebhookSource (the same record_events underneath);
+- webhook, 1000 new attendees: the same payload naming 1000 people no lead has yet
+  (each becomes a lead);
 - batch API, 1000 leads become sales-ready: a demo request each for 1000 leads at fit 30,
   so every one crosses the threshold and is routed (MQL, owner, SLA deadline) in the batch;
 - raw executemany INSERT: the rows of a "1000 leads × 1 event" batch (lead ids looked up
@@ -267,6 +269,9 @@ def main() -> None:
                 unknown = [f"r{run}-new-{n}@newco{n % 300}.example" for n in range(BATCH)]
                 response = bench.post_events(events_for(bench, unknown, 1))
                 record("batch API, 1000 unknown emails (creates leads)", response.seconds)
+                guests = [f"r{run}-guest-{n}@guestco{n % 300}.example" for n in range(BATCH)]
+                response = bench.post_hook(hook_payload(f"w{run}-new", guests))
+                record("webhook, 1000 new attendees (creates leads)", response.seconds)
                 for batch in range(args.batches):
                     attendees = [e for _, e in make_leads(f"r{run}-hook{batch}", BATCH)]
                     connections.close_all()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.text import slugify
 
-from leads.choices import Channel, Stage
-from leads.models import Account, Campaign, Lead, StageChange
+from leads.choices import Channel, MemberStatus, Stage
+from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign, move_leads, record_arrival
 from qualify.rules import event_points, stage_for_segment
 from qualify.services import (
@@ -165,73 +165,131 @@ def _capture(
     return CaptureResult(lead=lead, created=created)
 
 
-def capture_emails(
-    emails: Iterable[str], *, source: str, now: datetime, by: User | None = None
-) -> dict[str, Lead | FieldError]:
-    """Leads for addresses no lead holds yet, made together: for each, what
-    `capture_lead({"email": address})` does (account by domain, arrival, submission,
-    score, stage of its segment, duplicate keys), with a few queries for all of them
-    instead of some twenty per lead. A batch of events for a thousand new people (a
-    webinar's attendees) would otherwise make them one at a time.
+@dataclass(frozen=True)
+class NewPerson:
+    """Someone to capture_people: the fields capture_lead takes (with an email), the
+    campaign status and the payload to keep as the submission."""
 
-    Returns each address's lead, or the FieldError that refused it. The sales-ready
-    ones are routed together (routing.services.assign_leads). Addresses a merge freed
-    (they reach a survivor), and every address when another request creates one of them
-    meanwhile, go through capture_lead.
+    data: dict[str, Any]
+    member_status: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+def capture_people(
+    people: Sequence[NewPerson],
+    *,
+    source: str,
+    now: datetime,
+    campaign: Campaign | None = None,
+    by: User | None = None,
+) -> list[Lead | FieldError]:
+    """Leads for people no lead holds yet, made together: for each, what capture_lead
+    does (account by domain, arrival, submission, campaign membership, score, stage of
+    its segment, routing, duplicate keys), with a few queries for all of them instead of
+    some twenty per lead. A batch of events or a webhook delivery naming a thousand new
+    people (a webinar's attendees) would otherwise make them one at a time.
+
+    Returns, in order, each person's lead or the FieldError that refused them. The
+    first person with an address is made here; a later one with the same address, an
+    address a merge freed (it reaches a survivor), a person without an email, and
+    everyone when another request creates one of the addresses meanwhile, go through
+    capture_lead, which updates.
     """
-    results: dict[str, Lead | FieldError] = {}
-    cleaned: dict[str, str] = {}
-    for email in dict.fromkeys(emails):
+    results: list[Lead | FieldError | None] = [None] * len(people)
+    cleaned: dict[int, dict[str, Any]] = {}
+    for index, person in enumerate(people):
         try:
-            address = clean_lead_fields({"email": email}).get("email")
+            cleaned[index] = clean_lead_fields(person.data)
         except FieldError as exc:
-            results[email] = exc
-            continue
-        if address:
-            cleaned[email] = address
-        else:
-            results[email] = FieldError("email", "an email, or a name or phone, is required")
+            results[index] = exc
     if not cleaned:
-        return results
-    freed = leads_for_freed_emails(cleaned.values())
-    together = {e: a for e, a in cleaned.items() if a not in freed}
+        return [r for r in results if r is not None]
+    freed = leads_for_freed_emails(f["email"] for f in cleaned.values() if f.get("email"))
+    together: dict[str, int] = {}  # address → the index of its first person
+    for index, fields in cleaned.items():
+        address = fields.get("email")
+        if address and address not in freed:
+            together.setdefault(address, index)
     try:
         with transaction.atomic():
-            results.update(_create_email_leads(together, source=source, now=now, by=by))
-        one_by_one = [e for e in cleaned if e not in together]
+            made = _create_leads(
+                {index: cleaned[index] for index in together.values()},
+                people,
+                source=source,
+                now=now,
+                campaign=campaign,
+                by=by,
+            )
+        for index, lead in made.items():
+            results[index] = lead
     except IntegrityError:
         # Someone else created one of the addresses since we looked: capture_lead
         # settles each one, turning such an address into an update.
-        one_by_one = list(cleaned)
-    for email in one_by_one:
+        pass
+    for index in cleaned:
+        if results[index] is not None:
+            continue
+        person = people[index]
         try:
-            results[email] = capture_lead({"email": email}, source=source, now=now, by=by).lead
+            results[index] = capture_lead(
+                person.data, source=source, now=now, campaign=campaign,
+                member_status=person.member_status, by=by, payload=person.payload,
+            ).lead  # fmt: skip
         except FieldError as exc:
-            results[email] = exc
-    return results
+            results[index] = exc
+    return [r for r in results if r is not None]
 
 
-def _create_email_leads(
-    emails: dict[str, str], *, source: str, now: datetime, by: User | None
-) -> dict[str, Lead]:
-    """capture_emails' set-based part: the leads of `emails` (given → cleaned address;
-    two ways of writing one address get its one lead)."""
-    if not emails:
+def capture_emails(
+    emails: Iterable[str], *, source: str, now: datetime, by: User | None = None
+) -> dict[str, Lead | FieldError]:
+    """capture_people for addresses alone (the events API's unknown emails): each
+    address's lead, or the FieldError that refused it."""
+    wanted = list(dict.fromkeys(emails))
+    made = capture_people(
+        [NewPerson({"email": email}) for email in wanted], source=source, now=now, by=by
+    )
+    return dict(zip(wanted, made, strict=True))
+
+
+def _create_leads(
+    fields_of: dict[int, dict[str, Any]],
+    people: Sequence[NewPerson],
+    *,
+    source: str,
+    now: datetime,
+    campaign: Campaign | None,
+    by: User | None,
+) -> dict[int, Lead]:
+    """capture_people's set-based part: a lead for each person (by index) in `fields_of`,
+    their cleaned fields, each with an address no lead holds."""
+    if not fields_of:
         return {}
-    domains = {address: company_domain(address, "") for address in emails.values()}
-    accounts = _accounts_for_domains({d for d in domains.values() if d})
-    by_address = {
-        address: Lead(
-            email=address,
+    domains = {i: company_domain(f["email"], f.get("website", "")) for i, f in fields_of.items()}
+    # As find_or_create_account: a new account is named after the first person's company.
+    names: dict[str, str] = {}
+    for index, domain in domains.items():
+        if domain:
+            names.setdefault(domain, fields_of[index].get("company_name") or domain)
+    accounts = _accounts_for_domains(names)
+    leads: dict[int, Lead] = {}
+    for index, fields in fields_of.items():
+        lead = Lead(
+            email=fields["email"],
             stage=Stage.NEW,
             stage_changed_at=now,
             arrived_at=now,
             source=source if source in Channel.values else Channel.OTHER,
-            account=accounts.get(domain or ""),
+            first_campaign=campaign,
+            account=accounts.get(domains[index] or ""),
         )
-        for address, domain in domains.items()
-    }
-    created = Lead.objects.bulk_create(by_address.values())
+        for name in PROFILE_FIELDS:
+            if name in fields:
+                setattr(lead, name, fields[name])
+        if "custom_fields" in fields:
+            lead.custom_fields = {**lead.custom_fields, **fields["custom_fields"]}
+        leads[index] = lead
+    created = Lead.objects.bulk_create(leads.values())
     StageChange.objects.bulk_create(
         StageChange(
             lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now, changed_by=by,
@@ -239,32 +297,39 @@ def _create_email_leads(
         )
         for lead in created
     )  # fmt: skip
-    # A submission per way the address was written, as capture_lead records each call;
-    # the first one created the lead.
-    first = {address: email for email, address in reversed(emails.items())}
     Submission.objects.bulk_create(
         Submission(
-            lead=by_address[address], source=source, payload={"email": email},
-            was_created=first[address] == email, received_at=now, submitted_by=by,
+            lead=lead, source=source, campaign=campaign,
+            payload=_jsonable(people[index].payload or people[index].data),
+            was_created=True, received_at=now, submitted_by=by,
         )
-        for email, address in emails.items()
+        for index, lead in leads.items()
     )  # fmt: skip
+    if campaign is not None:
+        CampaignMember.objects.bulk_create(
+            CampaignMember(
+                campaign=campaign, lead=lead, joined_at=now,
+                status=people[index].member_status or MemberStatus.REGISTERED,
+            )
+            for index, lead in leads.items()
+        )  # fmt: skip
     score_leads(created, {})
     _move_to_segments(created, now=now, by=by)
     check_new_leads(created, now=now)
-    return {email: by_address[address] for email, address in emails.items()}
+    return leads
 
 
-def _accounts_for_domains(domains: set[str]) -> dict[str, Account]:
-    """find_or_create_account for many domains: the missing ones are created together
-    (a domain created meanwhile by someone else is taken as it is)."""
+def _accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
+    """find_or_create_account for many domains (domain → name for a new account): the
+    missing ones are created together (one created meanwhile by someone else is taken as
+    it is)."""
     # With their owners: routing reads them (named accounts stay with their rep).
     accounts = Account.objects.select_related("owner")
-    found = {a.domain or "": a for a in accounts.filter(domain__in=domains)}
-    missing = domains - set(found)
+    found = {a.domain or "": a for a in accounts.filter(domain__in=names)}
+    missing = set(names) - set(found)
     if missing:
         Account.objects.bulk_create(
-            [Account(domain=domain, name=domain) for domain in sorted(missing)],
+            [Account(domain=domain, name=names[domain]) for domain in sorted(missing)],
             ignore_conflicts=True,
         )
         found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
@@ -606,6 +671,31 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
         )
     )
     leads = {lead.email: lead for lead in Lead.objects.filter(email__in={i.email for i in mapped})}
+    # The people the delivery names for the first time are made together.
+    new: dict[str, MappedItem] = {}
+    if source.unknown_email == UnknownEmail.CREATE:
+        for item in mapped:
+            if keys[item.index] not in seen and item.email not in leads:
+                new.setdefault(item.email, item)
+    made = dict(
+        zip(
+            [item.index for item in new.values()],
+            capture_people(
+                [
+                    NewPerson(
+                        {**item.lead, "email": item.email},
+                        member_status=item.member_status,
+                        payload={"webhook": source.slug, "item": received[item.index]},
+                    )
+                    for item in new.values()
+                ],
+                source=source.channel,
+                now=now,
+                campaign=source.campaign,
+            ),
+            strict=True,
+        )
+    )
     inputs: list[EventInput] = []
     positions: list[int] = []
     for item in mapped:
@@ -613,9 +703,13 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
         lead_id: int | None = None
         if key not in seen:
             try:
-                lead = _hook_lead(
-                    source, mapping, item, leads.get(item.email), received[item.index], now=now
-                )
+                lead = made.get(item.index)
+                if isinstance(lead, FieldError):
+                    raise lead
+                if lead is None:
+                    lead = _hook_lead(
+                        source, mapping, item, leads.get(item.email), received[item.index], now=now
+                    )
             except FieldError as exc:
                 outcomes[item.index] = EventOutcome(item.index, "rejected", error=str(exc))
                 continue

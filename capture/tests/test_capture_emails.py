@@ -12,10 +12,19 @@ from django.db import IntegrityError, close_old_connections, connection
 
 from capture import services
 from capture.merging import merge_leads
-from capture.models import LeadMatchKeys, Submission
+from capture.models import DuplicateCandidate, LeadMatchKeys, Submission, WebhookSource
 from capture.rules import FieldError
-from capture.services import EventInput, capture_emails, capture_lead, record_events
-from leads.models import Account, Lead, StageChange
+from capture.services import (
+    EventInput,
+    NewPerson,
+    capture_emails,
+    capture_lead,
+    capture_people,
+    receive_webhook,
+    record_events,
+)
+from conftest import HOT
+from leads.models import Account, CampaignMember, Lead, StageChange
 
 DOMAINS = ("acme.io", "bigco.io", "gmail.com", "newco.io")
 
@@ -99,7 +108,7 @@ def test_when_someone_else_creates_an_address_meanwhile_each_goes_through_captur
     def race(*args: Any, **kwargs: Any) -> Any:
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(services, "_create_email_leads", race)
+    monkeypatch.setattr(services, "_create_leads", race)
 
     together = capture_emails(["ann@acme.io", "bob@acme.io"], source="api", now=now)
 
@@ -180,3 +189,70 @@ def test_concurrent_batches_naming_the_same_new_people_make_each_one_once(
     # every batch's event counted once on the one lead per person
     assert set(Lead.objects.values_list("engagement_score", flat=True)) == {3}
     assert StageChange.objects.filter(from_stage="").count() == 30
+
+
+def profile(local: str, domain: str = "acme.io") -> dict[str, Any]:
+    return {
+        "email": f"{local}@{domain}", "first_name": "Ann", "last_name": "Lee",
+        "phone": "+49 30 1234567", "company_name": "Acme GmbH", "title": "CTO",
+        "country": "Germany", **HOT,
+    }  # fmt: skip
+
+
+def test_people_with_profiles_and_campaign_status_are_what_capture_lead_makes(
+    org: Any, now: datetime
+) -> None:
+    item = {"webhook": "zoom", "item": {"id": 7}}
+    singly = capture_lead(
+        profile("one"), source="webinar", now=now, campaign=org.webinar,
+        member_status="attended", payload=item,
+    ).lead  # fmt: skip
+
+    [together] = capture_people(
+        [NewPerson(profile("two"), member_status="attended", payload=item)],
+        source="webinar",
+        now=now,
+        campaign=org.webinar,
+    )
+
+    assert isinstance(together, Lead)
+    assert shape(together) == shape(singly)
+    for lead in (singly, together):
+        assert (lead.first_name, lead.phone, lead.first_campaign_id) == (
+            "Ann", "+49 30 1234567", org.webinar.pk,
+        )  # fmt: skip
+        assert CampaignMember.objects.get(lead=lead).status == "attended"
+        assert Submission.objects.get(lead=lead).payload == item
+    # same phone and name: the duplicate check ran for the new one
+    assert (
+        DuplicateCandidate.objects.filter(lead_a=singly, lead_b=together).exists()
+        or DuplicateCandidate.objects.filter(lead_a=together, lead_b=singly).exists()
+    )
+
+
+def test_a_new_account_is_named_after_the_first_persons_company(org: Any, now: datetime) -> None:
+    first, second = profile("a", "newco.io"), profile("b", "newco.io")
+    first["company_name"], second["company_name"] = "NewCo", "Other"
+
+    capture_people([NewPerson(first), NewPerson(second)], source="api", now=now)
+
+    assert Account.objects.get(domain="newco.io").name == "NewCo"
+
+
+def test_a_webhook_makes_its_new_attendees_together_and_treats_a_repeat_as_known(
+    org: Any, now: datetime
+) -> None:
+    source = WebhookSource.objects.create(
+        name="Webinar tool", slug="tool", campaign=org.webinar, channel="webinar",
+        mapping={"items": "attendees", "kind": "webinar_attended",
+                 "lead": {"first_name": "first"}},
+    )  # fmt: skip
+    attendees = [{"email": f"guest{n}@acme.io", "first": f"G{n}"} for n in range(5)]
+    attendees.append({"email": "guest0@acme.io", "first": "Again"})
+
+    outcomes = receive_webhook(source, {"attendees": attendees}, now=now)
+
+    assert [o.status for o in outcomes] == ["created"] * 6
+    assert Lead.objects.count() == 5
+    assert CampaignMember.objects.filter(campaign=org.webinar).count() == 5
+    assert Lead.objects.get(email="guest3@acme.io").first_name == "G3"
