@@ -80,7 +80,9 @@ def test_marketing_builds_a_form_and_a_person_fills_it_in(
     log_in(page, live_server.url, "marketer")
 
     page.goto(f"{live_server.url}/forms/")
-    page.click("#new-form")
+    # Until the page has loaded, its slug script may not be listening yet.
+    with page.expect_navigation():
+        page.click("#new-form")
     page.fill("#id_name", "Pricing question")
     assert page.input_value("#id_slug") == "pricing-question"  # made as the name is typed
     page.check('input[name="required_fields"][value="phone"]')  # ticks "ask" too
