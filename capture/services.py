@@ -132,11 +132,7 @@ def _capture(
                 source=source if source in Channel.values else Channel.OTHER,
                 first_campaign=campaign,
             )
-        for name in PROFILE_FIELDS:
-            if name in fields:
-                setattr(lead, name, fields[name])
-        if "custom_fields" in fields:
-            lead.custom_fields = {**lead.custom_fields, **fields["custom_fields"]}
+        _take_fields(lead, fields)
         if lead.account_id is None:
             lead.account = find_or_create_account(domain, lead.company_name)
         if created:
@@ -283,11 +279,7 @@ def _create_leads(
             first_campaign=campaign,
             account=accounts.get(domains[index] or ""),
         )
-        for name in PROFILE_FIELDS:
-            if name in fields:
-                setattr(lead, name, fields[name])
-        if "custom_fields" in fields:
-            lead.custom_fields = {**lead.custom_fields, **fields["custom_fields"]}
+        _take_fields(lead, fields)
         leads[index] = lead
     created = Lead.objects.bulk_create(leads.values())
     StageChange.objects.bulk_create(
@@ -334,6 +326,15 @@ def _accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
         )
         found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
     return found
+
+
+def _take_fields(lead: Lead, fields: dict[str, Any]) -> None:
+    """The cleaned profile fields a capture brings, onto the lead; custom fields merge."""
+    for name in PROFILE_FIELDS:
+        if name in fields:
+            setattr(lead, name, fields[name])
+    if "custom_fields" in fields:
+        lead.custom_fields = {**lead.custom_fields, **fields["custom_fields"]}
 
 
 def _match_fields(lead: Lead) -> tuple[Any, ...]:

@@ -28,7 +28,7 @@ from leads.models import Account, CampaignMember, Lead, StageChange
 from leads.services import MEMBER_STATUS_RANK
 from routing.services import Routable, route_leads
 
-from .pipeline import EXISTING_COLUMNS, LEAD_ID, LEAD_TEXT
+from .pipeline import EXISTING_COLUMNS, LEAD_TEXT
 
 LEAD = Lead._meta.db_table
 ACCOUNT = Account._meta.db_table
@@ -678,7 +678,3 @@ def upsert_members(frame: pl.DataFrame, *, now: datetime) -> None:
             f" > (CASE {MEMBER}.status {rank} ELSE 0 END)",
             [db_now(now)],
         )
-
-
-def lead_id_column() -> str:
-    return LEAD_ID

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+
+from capture.models import WebhookSource
+
+from .webhook_samples import ZOOM_MAPPING
 
 
 @pytest.fixture
@@ -23,3 +28,15 @@ def fresh_rate_limit(db: None) -> Iterator[None]:
 def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
     monkeypatch.setattr(timezone, "now", lambda: now)
     return now
+
+
+@pytest.fixture
+def webinar_hook(org: Any) -> WebhookSource:
+    """A Zoom-like webinar tool's source, feeding the webinar campaign."""
+    return WebhookSource.objects.create(
+        name="Zoom webinars",
+        slug="zoom",
+        campaign=org.webinar,
+        channel="webinar",
+        mapping=ZOOM_MAPPING,
+    )

@@ -14,22 +14,11 @@ from capture.models import Event, Submission, WebhookSource
 from capture.services import capture_lead
 from leads.models import CampaignMember, Lead
 
-from .webhook_samples import TYPEFORM_MAPPING, ZOOM_MAPPING, typeform, zoom
+from .webhook_samples import TYPEFORM_MAPPING, typeform, zoom
 
 pytestmark = pytest.mark.usefixtures("fresh_rate_limit")
 
 UNSTORABLE = "contains the NUL character or an unpaired surrogate"
-
-
-@pytest.fixture
-def webinar_hook(org: Any) -> WebhookSource:
-    return WebhookSource.objects.create(
-        name="Zoom webinars",
-        slug="zoom",
-        campaign=org.webinar,
-        channel="webinar",
-        mapping=ZOOM_MAPPING,
-    )
 
 
 @pytest.fixture

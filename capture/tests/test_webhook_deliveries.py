@@ -35,14 +35,6 @@ LOGGED = (
 
 
 @pytest.fixture
-def webinar_hook(org: Any) -> WebhookSource:
-    return WebhookSource.objects.create(
-        name="Zoom webinars", slug="zoom", campaign=org.webinar, channel="webinar",
-        mapping=ZOOM_MAPPING,
-    )  # fmt: skip
-
-
-@pytest.fixture
 def signed_hook(org: Any) -> WebhookSource:
     return WebhookSource.objects.create(
         name="Demo tool", slug="demo", mapping={"kind": "demo_booked"}, signing_secret=SECRET
