@@ -149,7 +149,7 @@ def preload(existing: int) -> None:
     import polars as pl
     from django.db import connection
 
-    from capture.importing import apply
+    from imports import apply
     from leads.models import Lead
 
     stamp = apply.db_now(NOW)
@@ -277,7 +277,7 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
     import polars as pl
     from django.db import connection, transaction
 
-    from capture.importing import apply
+    from imports import apply
 
     csv_path = OUT / f"import-{args.rows}.csv"
     apply.tune_connection()
@@ -325,7 +325,7 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
 
 def phase_engine(args: argparse.Namespace) -> dict[str, object]:
     setup_django(args.database)
-    from capture.importing import ImportOptions, create_import_job, run_import
+    from imports.services import ImportOptions, create_import_job, run_import
     from leads.models import Campaign, Lead, StageChange
 
     csv_path = OUT / f"import-{args.rows}.csv"

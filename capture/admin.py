@@ -4,19 +4,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from .forms import WebhookSourceForm
-from .models import (
-    DuplicateCandidate,
-    Event,
-    IdempotencyKey,
-    ImportJob,
-    LeadMatchKeys,
-    MergeRecord,
-    RateCounter,
-    Submission,
-    WebForm,
-    WebhookDelivery,
-    WebhookSource,
-)
+from .models import RateCounter, Submission, WebForm, WebhookDelivery, WebhookSource
 from .services import rotate_webhook_token
 from .signatures import masked
 
@@ -26,18 +14,6 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_display = ("lead", "source", "campaign", "was_created", "received_at")
     list_filter = ("source", "was_created")
     raw_id_fields = ("lead",)
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ("lead", "kind", "points", "occurred_at", "campaign")
-    list_filter = ("kind",)
-    raw_id_fields = ("lead",)
-
-
-@admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
-    list_display = ("key", "user", "endpoint", "status_code", "created_at")
 
 
 @admin.register(WebForm)
@@ -110,48 +86,3 @@ class RateCounterAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
-    """Jobs are run from the import wizard or `leadloop import`; the admin only looks."""
-
-    list_display = (
-        "file_name", "created_by", "status", "rows_done", "rows_total", "created", "updated",
-        "merged", "rejected", "created_at", "finished_at",
-    )  # fmt: skip
-    list_filter = ("status",)
-    readonly_fields = [f.name for f in ImportJob._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-@admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(admin.ModelAdmin):
-    list_display = ("lead_a", "lead_b", "reason", "score", "status", "created_at", "resolved_by")
-    list_filter = ("status", "reason")
-    raw_id_fields = ("lead_a", "lead_b")
-    readonly_fields = ("resolved_by", "resolved_at")
-
-
-@admin.register(MergeRecord)
-class MergeRecordAdmin(admin.ModelAdmin):
-    """The audit trail of merges: merge and undo happen on the duplicates pages."""
-
-    list_display = ("survivor", "duplicate", "status", "merged_by", "merged_at", "undone_at")
-    list_filter = ("status",)
-    readonly_fields = [f.name for f in MergeRecord._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(LeadMatchKeys)
-class LeadMatchKeysAdmin(admin.ModelAdmin):
-    list_display = ("lead", "phone_key", "person_key", "company_key", "checked_at")
-    search_fields = ("phone_key", "person_key", "company_key")
-    raw_id_fields = ("lead",)

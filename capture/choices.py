@@ -1,23 +1,6 @@
 from django.db import models
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    # A wizard draft nobody started within LEADLOOP_IMPORT_UPLOAD_TTL_HOURS: its upload
-    # was deleted (capture.uploads), so it can never run.
-    EXPIRED = "expired", "Expired"
-
-
-class ImportKey(models.TextChoices):
-    """The column an import recognises a lead by."""
-
-    EMAIL = "email", "Email"
-    EXTERNAL_ID = "external_id", "External id"
-
-
 class UnknownEmail(models.TextChoices):
     """What a webhook source does with an event for an email Leadloop does not know."""
 
@@ -30,25 +13,6 @@ class SignatureScheme(models.TextChoices):
 
     LEADLOOP = "leadloop", "Leadloop (X-Leadloop-Signature)"
     ZOOM = "zoom", "Zoom (x-zm-signature)"
-
-
-class DuplicateReason(models.TextChoices):
-    """Why two leads look like one person (they never share an email: that is one lead)."""
-
-    PHONE = "phone", "Same phone"
-    NAME_COMPANY = "name_company", "Same name and company"
-    PHONE_NAME_COMPANY = "phone_name_company", "Same phone, name and company"
-
-
-class DuplicateStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    MERGED = "merged", "Merged"
-    DISMISSED = "dismissed", "Not a duplicate"
-
-
-class MergeStatus(models.TextChoices):
-    APPLIED = "applied", "Merged"
-    UNDONE = "undone", "Undone"
 
 
 class DeliveryOutcome(models.TextChoices):

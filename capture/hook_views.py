@@ -31,7 +31,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from leadloop.api_errors import error_body
+from api.errors import error_body
 
 from .choices import DeliveryOutcome, DeliveryRejection, SignatureScheme
 from .models import WebhookSource

@@ -7,16 +7,7 @@ from django.db import models
 from leads.choices import Channel
 from leads.models import Campaign, Lead
 
-from .choices import (
-    DeliveryOutcome,
-    DeliveryRejection,
-    DuplicateReason,
-    DuplicateStatus,
-    ImportStatus,
-    MergeStatus,
-    SignatureScheme,
-    UnknownEmail,
-)
+from .choices import DeliveryOutcome, DeliveryRejection, SignatureScheme, UnknownEmail
 from .webhooks import mapping_errors, new_webhook_token
 
 
@@ -38,7 +29,7 @@ class Submission(models.Model):
     )
     payload = models.JSONField(default=dict)
     import_job = models.ForeignKey(
-        "ImportJob",
+        "imports.ImportJob",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -66,52 +57,6 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} submission for {self.lead_id}"
-
-
-class Event(models.Model):
-    """An engagement event (page view, email click, webinar attended …) on a lead.
-
-    Append only: never updated, indexed by lead and time, so that on PostgreSQL the
-    table can be range-partitioned by month without changing the code that writes it.
-    """
-
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=50)
-    occurred_at = models.DateTimeField()
-    received_at = models.DateTimeField()
-    points = models.IntegerField(default=0)
-    campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
-    properties = models.JSONField(default=dict, blank=True)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-
-    class Meta:
-        ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["lead", "occurred_at"], name="event_lead_time")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} on {self.lead_id}"
-
-
-class IdempotencyKey(models.Model):
-    """A write from outside that already happened: a retry with its key gets the same answer."""
-
-    key = models.CharField(max_length=200)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.CharField(max_length=200)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.endpoint} {self.key}"
 
 
 class WebForm(models.Model):
@@ -144,173 +89,6 @@ class WebForm(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class LeadMatchKeys(models.Model):
-    """What a lead is recognised by when it shares no email with another: its phone in
-    E.164 and its name and company spelled without case or accents (capture.dedup).
-
-    A table of its own, so lead rows stay as imports write them; a lead without a row has
-    not been checked for duplicates yet, which is the work list of the sweep.
-    """
-
-    lead = models.OneToOneField(
-        Lead, on_delete=models.CASCADE, primary_key=True, related_name="match_keys"
-    )
-    phone_key = models.CharField(max_length=40, blank=True)
-    person_key = models.CharField(max_length=210, blank=True)
-    company_key = models.CharField(max_length=200, blank=True)
-    checked_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["phone_key"], name="matchkeys_phone", condition=~models.Q(phone_key="")
-            ),
-            models.Index(
-                fields=["person_key"], name="matchkeys_person", condition=~models.Q(person_key="")
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"match keys of {self.lead_id}"
-
-
-class DuplicateCandidate(models.Model):
-    """Two leads that look like one person (same phone, or same name at the same company)
-    waiting for someone to merge them or say they are different people.
-
-    The pair is stored once, lower id first. A pair with a merged lead leaves the review
-    queue by itself (merged leads are invisible) and comes back if the merge is undone.
-    """
-
-    lead_a = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    lead_b = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
-    score = models.PositiveSmallIntegerField(help_text="How sure the match is, 0 to 100")
-    status = models.CharField(
-        max_length=20, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
-    )
-    created_at = models.DateTimeField()
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-score", "-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["lead_a", "lead_b"], name="duplicate_pair_unique"),
-            models.CheckConstraint(
-                condition=models.Q(lead_a__lt=models.F("lead_b")), name="duplicate_pair_ordered"
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["-score", "-created_at"],
-                name="duplicate_open",
-                condition=models.Q(status="open"),
-            ),
-            models.Index(fields=["lead_b"], name="duplicate_lead_b"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.lead_a_id} ~ {self.lead_b_id} ({self.reason}, {self.status})"
-
-
-class MergeRecord(models.Model):
-    """One merge of a duplicate lead into the lead that survives: who, when, and a snapshot
-    (the ids of every row moved, both leads' fields before) that lets it be undone exactly.
-
-    `freed_email` is the address no lead holds any more because of the merge; a later
-    submission with it reaches the survivor instead of creating a new lead.
-    """
-
-    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_absorbed")
-    duplicate = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges_into")
-    candidate = models.ForeignKey(
-        DuplicateCandidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(
-        max_length=10, choices=MergeStatus.choices, default=MergeStatus.APPLIED
-    )
-    field_choices = models.JSONField(default=dict, blank=True)
-    snapshot = models.JSONField(default=dict)
-    freed_email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001 -- absent when no address was freed
-    merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    merged_at = models.DateTimeField()
-    undone_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    undone_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-merged_at", "-pk"]
-        indexes = [
-            models.Index(fields=["survivor", "merged_at"], name="merge_survivor"),
-            models.Index(
-                fields=["freed_email"],
-                name="merge_freed_email",
-                condition=models.Q(freed_email__isnull=False, status="applied"),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.duplicate_id} merged into {self.survivor_id} ({self.status})"
-
-
-class ImportJob(models.Model):
-    """One bulk import of a CSV or XLSX file of leads, with its options, progress and outcome.
-
-    The file is processed in chunks, each committed with `records_done` (the resume
-    cursor) and the counts advanced in the same transaction: a job that crashed goes on
-    from where it stopped, and because rows are written keyed (email or external id) even
-    a full re-run creates no duplicates. `rows_done` / `rows_total` is the progress to show.
-    """
-
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    file_name = models.CharField(max_length=255)
-    file_path = models.CharField(max_length=1000, help_text="Where the uploaded file is stored")
-    options = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="mapping, key, campaign_id, status, encoding, delimiter … (ImportOptions)",
-    )
-    status = models.CharField(
-        max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    records_done = models.PositiveIntegerField(
-        default=0, help_text="Resume cursor: de-duplicated records already committed"
-    )
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    merged = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    # Rows refused while writing (a key already taken by another lead), kept with the
-    # chunk that found them so a resumed job still lists them in its rejects file.
-    write_rejects = models.JSONField(default=list, blank=True)
-    rejects_path = models.CharField(max_length=1000, blank=True)
-    created_at = models.DateTimeField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"import of {self.file_name} ({self.status})"
-
-    @property
-    def progress(self) -> float:
-        """Share of the file's rows done, 0.0 to 1.0."""
-        return self.rows_done / self.rows_total if self.rows_total else 0.0
 
 
 class WebhookSource(models.Model):

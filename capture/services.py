@@ -12,33 +12,29 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils.text import slugify
 
+from identity.dedup import check_new_leads, find_duplicate_candidates, leads_for_freed_emails
+from identity.rules import company_domain
 from leads.choices import Channel, MemberStatus, Stage
+from leads.errors import FieldError
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
-from leads.services import add_to_campaign, move_leads, record_arrival
-from qualify.rules import event_points, stage_for_segment
+from leads.services import add_to_campaign, follow_merges, record_arrival
+from qualify.models import Event
+from qualify.rules import event_points
 from qualify.services import (
-    SCORING_FIELDS,
     apply_segment,
+    move_to_segments,
     score_lead,
     score_leads,
-    segment_move_reason,
-    segment_moves,
+    store_events,
 )
-from routing.services import assign_lead, assign_leads
+from routing.services import assign_lead
 from users.models import User
 
 from .choices import UnknownEmail
-from .dedup import (
-    check_new_leads,
-    find_duplicate_candidates,
-    follow_merges,
-    leads_for_freed_emails,
-)
-from .models import Event, Submission, WebForm, WebhookSource
-from .rules import FieldError, clean_form_definition, clean_lead_fields, company_domain
+from .models import Submission, WebForm, WebhookSource
+from .rules import clean_form_definition, clean_lead_fields
 from .webhooks import (
     MappedItem,
     Mapping,
@@ -306,7 +302,7 @@ def _create_leads(
             for index, lead in leads.items()
         )  # fmt: skip
     score_leads(created, {})
-    _move_to_segments(created, now=now, by=by)
+    move_to_segments(created, now=now, by=by)
     check_new_leads(created, now=now)
     return leads
 
@@ -472,101 +468,26 @@ def record_events(
             )
         )
         outcomes.append(EventOutcome(index, "created", lead_id=lead.pk))
-    with transaction.atomic():
-        Event.objects.bulk_create(to_insert, ignore_conflicts=True, batch_size=500)
-    touched = {event.lead_id for event in to_insert} | set(stored.values())
-    rescore_engagement(touched, now=now, by=by)
+    # The leads of the duplicates are rescored too (see the docstring).
+    store_events(to_insert, also_rescore=set(stored.values()), now=now, by=by)
     return outcomes
-
-
-def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | None = None) -> None:
-    """Recompute engagement from stored events; a lead that becomes sales-ready is routed.
-
-    The leads are rescored together: their rows are locked (in id order, as merges lock
-    theirs, so two batches do not deadlock) before their events are summed, so a
-    concurrent batch's events are either in this sum or rescored by that batch after this
-    one commits; the changed scores are written by one UPDATE per thousand leads. The
-    leads whose stage moves (sales-ready, disqualified, …) are then moved and routed in
-    a second transaction, together (_move_to_segment_stages): the teams' round-robin
-    locks are held for a few statements, not for one lead after another. A merged lead
-    is not scored: its survivor is, instead.
-    """
-    ids = set(lead_ids)
-    if not ids:
-        return
-    with transaction.atomic():
-        leads = list(
-            # NO KEY: events being inserted for these leads (their foreign key) don't wait.
-            Lead.objects.select_for_update(no_key=True, of=("self",))
-            .filter(pk__in=ids)
-            .select_related("account")
-            .only(*SCORING_FIELDS)
-            .order_by("pk")
-        )
-        merged = {lead.pk: lead for lead in leads if lead.merged_into_id is not None}
-        leads = [lead for lead in leads if lead.merged_into_id is None]
-        totals = dict(
-            Event.objects.filter(lead_id__in=[lead.pk for lead in leads])
-            .values("lead_id")
-            .annotate(total=Sum("points"))
-            .values_list("lead_id", "total")
-        )
-        score_leads(leads, {lead_id: int(total or 0) for lead_id, total in totals.items()})
-        movers = [lead.pk for lead in leads if segment_moves(lead)]
-    if movers:
-        _move_to_segment_stages(movers, now=now, by=by)
-    if merged:
-        # An event can land on a lead merged in the meantime; the person is its survivor.
-        survivors = {lead.pk for lead in follow_merges(merged).values()}
-        rescore_engagement(survivors - ids, now=now, by=by)
-
-
-def _move_to_segment_stages(lead_ids: list[int], *, now: datetime, by: User | None) -> None:
-    """Move freshly scored leads to their segments' stages and route the sales-ready ones,
-    together: as apply_segment and assign_lead would one by one, in id order (so round
-    robin hands out reps the same way on every database).
-
-    Decided again on the locked rows: since the batch's scores were committed, sales or
-    another batch may have moved a lead already. The teams are locked only while the
-    sales-ready ones are routed, a few statements for all of them.
-    """
-    with transaction.atomic():
-        leads = list(
-            # Whole rows: routing reads the lead's country, team and account owner.
-            Lead.objects.select_for_update(of=("self",))
-            .filter(pk__in=lead_ids, merged_into__isnull=True)
-            .select_related("account__owner")
-            .order_by("pk")
-        )
-        _move_to_segments(leads, now=now, by=by)
-
-
-def _move_to_segments(leads: list[Lead], *, now: datetime, by: User | None) -> None:
-    """apply_segment, then assign_lead for the sales-ready, for leads the caller holds
-    (locked, or made in its transaction): a bulk move per stage, one routing for all."""
-    moving: dict[str, list[Lead]] = {}
-    for lead in leads:
-        to_stage = stage_for_segment(
-            lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
-        )
-        if to_stage is not None:
-            moving.setdefault(to_stage, []).append(lead)
-    for to_stage, group in moving.items():
-        move_leads(group, to_stage, now=now, by=by, reason=segment_move_reason)
-    assign_leads(moving.get(Stage.MQL, []), now=now)
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
     """A form submission is engagement: store it and let its points count at once."""
-    Event.objects.create(
-        lead=lead,
-        kind="form_submit",
-        occurred_at=now,
-        received_at=now,
-        points=event_points("form_submit"),
-        properties={"form": form_slug},
+    store_events(
+        [
+            Event(
+                lead=lead,
+                kind="form_submit",
+                occurred_at=now,
+                received_at=now,
+                points=event_points("form_submit"),
+                properties={"form": form_slug},
+            )
+        ],
+        now=now,
     )
-    rescore_engagement([lead.pk], now=now)
 
 
 # --- Web forms marketing builds ----------------------------------------------------------

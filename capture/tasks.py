@@ -1,35 +1,15 @@
-from datetime import timedelta
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .choices import ImportStatus
-from .importing import run_import
-from .models import ImportJob
 from .ratelimit import prune_rate_counters
-from .uploads import sweep_uploads
 from .webhook_sources import prune_webhook_deliveries
 
 
 @shared_task(ignore_result=True)
-def run_import_task(job_id: int) -> None:
-    """Run or resume an import job. Safe twice: a finished job is left alone, a crashed
-    one goes on from its last committed chunk, and two workers never commit one chunk."""
-    job = ImportJob.objects.filter(pk=job_id).first()
-    # An expired draft's upload is deleted: there is nothing left to run.
-    if job is None or job.status in (ImportStatus.DONE, ImportStatus.EXPIRED):
-        return
-    run_import(job, now=timezone.now())
-
-
-@shared_task(ignore_result=True)
 def clean_up_capture_task() -> None:
-    """Beat's housekeeping of intake: expire import drafts nobody started and delete the
-    uploads no job needs, drop the rate counts of past minutes and the webhook deliveries
-    past each source's newest LEADLOOP_WEBHOOK_DELIVERIES_KEPT. Safe twice, and beside
-    other workers: each step only removes what nothing needs any more."""
-    now = timezone.now()
-    sweep_uploads(now=now, max_age=timedelta(hours=settings.LEADLOOP_IMPORT_UPLOAD_TTL_HOURS))
-    prune_rate_counters(now=now)
+    """Beat's housekeeping of intake: drop the rate counts of past minutes and the webhook
+    deliveries past each source's newest LEADLOOP_WEBHOOK_DELIVERIES_KEPT. Safe twice,
+    and beside other workers: each step only removes what nothing needs any more."""
+    prune_rate_counters(now=timezone.now())
     prune_webhook_deliveries(keep=settings.LEADLOOP_WEBHOOK_DELIVERIES_KEPT)

@@ -23,11 +23,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from leads.choices import Authority, Channel, MemberStatus, Timeline
+from leads.errors import FieldError
 
 from .forms import FIELD_LABELS
 from .models import WebForm
 from .ratelimit import client_ip, over_limit
-from .rules import LEAD_FIELDS, TEXT_FIELDS, FieldError, consent_record
+from .rules import LEAD_FIELDS, TEXT_FIELDS, consent_record
 from .services import capture_lead, record_form_event
 
 # Bots fill every input they find; people never see this one (hidden off-screen).

@@ -13,8 +13,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from leads.errors import FieldError
+
 from .models import WebhookDelivery, WebhookSource
-from .rules import FieldError
 
 ERROR_MAX = WebhookDelivery._meta.get_field("error").max_length or 500
 

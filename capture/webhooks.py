@@ -45,8 +45,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leads.choices import MemberStatus
+from leads.errors import FieldError
 
-from .rules import LEAD_FIELDS, FieldError, clean_lead_fields
+from .rules import LEAD_FIELDS, clean_lead_fields
 
 MAX_ITEMS = 1000
 KIND_MAX = 50

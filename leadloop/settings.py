@@ -52,12 +52,16 @@ INSTALLED_APPS = [
     "users",
     "leads",
     "capture",
+    "imports",
+    "identity",
     "qualify",
     "routing",
     "followup",
     "nurture",
     "analytics",
+    "api",
     "web",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -169,19 +173,23 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Leads written in bulk (imports) are checked for likely duplicates here.
     "duplicate-sweep": {
-        "task": "capture.dedup_tasks.scan_duplicates_task",
+        "task": "identity.tasks.scan_duplicates_task",
         "schedule": DUPLICATE_SWEEP_SECONDS,
         "options": {"expires": DUPLICATE_SWEEP_SECONDS},
     },
-    # Abandoned import uploads, the rate counts of past minutes, old webhook deliveries.
+    # Abandoned import uploads and the files no import needs any more.
+    "imports-clean-up": {
+        "task": "imports.tasks.clean_up_imports_task",
+        "schedule": CLEAN_UP_SWEEP_SECONDS,
+        "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
+    },
+    # The rate counts of past minutes, old webhook deliveries.
     "capture-clean-up": {
         "task": "capture.tasks.clean_up_capture_task",
         "schedule": CLEAN_UP_SWEEP_SECONDS,
         "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
     },
 }
-# Task modules outside an app's tasks.py (autodiscovery finds only those).
-CELERY_IMPORTS = ["capture.dedup_tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Email ------------------------------------------------------------------------------
@@ -231,7 +239,7 @@ LEADLOOP_TRUSTED_PROXIES = int(os.environ.get("LEADLOOP_TRUSTED_PROXIES", "0"))
 # Webhook deliveries allowed per source and minute (each may carry up to 1000 events).
 LEADLOOP_HOOK_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_HOOK_RATE_PER_MINUTE", "120"))
 # An upload in the import wizard that nobody started within this many hours is deleted
-# and its draft shown as expired (capture.uploads).
+# and its draft shown as expired (imports.uploads).
 LEADLOOP_IMPORT_UPLOAD_TTL_HOURS = int(os.environ.get("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS", "24"))
 if LEADLOOP_IMPORT_UPLOAD_TTL_HOURS < 1:
     raise ImproperlyConfigured("LEADLOOP_IMPORT_UPLOAD_TTL_HOURS must be 1 or more")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from leadloop.api import api
+from api.root import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

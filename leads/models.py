@@ -127,7 +127,7 @@ class Lead(models.Model):
     engagement_at_recycle = models.IntegerField(null=True, blank=True)
 
     # Set when this lead turned out to be a duplicate of another and was merged into it
-    # (capture.merging): its history moved there and it drops out of every list
+    # (identity.merging): its history moved there and it drops out of every list
     # (users.access.visible_leads), but the row stays so that the merge can be undone.
     merged_into = models.ForeignKey(
         "self",

@@ -103,3 +103,18 @@ def add_to_campaign(
         member.status = status
         member.save(update_fields=["status", "updated_at"])
     return member
+
+
+def follow_merges(leads: dict[int, Lead]) -> dict[int, Lead]:
+    """The same keys, each mapped to the lead it was merged into (along a chain of merges);
+    a lead not merged maps to itself."""
+    resolved = dict(leads)
+    for _ in range(10):  # a chain longer than this is not made by people
+        pending = {pk: lead.merged_into_id for pk, lead in resolved.items() if lead.merged_into_id}
+        if not pending:
+            break
+        targets = Lead.objects.in_bulk(set(pending.values()))
+        for pk, target_id in pending.items():
+            if target_id in targets:
+                resolved[pk] = targets[target_id]
+    return resolved

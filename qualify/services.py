@@ -6,13 +6,16 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Field
+from django.db import connection, transaction
+from django.db.models import Field, Sum
 
 from leads.choices import Stage
 from leads.models import Lead
-from leads.services import transition_lead
+from leads.services import follow_merges, move_leads, transition_lead
+from routing.services import assign_leads
 from users.models import User
+
+from .models import Event
 
 # OPEN_STAGES is read from here by the import pipeline.
 from .rules import OPEN_STAGES as OPEN_STAGES
@@ -129,3 +132,97 @@ def apply_segment(lead: Lead, *, now: datetime, by: User | None = None) -> bool:
         return False
     transition_lead(lead, to_stage, now=now, by=by, reason=segment_move_reason(lead, to_stage))
     return to_stage == Stage.MQL
+
+
+# --- Engagement: events and the rescoring they cause ------------------------------------
+
+
+def store_events(
+    events: list[Event],
+    *,
+    also_rescore: Iterable[int] = (),
+    now: datetime,
+    by: User | None = None,
+) -> None:
+    """Store engagement events (a retried key is skipped: `idempotency_key` is unique)
+    and rescore their leads at once, with the leads in `also_rescore`."""
+    with transaction.atomic():
+        Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+    rescore_engagement({event.lead_id for event in events} | set(also_rescore), now=now, by=by)
+
+
+def rescore_engagement(lead_ids: Iterable[int], *, now: datetime, by: User | None = None) -> None:
+    """Recompute engagement from stored events; a lead that becomes sales-ready is routed.
+
+    The leads are rescored together: their rows are locked (in id order, as merges lock
+    theirs, so two batches do not deadlock) before their events are summed, so a
+    concurrent batch's events are either in this sum or rescored by that batch after this
+    one commits; the changed scores are written by one UPDATE per thousand leads. The
+    leads whose stage moves (sales-ready, disqualified, …) are then moved and routed in
+    a second transaction, together (_move_to_segment_stages): the teams' round-robin
+    locks are held for a few statements, not for one lead after another. A merged lead
+    is not scored: its survivor is, instead.
+    """
+    ids = set(lead_ids)
+    if not ids:
+        return
+    with transaction.atomic():
+        leads = list(
+            # NO KEY: events being inserted for these leads (their foreign key) don't wait.
+            Lead.objects.select_for_update(no_key=True, of=("self",))
+            .filter(pk__in=ids)
+            .select_related("account")
+            .only(*SCORING_FIELDS)
+            .order_by("pk")
+        )
+        merged = {lead.pk: lead for lead in leads if lead.merged_into_id is not None}
+        leads = [lead for lead in leads if lead.merged_into_id is None]
+        totals = dict(
+            Event.objects.filter(lead_id__in=[lead.pk for lead in leads])
+            .values("lead_id")
+            .annotate(total=Sum("points"))
+            .values_list("lead_id", "total")
+        )
+        score_leads(leads, {lead_id: int(total or 0) for lead_id, total in totals.items()})
+        movers = [lead.pk for lead in leads if segment_moves(lead)]
+    if movers:
+        _move_to_segment_stages(movers, now=now, by=by)
+    if merged:
+        # An event can land on a lead merged in the meantime; the person is its survivor.
+        survivors = {lead.pk for lead in follow_merges(merged).values()}
+        rescore_engagement(survivors - ids, now=now, by=by)
+
+
+def _move_to_segment_stages(lead_ids: list[int], *, now: datetime, by: User | None) -> None:
+    """Move freshly scored leads to their segments' stages and route the sales-ready ones,
+    together: as apply_segment and assign_lead would one by one, in id order (so round
+    robin hands out reps the same way on every database).
+
+    Decided again on the locked rows: since the batch's scores were committed, sales or
+    another batch may have moved a lead already. The teams are locked only while the
+    sales-ready ones are routed, a few statements for all of them.
+    """
+    with transaction.atomic():
+        leads = list(
+            # Whole rows: routing reads the lead's country, team and account owner.
+            Lead.objects.select_for_update(of=("self",))
+            .filter(pk__in=lead_ids, merged_into__isnull=True)
+            .select_related("account__owner")
+            .order_by("pk")
+        )
+        move_to_segments(leads, now=now, by=by)
+
+
+def move_to_segments(leads: list[Lead], *, now: datetime, by: User | None) -> None:
+    """apply_segment, then assign_lead for the sales-ready, for leads the caller holds
+    (locked, or made in its transaction): a bulk move per stage, one routing for all."""
+    moving: dict[str, list[Lead]] = {}
+    for lead in leads:
+        to_stage = stage_for_segment(
+            lead.stage, lead.segment, lead.engagement_score, lead.engagement_at_recycle
+        )
+        if to_stage is not None:
+            moving.setdefault(to_stage, []).append(lead)
+    for to_stage, group in moving.items():
+        move_leads(group, to_stage, now=now, by=by, reason=segment_move_reason)
+    assign_leads(moving.get(Stage.MQL, []), now=now)

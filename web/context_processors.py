@@ -4,7 +4,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from capture.dedup import open_candidates
+from identity.dedup import open_candidates
 from users.models import Notification, User
 
 

@@ -8,10 +8,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from capture.choices import ImportKey
-from capture.importing import IMPORT_FIELDS
-from capture.importing.mapping import CUSTOM_PREFIX, IGNORE, custom_field_name
-from capture.importing.wizard import UPLOAD_SUFFIXES
+from imports.choices import ImportKey
+from imports.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, custom_field_name
+from imports.wizard import UPLOAD_SUFFIXES
 from leads.choices import MemberStatus
 from leads.models import Campaign
 

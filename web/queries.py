@@ -12,10 +12,11 @@ from itertools import chain
 
 from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
 
-from capture.models import Event, Submission
+from capture.models import Submission
 from followup.models import Touch
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead, StageChange
+from qualify.models import Event
 from users.access import visible_leads
 from users.models import User
 

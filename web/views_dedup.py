@@ -1,6 +1,6 @@
 """Likely duplicates: the review queue, the side-by-side merge screen, the merge history.
 
-Thin adapters over `capture.dedup` and `capture.merging`, like web/views.py. A pair is
+Thin adapters over `identity.dedup` and `identity.merging`, like web/views.py. A pair is
 found only among the open pairs of which the viewer sees both leads (else 404); whether
 the viewer may merge them is the service's call (NotAllowed becomes a 403).
 """
@@ -18,9 +18,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from capture.dedup import NotAllowed, dismiss_candidate, may_merge, open_candidates
-from capture.forms import MergeForm
-from capture.merging import (
+from identity.dedup import NotAllowed, dismiss_candidate, may_merge, open_candidates
+from identity.forms import MergeForm
+from identity.merging import (
     ComparedField,
     Comparison,
     MergeError,
@@ -30,9 +30,9 @@ from capture.merging import (
     merge_leads,
     undo_merge,
 )
-from capture.models import DuplicateCandidate, MergeRecord
-from capture.rules import FieldError
+from identity.models import DuplicateCandidate, MergeRecord
 from leads.choices import Authority, Channel, Timeline
+from leads.errors import FieldError
 from leads.models import Lead
 from users.models import User
 

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from capture.forms import WebFormBuilderForm
 from capture.models import WebForm
-from capture.rules import FieldError
 from capture.services import save_web_form
+from leads.errors import FieldError
 from users.models import User
 
 from .decorators import viewer_page

@@ -1,6 +1,6 @@
 """The import wizard: upload → column mapping → preview → run in the background → summary.
 
-Thin adapters over `capture.importing.wizard` (the steps) and the import engine. Imports
+Thin adapters over `imports.wizard` (the steps) and the import engine. Imports
 create leads for everyone, so they are marketing's tool: every page here is for marketing
 and admins only (403 for sales). Marketing and admins see every import, not just their
 own: a colleague's failed import can be looked at, resumed and its rejects downloaded.
@@ -25,12 +25,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from capture.choices import ImportStatus
-from capture.importing import ImportFileError, ImportOptions, MappingError, inspect_file
-from capture.importing.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, resolve_mapping
-from capture.importing.pipeline import CREATE, MERGE, REJECT, UPDATE
-from capture.importing.service import RowOutcome
-from capture.importing.wizard import (
+from imports.choices import ImportStatus
+from imports.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, MappingError, resolve_mapping
+from imports.models import ImportJob
+from imports.pipeline import CREATE, MERGE, REJECT, UPDATE, ImportOptions
+from imports.reader import ImportFileError
+from imports.services import RowOutcome, inspect_file
+from imports.wizard import (
     NEW_CAMPAIGN,
     check_job,
     inspect_job,
@@ -42,7 +43,6 @@ from capture.importing.wizard import (
     save_import_choices,
     start_import_job,
 )
-from capture.models import ImportJob
 from leads.models import Campaign
 from users.models import User
 
@@ -89,7 +89,7 @@ def _campaign_name(job: ImportJob, names: dict[int, str] | None = None) -> str:
 
 def job_state(job: ImportJob) -> str:
     """draft (in the wizard), waiting (for a worker), running, done, failed or expired
-    (a draft nobody started: its upload was deleted, see capture.uploads)."""
+    (a draft nobody started: its upload was deleted, see imports.uploads)."""
     if job.status == ImportStatus.QUEUED:
         return "draft" if job.started_at is None else "waiting"
     return str(job.status)

@@ -32,7 +32,6 @@ from capture.choices import DeliveryOutcome, SignatureScheme
 from capture.forms import WebhookSourceSetupForm
 from capture.hook_views import TOKEN_HEADER
 from capture.models import WebhookDelivery, WebhookSource
-from capture.rules import FieldError
 from capture.services import rotate_webhook_token
 from capture.signatures import (
     LEADLOOP_HEADER,
@@ -44,6 +43,7 @@ from capture.signatures import (
 )
 from capture.webhook_sources import save_webhook_source
 from capture.webhooks import example_payload
+from leads.errors import FieldError
 from users.models import User
 
 from .decorators import viewer_page

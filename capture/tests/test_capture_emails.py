@@ -11,9 +11,7 @@ import pytest
 from django.db import IntegrityError, close_old_connections, connection
 
 from capture import services
-from capture.merging import merge_leads
-from capture.models import DuplicateCandidate, LeadMatchKeys, Submission, WebhookSource
-from capture.rules import FieldError
+from capture.models import Submission, WebhookSource
 from capture.services import (
     EventInput,
     NewPerson,
@@ -24,6 +22,9 @@ from capture.services import (
     record_events,
 )
 from conftest import HOT
+from identity.merging import merge_leads
+from identity.models import DuplicateCandidate, LeadMatchKeys
+from leads.errors import FieldError
 from leads.models import Account, CampaignMember, Lead, StageChange
 
 DOMAINS = ("acme.io", "bigco.io", "gmail.com", "newco.io")

@@ -10,8 +10,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from capture.models import Event, Submission, WebForm
+from capture.models import Submission, WebForm
 from leads.models import CampaignMember, Lead
+from qualify.models import Event
 
 
 @pytest.fixture(autouse=True)

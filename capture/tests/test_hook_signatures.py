@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from capture.models import Event, WebhookSource
+from capture.models import WebhookSource
 from leads.models import Lead
+from qualify.models import Event
 
 from .webhook_samples import ZOOM_MAPPING, zoom
 

@@ -10,9 +10,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from capture.models import Event, Submission, WebhookSource
+from capture.models import Submission, WebhookSource
 from capture.services import capture_lead
 from leads.models import CampaignMember, Lead
+from qualify.models import Event
 
 from .webhook_samples import TYPEFORM_MAPPING, typeform, zoom
 

@@ -2,11 +2,14 @@ from datetime import timedelta
 
 import pytest
 
-from capture.models import Event, Submission
-from capture.rules import FieldError, clean_lead_fields, company_domain
+from capture.models import Submission
+from capture.rules import clean_lead_fields
 from capture.services import EventInput, capture_lead, record_events
 from conftest import HOT
+from identity.rules import company_domain
+from leads.errors import FieldError
 from leads.models import Account, CampaignMember, Lead
+from qualify.models import Event
 
 
 def test_same_email_is_the_same_lead_updated_with_both_submissions(org, now) -> None:

@@ -17,10 +17,11 @@ from django.db import transaction
 from django.test import Client
 
 from capture import hook_views
-from capture.models import Event, WebhookDelivery, WebhookSource
+from capture.models import WebhookDelivery, WebhookSource
 from capture.tasks import clean_up_capture_task
 from capture.webhook_sources import DeliveryReport, record_webhook_delivery
 from leads.models import Lead
+from qualify.models import Event
 
 from .webhook_samples import ZOOM_MAPPING, zoom
 

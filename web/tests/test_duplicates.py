@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from capture.choices import DuplicateStatus, MergeStatus
-from capture.models import DuplicateCandidate, MergeRecord
 from followup.models import Touch
 from followup.services import record_touch
+from identity.choices import DuplicateStatus, MergeStatus
+from identity.models import DuplicateCandidate, MergeRecord
 from leads.models import Lead
 
 

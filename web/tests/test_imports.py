@@ -15,10 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from capture.importing import ImportOptions, create_import_job, service
-from capture.models import ImportJob
 from capture.services import capture_lead
-from capture.uploads import sweep_uploads
+from imports import services as service
+from imports.models import ImportJob
+from imports.pipeline import ImportOptions
+from imports.services import create_import_job
+from imports.uploads import sweep_uploads
 from leads.exports import safe_cell
 from leads.models import Campaign, CampaignMember, Lead
 from users.models import User

@@ -14,11 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from capture.models import Event, WebhookDelivery, WebhookSource
+from capture.models import WebhookDelivery, WebhookSource
 from capture.signatures import hmac_hex
 from capture.tests.webhook_samples import ZOOM_MAPPING, zoom
 from capture.webhook_sources import DeliveryReport, record_webhook_delivery
 from leads.models import CampaignMember, Lead
+from qualify.models import Event
 
 SECRET = "whsec-0123456789abcdef-XYZW"
 

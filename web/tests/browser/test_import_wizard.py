@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from capture.models import ImportJob
+from imports.models import ImportJob
 from leadloop.celery import app
 from leads.models import Lead
 

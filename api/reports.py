@@ -1,0 +1,82 @@
+"""REST API for reports, computed from the stage history of the leads the caller may see."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from pydantic import AwareDatetime
+
+from analytics.services import CampaignFunnel, funnel_by_campaign, funnel_report
+from api.common import RowId, api_user
+from api.errors import ERROR_RESPONSES, ApiError
+from leads.models import Campaign
+
+router = Router(tags=["reports"])
+
+
+class FunnelQuery(Schema):
+    campaign: RowId | None = Field(None, description="Campaign id: only its members")
+    since: AwareDatetime | None = Field(None, description="Leads that arrived at or after")
+    until: AwareDatetime | None = Field(None, description="Leads that arrived before")
+    by_campaign: bool = Field(False, description="One funnel per campaign")
+
+
+class FunnelStepOut(Schema):
+    stage: str
+    label: str
+    reached: int = Field(description="Leads that ever got this far")
+    current: int = Field(description="Leads in this stage now")
+    conversion: float | None = Field(description="Share of the previous step; null for the first")
+
+
+class FunnelOut(Schema):
+    campaign_id: int | None
+    campaign_name: str
+    steps: list[FunnelStepOut]
+    off_funnel: dict[str, int] = Field(description="Leads now nurturing, recycled, disqualified")
+
+
+class FunnelsOut(Schema):
+    campaigns: list[FunnelOut]
+
+
+def funnel_out(report: CampaignFunnel) -> dict[str, Any]:
+    return {
+        "campaign_id": report.campaign_id,
+        "campaign_name": report.campaign_name,
+        "steps": [
+            {
+                "stage": step.stage,
+                "label": step.label,
+                "reached": step.reached,
+                "current": step.current,
+                "conversion": step.conversion,
+            }
+            for step in report.steps
+        ],
+        "off_funnel": dict(report.off_funnel),
+    }
+
+
+@router.get(
+    "/reports/funnel",
+    response={200: FunnelOut | FunnelsOut, **ERROR_RESPONSES},
+    summary="The lead funnel: how many reached each stage, how many are there now",
+)
+def get_funnel(request: HttpRequest, filters: Query[FunnelQuery]) -> dict[str, Any]:
+    """One funnel (optionally of one campaign), or with `by_campaign=true` one per
+    campaign as `{"campaigns": [...]}`. Counts only leads the caller may see."""
+    user = api_user(request)
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise ApiError(422, "until", "must be after since")
+    if filters.by_campaign:
+        if filters.campaign is not None:
+            raise ApiError(422, "campaign", "cannot be combined with by_campaign")
+        reports = funnel_by_campaign(user, since=filters.since, until=filters.until)
+        return {"campaigns": [funnel_out(report) for report in reports]}
+    if filters.campaign is not None and not Campaign.objects.filter(pk=filters.campaign).exists():
+        raise ApiError(422, "campaign", f"no campaign with id {filters.campaign}")
+    report = funnel_report(
+        user, campaign_id=filters.campaign, since=filters.since, until=filters.until
+    )
+    return funnel_out(report)

@@ -1,0 +1,103 @@
+"""`seed_demo` tells the product's story, through the real services, and only once."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from analytics.services import funnel_report
+from capture.models import WebForm
+from capture.services import capture_lead
+from demo.story import overdue_leads
+from followup.choices import OpportunityStatus
+from followup.models import Opportunity
+from identity.rules import FREE_MAIL_DOMAINS
+from leads.choices import Channel, MemberStatus, Stage
+from leads.models import Account, CampaignMember, Lead, StageChange
+from users.choices import Role
+from users.models import Notification, Team, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
+    out = StringIO()
+
+    call_command("seed_demo", leads=150, seed=7, stdout=out)
+
+    # --leads below the webinar's 250 registrants: 250 + the 50 others.
+    assert Lead.objects.count() == 300
+    webinar = CampaignMember.objects.filter(campaign__channel=Channel.WEBINAR)
+    assert webinar.count() == 250
+    assert webinar.filter(status=MemberStatus.ATTENDED).count() == 83
+    assert webinar.filter(status=MemberStatus.NO_SHOW).count() == 167
+
+    # Every lead arrived as `new` and moved on; every other stage holds leads now.
+    assert StageChange.objects.filter(from_stage="", to_stage=Stage.NEW).count() == 300
+    present = set(Lead.objects.values_list("stage", flat=True))
+    assert present == set(Stage.values) - {Stage.NEW}
+    admin = User.objects.get(username="admin")
+    steps = funnel_report(admin).steps
+    assert [step.stage for step in steps] == ["new", "mql", "accepted", "opportunity", "customer"]
+    assert all(step.reached > 0 for step in steps)
+    # Nurture lifted some leads to sales-ready after they arrived.
+    assert StageChange.objects.filter(from_stage=Stage.NURTURING, to_stage=Stage.MQL).exists()
+    statuses = set(Opportunity.objects.values_list("status", flat=True))
+    assert statuses == {OpportunityStatus.OPEN, OpportunityStatus.WON, OpportunityStatus.LOST}
+    assert StageChange.objects.filter(to_stage=Stage.RECYCLED).exclude(reason="").exists()
+
+    # Right now, reps have untouched leads past their SLA, and managers heard of breaches.
+    overdue = Lead.objects.filter(overdue_leads(timezone.now()))
+    assert overdue.count() >= 5
+    assert overdue.values("owner").distinct().count() >= 4
+    assert set(overdue.values_list("owner__role", flat=True)) == {Role.SALES_REP}
+    assert Notification.objects.filter(
+        kind="sla_breach", recipient__role=Role.SALES_MANAGER
+    ).exists()
+
+    # The people who log in to the demo.
+    assert admin.is_superuser and admin.role == Role.ADMIN
+    assert User.objects.get(username="marketing").role == Role.MARKETING
+    teams = {team.name: team for team in Team.objects.all()}
+    assert (teams["EMEA"].timezone, teams["Americas"].timezone) == (
+        "Europe/Berlin",
+        "America/New_York",
+    )
+    assert teams["EMEA"].countries and teams["Americas"].countries
+    for name, manager in (("EMEA", "manager1"), ("Americas", "manager2")):
+        assert User.objects.get(username=manager, role=Role.SALES_MANAGER).team == teams[name]
+    reps = User.objects.filter(role=Role.SALES_REP)
+    assert reps.count() >= 5
+    assert reps.filter(is_accepting_leads=False).count() == 1
+    assert User.objects.get(username="rep1").check_password("demo")
+    assert "rep1" in out.getvalue() and "demo" in out.getvalue()
+
+    # Companies by domain; free-mail leads have none; the public contact form works.
+    assert Account.objects.filter(is_marquee=True, owner__role=Role.SALES_REP).exists()
+    emails = [e for e in Lead.objects.values_list("email", flat=True) if e]
+    free_mail = [e for e in emails if e.split("@")[1] in FREE_MAIL_DOMAINS]
+    assert free_mail
+    assert not Lead.objects.filter(email__in=free_mail, account__isnull=False).exists()
+    form = WebForm.objects.get(slug="contact-us")
+    assert form.is_active and form.campaign is not None and "email" in form.fields
+
+    # Running it again with --if-empty changes nothing and says so.
+    again = StringIO()
+    call_command("seed_demo", if_empty=True, stdout=again)
+
+    assert Lead.objects.count() == 300
+    assert User.objects.count() == 10
+    assert "not seeded" in again.getvalue()
+
+
+def test_seed_demo_refuses_a_database_that_has_leads(now) -> None:
+    capture_lead({"email": "someone@acme.io"}, source="api", now=now)
+
+    with pytest.raises(CommandError, match="already has 1 leads"):
+        call_command("seed_demo", leads=150, stdout=StringIO())
+
+    assert Lead.objects.count() == 1
+    assert not User.objects.exists()

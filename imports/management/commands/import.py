@@ -1,0 +1,134 @@
+"""`leadloop import PATH …`: import leads from a CSV or XLSX file.
+
+Prints a progress bar on stderr and, at the end, one line of JSON on stdout:
+{"created": …, "updated": …, "merged": …, "rejected": …, "rows": …, "seconds": …}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from imports.choices import ImportKey, ImportStatus
+from imports.mapping import MappingError, parse_map_options
+from imports.models import ImportJob
+from imports.pipeline import ImportOptions, prepare
+from imports.reader import ImportFileError
+from imports.services import create_import_job, plan_import, run_import, write_rejects
+from leads.choices import MemberStatus
+from leads.models import Campaign
+
+
+class Command(BaseCommand):
+    help = "Import leads from a CSV or XLSX file (resumable; safe to run twice)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", nargs="?", help="CSV, XLSX (or XLS, ODS) file")
+        parser.add_argument("--campaign", help="campaign the rows are members of (by name)")
+        parser.add_argument(
+            "--status",
+            choices=MemberStatus.values,
+            default=MemberStatus.REGISTERED,
+            help="membership status when the file has no status column",
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
+            help="column to field (a lead field, custom:<name> or ignore); repeatable",
+        )
+        parser.add_argument("--key", choices=ImportKey.values, default=ImportKey.EMAIL)
+        parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
+        parser.add_argument("--rejects", help="write the rejected rows (with why) to this CSV")
+        parser.add_argument("--encoding", help="e.g. utf-8, cp1252, latin-1 (default: detect)")
+        parser.add_argument("--delimiter", help="e.g. ';' or 'tab' (default: detect)")
+        parser.add_argument("--sheet", help="spreadsheet sheet name (default: the first)")
+        parser.add_argument(
+            "--phone-region", help="region of phone numbers written without +code, e.g. DE"
+        )
+        parser.add_argument("--chunk-size", type=int, default=250_000)
+        parser.add_argument("--resume", type=int, metavar="JOB_ID", help="go on with a job")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        now = timezone.now()
+        if options["resume"]:
+            job = ImportJob.objects.filter(pk=options["resume"]).first()
+            if job is None:
+                raise CommandError(f"--resume {options['resume']}: no such import job")
+            self._run(job, now)
+            return
+        if not options["path"]:
+            raise CommandError("PATH is required (or --resume JOB_ID)")
+        path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        delimiter = options["delimiter"]
+        if delimiter in ("tab", "\\t"):
+            delimiter = "\t"
+        try:
+            import_options = ImportOptions(
+                mapping=parse_map_options(options["map"]),
+                key=options["key"],
+                status=options["status"],
+                encoding=options["encoding"],
+                delimiter=delimiter,
+                sheet=options["sheet"],
+                phone_region=(options["phone_region"] or "").upper() or None,
+                chunk_size=options["chunk_size"],
+            )
+            import_options.check()
+        except MappingError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["campaign"]:
+            campaign = Campaign.objects.filter(name=options["campaign"]).first()
+            if campaign is None and not options["dry_run"]:
+                campaign = Campaign.objects.create(name=options["campaign"])
+                self.stderr.write(f"created campaign {campaign.name!r}")
+            import_options.campaign_id = campaign.pk if campaign else -1
+        try:
+            if options["dry_run"]:
+                summary = plan_import(path, import_options, now=now)
+                if options["rejects"]:
+                    write_rejects(prepare(path, import_options, now=now), path=options["rejects"])
+                self.stdout.write(json.dumps(summary.as_json()))
+                return
+            # Check the file and the mapping before a job is recorded.
+            prepare(path, import_options, now=now, limit=20)
+        except (ImportFileError, MappingError) as exc:
+            raise CommandError(str(exc)) from exc
+        job = create_import_job(
+            path, import_options, now=now, rejects_path=options["rejects"] or None
+        )
+        self._run(job, now)
+
+    def _run(self, job: ImportJob, now: Any) -> None:
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn(f"importing {job.file_name}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("rows", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                summary = run_import(job, now=now, progress=progress)
+            except (ImportFileError, MappingError) as exc:
+                raise CommandError(str(exc)) from exc
+        if job.status != ImportStatus.DONE:
+            raise CommandError(f"import job {job.pk} did not finish ({job.status})")
+        if summary.rejected and job.rejects_path:
+            console.print(f"{summary.rejected} rejected rows written to {job.rejects_path}")
+        self.stdout.write(json.dumps(summary.as_json()))

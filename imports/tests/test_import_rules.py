@@ -1,0 +1,160 @@
+"""The pieces of the import that need no database: headers, emails, phones."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import polars as pl
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from imports.mapping import suggest_field
+from imports.normalise import clean_email, clean_phone, fast_e164
+from leads.exports import safe_cell
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Email Address", "email"),
+        ("E-mail", "email"),
+        ("Person - Email", "email"),
+        ("First Name", "first_name"),
+        ("FirstName", "first_name"),
+        ("Last name", "last_name"),
+        ("Full Name", "full_name"),
+        ("Company", "company_name"),
+        ("Company Name", "company_name"),
+        ("Organization - Name", "company_name"),
+        ("Organization", "company_name"),
+        ("Job Title", "title"),
+        ("Designation", "title"),
+        ("Phone Number", "phone"),
+        ("Mobile", "phone"),
+        ("Mobile Phone Number", "phone"),
+        ("Country/Region", "country"),
+        ("Create Date", "arrived_at"),
+        ("Created Date", "arrived_at"),
+        ("Created Time", "arrived_at"),
+        ("Registration Time", "arrived_at"),
+        ("OPTIN_TIME", "arrived_at"),
+        ("Attended", "member_status"),
+        ("Lead Source", "source"),
+        ("Website", "website"),
+        ("Website URL", "website"),
+        ("Number of Employees", "employees"),
+        ("No. of Employees", "employees"),
+        ("Record ID", "external_id"),
+        ("Lead ID", "external_id"),
+        ("Annual Revenue", "custom:annual_revenue"),
+        ("Lead Status", "custom:lead_status"),
+        ("Favourite Colour!", "custom:favourite_colour"),
+        ("Status", "custom:status"),
+    ],
+)
+def test_headers_of_common_exports_are_recognised(header: str, field: str) -> None:
+    assert suggest_field(header) == field
+
+
+EMAILS = [
+    "ann@acme.io",
+    "a.b+tag@sub.acme.co.uk",
+    "o'hara@acme.io",
+    "x@localhost",
+    "x@[127.0.0.1]",
+    "x@xn--bcher-kva.example",
+    "x@bücher.de",
+    '"quoted"@acme.io',
+    "no-at-sign",
+    "two@@acme.io",
+    "dot.@acme.io",
+    ".dot@acme.io",
+    "a@b",
+    "a@b.c",
+    "a@-b.io",
+    "a@b-.io",
+    "a@b.io-",
+    "a@b.c0m",
+    "a@" + "b" * 64 + ".io",
+    "a" * 250 + "@b.io",
+]
+
+
+@pytest.mark.parametrize("email", EMAILS)
+def test_email_verdict_is_djangos(email: str) -> None:
+    try:
+        validate_email(email)
+        django_ok = True
+    except ValidationError:
+        django_ok = False
+
+    values, errors = clean_email(pl.Series([email]))
+
+    assert values[0] == email.lower()
+    ours_ok = errors[0] is None
+    assert ours_ok == (django_ok and len(email) <= 254)
+
+
+def test_emails_are_normalised() -> None:
+    values, errors = clean_email(pl.Series([" Ann.Lee @ACME.io\u00a0", "mailto:B@x.io", None]))
+    assert values.to_list() == ["ann.lee@acme.io", "b@x.io", None]
+    assert errors.to_list() == [None, None, None]
+
+
+def test_the_e164_fast_path_agrees_with_phonenumbers() -> None:
+    rng = random.Random(7)
+    codes = list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    samples = [
+        "+"
+        + str(rng.choice(codes))
+        + "".join(rng.choice("0123456789") for _ in range(rng.randint(3, 13)))
+        for _ in range(20_000)
+    ]
+
+    fast = fast_e164(pl.Series(samples)).to_list()
+
+    for number, is_fast in zip(samples, fast, strict=True):
+        if not is_fast:
+            continue
+        parsed = phonenumbers.parse(number, None)
+        assert phonenumbers.is_possible_number(parsed), number
+        assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+    assert sum(fast) > 2000
+    common = ["+49301234567", "+12025550123", "+442079460958", "+33142685300", "+61291234567"]
+    assert fast_e164(pl.Series(common)).to_list() == [True] * 5
+
+
+def test_phones_become_e164_with_the_rows_country() -> None:
+    phones = pl.Series(
+        ["+49 (30) 123-4567", "0049 30 1234567", "(202) 555-0123", "030 1234567", ""]
+    )
+    regions = pl.Series(["DE", None, "US", "DE", None])
+
+    values, errors = clean_phone(phones, regions)
+
+    assert values.to_list() == [
+        "+49301234567",
+        "+49301234567",
+        "+12025550123",
+        "+49301234567",
+        None,
+    ]
+    assert errors.to_list() == [None] * 5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+49", "'+49"),
+        ("-x", "'-x"),
+        ("@a", "'@a"),
+        ("\tx", "'\tx"),
+        ("ok", "ok"),
+        (3, 3),
+    ],
+)
+def test_safe_cell(value: object, expected: object) -> None:
+    assert safe_cell(value) == expected
