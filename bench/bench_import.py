@@ -149,10 +149,11 @@ def preload(existing: int) -> None:
     import polars as pl
     from django.db import connection
 
-    from imports import apply
+    from leads.bulk import LEAD
     from leads.models import Lead
+    from leads.sql import db_now, load
 
-    stamp = apply.db_now(NOW)
+    stamp = db_now(NOW)
     columns = []
     frame = pl.DataFrame({"k": range(existing)})
     values = {
@@ -178,7 +179,7 @@ def preload(existing: int) -> None:
     rows = frame.select(columns)
     with connection.cursor() as cursor:
         for start in range(0, existing, 200_000):
-            apply.load(cursor, apply.LEAD, rows.slice(start, 200_000))
+            load(cursor, LEAD, rows.slice(start, 200_000))
 
 
 def make_twin() -> None:
@@ -278,13 +279,14 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
     from django.db import connection, transaction
 
     from imports import apply
+    from leads.sql import db_now, load
 
     csv_path = OUT / f"import-{args.rows}.csv"
     apply.tune_connection()
     started = time.perf_counter()
     frame = pl.read_csv(csv_path, infer_schema=False)
     read = time.perf_counter() - started
-    stamp = apply.db_now(NOW)
+    stamp = db_now(NOW)
     rows = frame.select(
         pl.col("Email").alias("email"),
         pl.col("First Name").fill_null("").alias("first_name"),
@@ -312,7 +314,7 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
     )
     tick = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        apply.load(cursor, "bench_raw_lead", rows)
+        load(cursor, "bench_raw_lead", rows)
     insert = time.perf_counter() - tick
     return {
         "read": round(read, 2),

@@ -8,18 +8,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from identity.dedup import check_new_leads, find_duplicate_candidates, leads_for_freed_emails
 from identity.rules import company_domain
 from leads.choices import Channel, MemberStatus, Stage
 from leads.errors import FieldError
+from leads.lifecycle import arrival_reason
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign, follow_merges, record_arrival
+from leads.sql import load
 from qualify.models import Event
 from qualify.rules import event_points
 from qualify.services import (
@@ -134,7 +137,7 @@ def _capture(
         if created:
             with transaction.atomic():
                 lead.save()
-            record_arrival(lead, now=arrived_at or now, by=by, reason=f"captured via {source}")
+            record_arrival(lead, now=arrived_at or now, by=by, reason=arrival_reason(source))
         else:
             lead.save()
         Submission.objects.create(
@@ -281,7 +284,7 @@ def _create_leads(
     StageChange.objects.bulk_create(
         StageChange(
             lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now, changed_by=by,
-            reason=f"captured via {source}",
+            reason=arrival_reason(source),
         )
         for lead in created
     )  # fmt: skip
@@ -693,3 +696,10 @@ def rotate_webhook_token(source: WebhookSource) -> str:
     source.token = new_webhook_token()
     source.save(update_fields=["token"])
     return source.token
+
+
+def insert_submissions(frame: pl.DataFrame, constants: dict[str, Any]) -> None:
+    """Submissions in bulk (an import chunk's rows): a row of `frame` each, its columns
+    named as the table's, `constants` the columns with one value for all."""
+    with connection.cursor() as cursor:
+        load(cursor, Submission._meta.db_table, frame, constants)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 
 from leads.models import Lead
 from leads.services import follow_merges
+from leads.sql import in_list
 from users.access import lead_scope, visible_leads
 from users.models import User
 
@@ -272,3 +273,14 @@ def dismiss_candidate(
             locked.resolved_by, locked.resolved_at = by, now
             locked.save(update_fields=["status", "resolved_by", "resolved_at"])
     return locked
+
+
+def forget_match_keys(lead_ids: Sequence[int]) -> None:
+    """Drop the duplicate-match keys of leads whose phone, name or company changed: the
+    duplicate sweep (scan_duplicates) keys and checks them again."""
+    if not lead_ids:
+        return
+    clause, params = in_list(lead_ids)
+    table = LeadMatchKeys._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE lead_id {clause}", params)

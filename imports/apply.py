@@ -1,20 +1,17 @@
-"""Set-based reads and writes of an import chunk: no per-row ORM calls.
-
-On SQLite rows go in with `executemany`; on PostgreSQL with COPY from CSV that Polars
-writes (no Python object per value). Updates of stored leads go through a temporary
-table and one `UPDATE … FROM` (SQLite ≥ 3.33 and PostgreSQL both have it). Everything
-here runs inside the chunk's transaction, opened by the service.
+"""Set-based reads of an import chunk (stored leads, freed addresses, accounts), the
+connection's tuning for a run, the per-chunk check of foreign keys on PostgreSQL and the
+chunk's routing: no per-row ORM calls. The chunk's writes go through the bulk services of
+the apps that own the tables (`leads.bulk`, `capture.services.insert_submissions`,
+`identity.dedup.forget_match_keys`). Everything here runs inside the chunk's transaction,
+opened by the service.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 import polars as pl
@@ -24,24 +21,13 @@ from django.db.backends.utils import CursorWrapper
 from capture.models import Submission
 from identity.choices import MergeStatus
 from identity.dedup import leads_for_freed_emails
-from identity.models import LeadMatchKeys, MergeRecord
-from leads.models import Account, CampaignMember, Lead, StageChange
-from leads.services import MEMBER_STATUS_RANK
+from identity.models import MergeRecord
+from leads.bulk import ACCOUNT_COLUMNS, LEAD, LEAD_TEXT, ensure_accounts, fetch_accounts
+from leads.models import CampaignMember, Lead, StageChange
+from leads.sql import in_list, is_postgres
 from routing.services import Routable, route_leads
 
-from .pipeline import EXISTING_COLUMNS, LEAD_TEXT
-
-LEAD = Lead._meta.db_table
-ACCOUNT = Account._meta.db_table
-MEMBER = CampaignMember._meta.db_table
-STAGE_CHANGE = StageChange._meta.db_table
-SUBMISSION = Submission._meta.db_table
-MATCH_KEYS = LeadMatchKeys._meta.db_table
-ROWS_PER_STATEMENT = 64
-
-
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+from .pipeline import EXISTING_COLUMNS
 
 
 def tune_connection() -> None:
@@ -78,104 +64,6 @@ def deferred_checkpoints() -> Iterator[None]:
 
 
 # --- values --------------------------------------------------------------------------------
-
-
-def db_datetime(expr: pl.Expr) -> pl.Expr:
-    """Aware UTC datetimes as the text each backend stores or parses.
-
-    SQLite compares datetimes as text, so it must be Django's own form exactly: naive
-    UTC, a space, microseconds only when there are some.
-    """
-    if is_postgres():
-        return expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00")
-    return (
-        pl.when(expr.dt.microsecond() == 0)
-        .then(expr.dt.strftime("%Y-%m-%d %H:%M:%S"))
-        .otherwise(expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
-    )
-
-
-def db_now(now: datetime) -> str:
-    value = connection.ops.adapt_datetimefield_value(now)
-    return value if isinstance(value, str) else now.isoformat(sep=" ")
-
-
-def _in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """A `IN (…)` clause over any number of values, as one parameter."""
-    if is_postgres():
-        return "= ANY(%s)", [list(values)]
-    return "IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
-
-
-def sql_literal(value: Any) -> str:
-    """A constant as SQL text (numbers, text, NULL, booleans only)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def load(
-    cursor: CursorWrapper,
-    table: str,
-    frame: pl.DataFrame,
-    constants: dict[str, Any] | None = None,
-) -> None:
-    """Insert every row of `frame` (columns named as the table's) into `table`.
-
-    `constants` are columns with one value for every row. SQLite gets them as literals in
-    the statement rather than bound once per row: binding is most of executemany's cost.
-    """
-    if frame.is_empty():
-        return
-    constants = constants or {}
-    if is_postgres():
-        frame = frame.with_columns(
-            [
-                pl.lit(v, dtype=pl.String if isinstance(v, str) else None).alias(c)
-                for c, v in constants.items()
-            ]
-        )
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
-        data = frame.write_csv(include_header=False, null_value="")
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(data.encode("utf-8"))
-        return
-    columns = ", ".join(f'"{c}"' for c in [*frame.columns, *constants])
-    marks = "(" + ", ".join(["?"] * frame.width + [sql_literal(v) for v in constants.values()])
-    marks += ")"
-    bools = [c for c, t in frame.schema.items() if t == pl.Boolean]
-    if bools:
-        frame = frame.with_columns(pl.col(bools).cast(pl.Int8))
-    raw = cursor.cursor
-    # Many rows per statement: SQLite opens and closes a cursor on the table and on each
-    # of its indexes for every statement, which costs as much as the row for narrow rows.
-    # 999 parameters is the smallest limit any SQLite build has.
-    per = max(1, min(ROWS_PER_STATEMENT, 999 // max(frame.width, 1)))
-    head = f"INSERT INTO {table} ({columns}) VALUES "
-    full = head + ", ".join([marks] * per)
-    rows = frame.iter_rows()
-    execute = sqlite3.Cursor.execute  # the driver's own: no "%s" → "?" rewrite per call
-    while batch := list(islice(rows, per)):
-        params = [value for row in batch for value in row]
-        if len(batch) == per:
-            execute(raw, full, params)
-        else:
-            execute(raw, head + ", ".join([marks] * len(batch)), params)
-
-
-def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> None:
-    """A temporary table, dropped at commit (PostgreSQL) or replaced (SQLite)."""
-    cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    types = {"int": "bigint", "text": "text", "time": "timestamptz", "num": "numeric"}
-    if not is_postgres():
-        types = {"int": "integer", "text": "text", "time": "text", "num": "numeric"}
-    ddl = ", ".join(f'"{c}" {types[t]}' for c, t in columns.items())
-    suffix = " ON COMMIT DROP" if is_postgres() else ""
-    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({ddl}){suffix}")
 
 
 # --- foreign keys, checked per chunk on PostgreSQL -------------------------------------
@@ -316,7 +204,7 @@ def fetch_existing(
         for column, values in (("email", emails), ("external_id", external_ids), ("id", ids)):
             if not values:
                 continue
-            clause, params = _in_list(values)
+            clause, params = in_list(values)
             # Locked in id order, as merges and event batches lock leads: no deadlocks.
             lock = " ORDER BY l.id FOR UPDATE" if is_postgres() else ""
             cursor.execute(f"SELECT {select} FROM {LEAD} l WHERE l.{column} {clause}{lock}", params)
@@ -381,60 +269,6 @@ def _raw_column(column: str) -> str:
     return f"l.{column}"
 
 
-ACCOUNT_COLUMNS: dict[str, pl.DataType] = {
-    "id": pl.Int64(),
-    "domain": pl.String(),
-    "is_marquee": pl.Boolean(),
-    "employees": pl.Int64(),
-    "owner_id": pl.Int64(),
-    "owner_team_id": pl.Int64(),
-    "owner_is_active": pl.Boolean(),
-}
-
-
-def fetch_accounts(*, ids: Iterable[int] = (), domains: Iterable[str] = ()) -> pl.DataFrame:
-    rows: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
-        for column, values in (("id", list(ids)), ("domain", list(domains))):
-            if not values:
-                continue
-            clause, params = _in_list(values)
-            cursor.execute(
-                f"SELECT a.id, a.domain, a.is_marquee, a.employees, a.owner_id, u.team_id,"
-                f" u.is_active FROM {ACCOUNT} a LEFT JOIN users_user u ON u.id = a.owner_id"
-                f" WHERE a.{column} {clause}",
-                params,
-            )
-            rows.extend(cursor.fetchall())
-    frame = pl.DataFrame(
-        [(r[0], r[1], bool(r[2]), *r[3:6], None if r[6] is None else bool(r[6])) for r in rows],
-        schema=ACCOUNT_COLUMNS,
-        orient="row",
-    )
-    return frame.unique("id", keep="first", maintain_order=True)
-
-
-def ensure_accounts(wanted: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
-    """Accounts for these domains (columns domain, name), created when missing."""
-    if wanted.is_empty():
-        return pl.DataFrame(schema=ACCOUNT_COLUMNS)
-    domains = wanted["domain"].to_list()
-    found = fetch_accounts(domains=domains)
-    missing = wanted.join(found.select("domain"), on="domain", how="anti")
-    if missing.height:
-        with connection.cursor() as cursor:
-            temp_table(cursor, "import_account", {"name": "text", "domain": "text"})
-            load(cursor, "import_account", missing.select("name", "domain"))
-            cursor.execute(
-                f"INSERT INTO {ACCOUNT} (name, domain, industry, employees, is_marquee,"
-                f" owner_id, created_at) SELECT name, domain, '', NULL, %s, NULL, %s"
-                f" FROM import_account WHERE true ON CONFLICT (domain) DO NOTHING",
-                [False, db_now(now)],
-            )
-        found = pl.concat([found, fetch_accounts(domains=missing["domain"].to_list())])
-    return found
-
-
 class AccountBook:
     """The accounts an import has looked up or created so far, so that each chunk asks
     the database only for the domains and ids it has not seen yet (a file's companies
@@ -470,31 +304,6 @@ class AccountBook:
         self.frame = self.frame.head(self._committed)
 
 
-def next_lead_ids(count: int) -> list[int]:
-    """Ids for new leads, taken before the insert so every row written with them can be
-    built at once. SQLite: the write lock is held (IMMEDIATE transactions); PostgreSQL:
-    the ids come from the table's own sequence."""
-    if count == 0:
-        return []
-    with connection.cursor() as cursor:
-        if is_postgres():
-            # One array rather than a row per id: a third less time for 175,000 ids.
-            cursor.execute(
-                f"SELECT array_agg(nextval(pg_get_serial_sequence('{LEAD}', 'id')))"
-                " FROM generate_series(1, %s)",
-                [count],
-            )
-            row = cursor.fetchone()
-            return list(row[0]) if row else []
-        cursor.execute(
-            f"SELECT max(seq) FROM (SELECT max(id) AS seq FROM {LEAD} UNION ALL"
-            f" SELECT seq FROM sqlite_sequence WHERE name = '{LEAD}')"
-        )
-        (top,) = cursor.fetchone() or (0,)
-        start = (top or 0) + 1
-        return list(range(start, start + count))
-
-
 # --- routing -------------------------------------------------------------------------------
 
 
@@ -528,154 +337,3 @@ def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
 
 
 # --- writes --------------------------------------------------------------------------------
-
-
-def insert_leads(frame: pl.DataFrame, *, now: datetime) -> None:
-    """New leads; `frame` holds some of the lead's columns, the rest take their defaults."""
-    stamp = db_now(now)
-    constants: dict[str, Any] = {}
-    for model_field in Lead._meta.concrete_fields:
-        column = str(model_field.column)
-        if column in frame.columns:
-            continue
-        if column in ("created_at", "updated_at"):
-            constants[column] = stamp
-        elif model_field.has_default() or not model_field.null:
-            default = model_field.get_default()
-            constants[column] = json.dumps(default) if isinstance(default, dict | list) else default
-        else:
-            constants[column] = None
-    with connection.cursor() as cursor:
-        load(cursor, LEAD, frame, constants)
-
-
-UPDATE_TYPES = {
-    "id": "int",
-    "email": "text",
-    "external_id": "text",
-    **{c: "text" for c in LEAD_TEXT},
-    "employees": "int",
-    "budget": "num",
-    "account_id": "int",
-    "arrived_at": "time",
-    "fit_score": "int",
-    "score": "int",
-    "segment": "text",
-    "to_stage": "text",
-    "assigned": "int",
-    "team_id": "int",
-    "owner_id": "int",
-    "assigned_at": "time",
-    "sla_due_at": "time",
-    "custom_fields": "text",
-}
-
-
-def update_leads(frame: pl.DataFrame, *, now: datetime, key: str = "email") -> None:
-    """Stored leads with their merged values, new score, stage move and assignment.
-
-    SQLite rewrites the entries of every index holding a column it is told to set, changed
-    or not. So the key column is left out of the SET when it cannot change (matched by
-    email, the email is the same), and the leads that neither move nor get assigned (most
-    of them) are updated by a statement that does not touch stage, owner, team or clock.
-    """
-    if frame.is_empty():
-        return
-    stays = pl.col("to_stage").is_null() & (pl.col("assigned") != 1)
-    with connection.cursor() as cursor:
-        temp_table(cursor, "import_update", UPDATE_TYPES)
-        load(cursor, "import_update", frame.select(list(UPDATE_TYPES)).sort(stays, "id"))
-        for moving in (True, False):
-            cursor.execute(
-                f"UPDATE {LEAD} SET {', '.join(_update_sets(key, moving=moving))}"
-                f" FROM import_update AS u WHERE {LEAD}.id = u.id AND"
-                f" {'NOT' if moving else ''} (u.to_stage IS NULL AND u.assigned != 1)",
-                [db_now(now)] * (2 if moving else 1),
-            )
-
-
-def _update_sets(key: str, *, moving: bool) -> list[str]:
-    merge = (
-        "{t}.custom_fields || u.custom_fields::jsonb"
-        if is_postgres()
-        else "json_patch({t}.custom_fields, u.custom_fields)"
-    ).format(t=LEAD)
-    plain = ["external_id"] if key == "email" else ["email", "external_id"]
-    plain += [*LEAD_TEXT, "employees", "budget"]
-    plain += ["arrived_at", "fit_score", "score", "segment"]
-    sets = [f"{c} = u.{c}" for c in plain]
-    sets += [
-        f"account_id = COALESCE({LEAD}.account_id, u.account_id)",
-        f"custom_fields = CASE WHEN u.custom_fields IS NULL THEN {LEAD}.custom_fields"
-        f" ELSE {merge} END",
-    ]
-    if moving:
-        routed = ["team_id", "owner_id", "assigned_at", "sla_due_at"]
-        sets += [
-            f"stage = COALESCE(u.to_stage, {LEAD}.stage)",
-            f"stage_changed_at = CASE WHEN u.to_stage IS NULL THEN {LEAD}.stage_changed_at"
-            " ELSE %s END",
-            *[f"{c} = CASE WHEN u.assigned = 1 THEN u.{c} ELSE {LEAD}.{c} END" for c in routed],
-            f"first_touch_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.first_touch_at END",
-            f"sla_breached_at = CASE WHEN u.assigned = 1 THEN NULL ELSE {LEAD}.sla_breached_at END",
-        ]
-    return [*sets, "updated_at = %s"]
-
-
-def insert_rows(table: str, frame: pl.DataFrame, constants: dict[str, Any] | None = None) -> None:
-    with connection.cursor() as cursor:
-        load(cursor, table, frame, constants)
-
-
-def insert_arrivals_and_moves(
-    first_id: int, last_id: int, *, by_id: int | None, now: datetime
-) -> None:
-    """The history of new leads with ids first_id..last_id (SQLite: one contiguous range),
-    written by the database from the rows just inserted: no value goes through Python."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {STAGE_CHANGE} (lead_id, from_stage, to_stage, changed_at,"
-            f" changed_by_id, reason) SELECT id, '', 'new', arrived_at, %s,"
-            f" 'captured via import' FROM {LEAD} WHERE id BETWEEN %s AND %s ORDER BY id",
-            [by_id, first_id, last_id],
-        )
-        cursor.execute(
-            f"INSERT INTO {STAGE_CHANGE} (lead_id, from_stage, to_stage, changed_at,"
-            f" changed_by_id, reason) SELECT id, 'new', stage, %s, %s, 'score ' || score ||"
-            f" CASE WHEN stage = 'disqualified' THEN ': not a fit' ELSE '' END"
-            f" FROM {LEAD} WHERE id BETWEEN %s AND %s AND stage != 'new' ORDER BY id",
-            [db_now(now), by_id, first_id, last_id],
-        )
-
-
-def forget_match_keys(lead_ids: Sequence[int]) -> None:
-    """Drop the duplicate-match keys of leads whose phone, name or company changed: the
-    duplicate sweep (identity.dedup.scan_duplicates) keys and checks them again."""
-    if not lead_ids:
-        return
-    clause, params = _in_list(lead_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {MATCH_KEYS} WHERE lead_id {clause}", params)
-
-
-def upsert_members(frame: pl.DataFrame, *, now: datetime) -> None:
-    """Campaign memberships; an existing one's status only ever moves forward."""
-    if frame.is_empty():
-        return
-    rank = " ".join(f"WHEN '{status}' THEN {n}" for status, n in MEMBER_STATUS_RANK.items())
-    with connection.cursor() as cursor:
-        temp_table(
-            cursor,
-            "import_member",
-            {"campaign_id": "int", "lead_id": "int", "status": "text", "joined_at": "time"},
-        )
-        load(cursor, "import_member", frame.select("campaign_id", "lead_id", "status", "joined_at"))
-        cursor.execute(
-            f"INSERT INTO {MEMBER} (campaign_id, lead_id, status, joined_at, updated_at)"
-            f" SELECT campaign_id, lead_id, status, joined_at, %s FROM import_member WHERE true"
-            f" ON CONFLICT (campaign_id, lead_id) DO UPDATE SET status = excluded.status,"
-            f" updated_at = excluded.updated_at"
-            f" WHERE (CASE excluded.status {rank} ELSE 0 END)"
-            f" > (CASE {MEMBER}.status {rank} ELSE 0 END)",
-            [db_now(now)],
-        )

@@ -19,11 +19,10 @@ from typing import Any
 
 import polars as pl
 
-from leads.choices import Channel, MemberStatus, Segment, Stage
+from leads.bulk import LEAD_TEXT
+from leads.choices import Channel, MemberStatus, Stage
 from leads.services import MEMBER_STATUS_RANK
-from qualify.rules import REENGAGEMENT_POINTS
-from qualify.services import OPEN_STAGES
-from qualify.vectorised import score_frame
+from qualify.vectorised import move_reason_expr, score_frame, to_stage_expr
 
 from . import normalise
 from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, resolve_mapping
@@ -40,10 +39,6 @@ DOMAIN = "__domain"
 CREATE, UPDATE, MERGE, REJECT = "create", "update", "merge", "reject"
 
 # Lead columns an import writes from the file (text ones are stored "" when empty).
-LEAD_TEXT = (
-    "first_name", "last_name", "phone", "title", "company_name", "country", "industry",
-    "need", "authority", "timeline",
-)  # fmt: skip
 PROFILE = (*LEAD_TEXT, "employees", "budget")
 # A history date more than this far ahead of the import is a mistake, not a time zone.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -483,31 +478,14 @@ def plan_changes(
     assert isinstance(scored, pl.DataFrame)
     scored = scored.rename({"employees": "__employees", "__own_employees": "employees"})
     stage = pl.coalesce(pl.col("ex_stage"), pl.lit(Stage.NEW))
-    segment = pl.col("segment")
-    is_open = stage.is_in(list(OPEN_STAGES))
     # As qualify.services.apply_segment moves an open lead.
-    # A recycled lead goes back to sales only on engagement earned since (has_reengaged).
-    reengaged = (
-        pl.col("ex_engagement_score").fill_null(0) - pl.col("ex_engagement_at_recycle").fill_null(0)
-    ) >= REENGAGEMENT_POINTS
-    to_stage = (
-        pl.when(~is_open)
-        .then(None)
-        .when((segment == Segment.SALES_READY) & (stage == Stage.RECYCLED) & ~reengaged)
-        .then(None)
-        .when(segment == Segment.SALES_READY)
-        .then(pl.lit(Stage.MQL))
-        .when((segment == Segment.DISQUALIFIED) & (stage != Stage.RECYCLED))
-        .then(pl.lit(Stage.DISQUALIFIED))
-        .when(stage == Stage.NEW)
-        .then(pl.lit(Stage.NURTURING))
-        .otherwise(None)
+    to_stage = to_stage_expr(
+        stage,
+        pl.col("segment"),
+        pl.col("ex_engagement_score"),
+        pl.col("ex_engagement_at_recycle"),
     )
-    reason = (
-        pl.when(pl.col("__to_stage") == Stage.DISQUALIFIED)
-        .then(pl.format("score {}: not a fit", pl.col("score")))
-        .otherwise(pl.format("score {}", pl.col("score")))
-    )
+    reason = move_reason_expr(pl.col("score"), pl.col("__to_stage"))
     return (
         scored.with_columns(stage.alias("__from_stage"), to_stage.alias("__to_stage"))
         .with_columns(reason.alias("__stage_reason"))

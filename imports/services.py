@@ -22,12 +22,17 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 
-from identity.dedup import MATCH_FIELDS
+from capture.services import insert_submissions
+from identity.dedup import MATCH_FIELDS, forget_match_keys
 from imports.choices import ImportStatus
 from imports.models import ImportJob
+from leads import bulk
 from leads.choices import Channel, Stage
 from leads.exports import FORMULA_PREFIXES
+from leads.lifecycle import arrival_reason
 from leads.models import Campaign
+from leads.sql import db_datetime, db_now, is_postgres
+from qualify.vectorised import move_reason_sql
 from users.models import User
 
 from . import apply
@@ -56,6 +61,8 @@ from .reader import LINE, read_table
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+ARRIVAL_REASON = arrival_reason("import")
 
 
 @dataclass
@@ -467,7 +474,7 @@ def _apply_chunk(
     # in runs instead of at random places, so SQLite walks each B-tree page once.
     creates = planned.filter(pl.col(ACTION) == CREATE).sort("email", "external_id", nulls_last=True)
     updates = planned.filter(pl.col(ACTION) == UPDATE).sort(LEAD_ID)
-    ids = apply.next_lead_ids(creates.height)
+    ids = bulk.next_lead_ids(creates.height)
     creates = creates.with_columns(pl.Series(LEAD_ID, ids, dtype=pl.Int64))
     planned = pl.concat([creates, updates], how="vertical_relaxed")
 
@@ -541,7 +548,7 @@ def _write(
 ) -> None:
     timings = timings if timings is not None else {}
     tick = time.perf_counter()
-    dt = apply.db_datetime
+    dt = db_datetime
     now_lit = pl.lit(now).dt.cast_time_unit("us").dt.convert_time_zone("UTC")
     assigned = pl.col("__assigned").fill_null(0) == 1
     moved = pl.col("__to_stage").is_not_null()
@@ -550,7 +557,7 @@ def _write(
     text = [pl.col(c).fill_null("") for c in LEAD_TEXT]
 
     creates = planned.filter(pl.col(ACTION) == CREATE)
-    apply.insert_leads(
+    bulk.insert_leads(
         creates.select(
             pl.col(LEAD_ID).alias("id"),
             "email",
@@ -579,7 +586,7 @@ def _write(
     )
     tick = _timed(timings, "write: insert leads", tick)
     updates = planned.filter(pl.col(ACTION) == UPDATE)
-    apply.update_leads(
+    bulk.update_leads(
         updates.select(
             pl.col(LEAD_ID).alias("id"),
             "email",
@@ -604,31 +611,36 @@ def _write(
         key=prepared.options.key,
     )
 
-    apply.forget_match_keys(
+    forget_match_keys(
         updates.filter(
             pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"ex_{c}")) for c in MATCH_FIELDS])
         )[LEAD_ID].to_list()
     )
     tick = _timed(timings, "write: update leads", tick)
     # History: the arrival of each new lead, then every stage move.
-    stamp = apply.db_now(now)
+    stamp = db_now(now)
     ids = creates[LEAD_ID]
     contiguous = creates.height > 0 and int(ids.max()) - int(ids.min()) + 1 == creates.height  # type: ignore[arg-type]
-    if contiguous and not apply.is_postgres():
-        apply.insert_arrivals_and_moves(int(ids.min()), int(ids.max()), by_id=by_id, now=now)  # type: ignore[arg-type]
+    if contiguous and not is_postgres():
+        bulk.insert_arrivals_and_moves(
+            int(ids.min()),  # type: ignore[arg-type]
+            int(ids.max()),  # type: ignore[arg-type]
+            by_id=by_id,
+            now=now,
+            arrival_reason=ARRIVAL_REASON,
+            move_reason_sql=move_reason_sql("score", "stage"),
+        )
         history = updates
     else:
         history = planned
-        apply.insert_rows(
-            apply.STAGE_CHANGE,
+        bulk.insert_stage_changes(
             creates.select(
                 pl.col(LEAD_ID).alias("lead_id"), dt(pl.col("arrived_at")).alias("changed_at")
             ),
             {"from_stage": "", "to_stage": Stage.NEW, "changed_by_id": by_id,
-             "reason": "captured via import"},
+             "reason": ARRIVAL_REASON},
         )  # fmt: skip
-    apply.insert_rows(
-        apply.STAGE_CHANGE,
+    bulk.insert_stage_changes(
         history.filter(moved).select(
             pl.col(LEAD_ID).alias("lead_id"),
             pl.col("__from_stage").alias("from_stage"),
@@ -643,8 +655,7 @@ def _write(
     keys = planned.select(KEY, LEAD_ID, ACTION, pl.col(ROW).alias("__first"))
     rows = prepared.rows.filter(pl.col(REASON).is_null()).select(KEY, ROW, LINE)
     submissions = rows.join(keys, on=KEY).sort(LEAD_ID, ROW)
-    apply.insert_rows(
-        apply.SUBMISSION,
+    insert_submissions(
         submissions.select(
             pl.col(LEAD_ID).alias("lead_id"),
             pl.col(LINE).alias("line"),
@@ -661,7 +672,7 @@ def _write(
     )
     tick = _timed(timings, "write: submissions", tick)
     if campaign is not None:
-        apply.upsert_members(
+        bulk.upsert_members(
             planned.sort(LEAD_ID).select(
                 pl.lit(campaign.pk, dtype=pl.Int64).alias("campaign_id"),
                 pl.col(LEAD_ID).alias("lead_id"),

@@ -42,6 +42,11 @@ FUNNEL: tuple[str, ...] = (
 SALES_STAGES: frozenset[str] = frozenset({Stage.MQL, Stage.ACCEPTED, Stage.OPPORTUNITY})
 
 
+def arrival_reason(source: str) -> str:
+    """Why a new lead's first StageChange (from nothing to `new`) exists: where it came from."""
+    return f"captured via {source}"
+
+
 @dataclass(frozen=True)
 class TransitionError(Exception):
     """A move the lifecycle does not allow, or one missing its reason."""

@@ -1,4 +1,5 @@
-"""Rule-based scoring of many leads at once, as Polars expressions.
+"""Rule-based scoring of many leads at once, and the stage move it calls for, as Polars
+expressions (and, for the reason of a move, SQL).
 
 Built from the very tables `qualify.rules.score_profile` reads (points, tiers, the senior
 title pattern, the thresholds), so a bulk import scores a lead exactly as the one-by-one
@@ -15,12 +16,16 @@ from typing import Any
 
 import polars as pl
 
+from leads.choices import Segment, Stage
+
 from .rules import (
     AUTHORITY_POINTS,
     BUDGET_TIERS,
     DISQUALIFY_THRESHOLD,
     EMPLOYEE_TIERS,
     NEED_POINTS,
+    OPEN_STAGES,
+    REENGAGEMENT_POINTS,
     SALES_READY_THRESHOLD,
     SENIOR_TITLE,
     SENIOR_TITLE_POINTS,
@@ -109,4 +114,47 @@ def score_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFra
         .when(pl.col("score") >= SALES_READY_THRESHOLD)
         .then(pl.lit("sales_ready"))
         .otherwise(pl.lit("nurture"))
+    )
+
+
+def to_stage_expr(
+    stage: pl.Expr, segment: pl.Expr, engagement: pl.Expr, engagement_at_recycle: pl.Expr
+) -> pl.Expr:
+    """The stage a freshly scored lead moves to, or null when it stays:
+    `qualify.rules.stage_for_segment`, vectorised (checked against it on a grid of every
+    stage × segment × recycle case in qualify/tests/test_vectorised.py)."""
+    reengaged = (
+        engagement.fill_null(0) - engagement_at_recycle.fill_null(0)
+    ) >= REENGAGEMENT_POINTS
+    return (
+        pl.when(~stage.is_in(list(OPEN_STAGES)))
+        .then(None)
+        .when((segment == Segment.SALES_READY) & (stage == Stage.RECYCLED) & ~reengaged)
+        .then(None)
+        .when(segment == Segment.SALES_READY)
+        .then(pl.lit(Stage.MQL))
+        .when((segment == Segment.DISQUALIFIED) & (stage != Stage.RECYCLED))
+        .then(pl.lit(Stage.DISQUALIFIED))
+        .when(stage == Stage.NEW)
+        .then(pl.lit(Stage.NURTURING))
+        .otherwise(None)
+    )
+
+
+def move_reason_expr(score: pl.Expr, to_stage: pl.Expr) -> pl.Expr:
+    """Why a lead moved to the stage of its segment: `qualify.services.segment_move_reason`,
+    vectorised."""
+    return (
+        pl.when(to_stage == Stage.DISQUALIFIED)
+        .then(pl.format("score {}: not a fit", score))
+        .otherwise(pl.format("score {}", score))
+    )
+
+
+def move_reason_sql(score: str, to_stage: str) -> str:
+    """The same reason as an SQL expression over two columns, for history the database
+    writes from rows it holds (`leads.bulk.insert_arrivals_and_moves`)."""
+    return (
+        f"'score ' || {score} || CASE WHEN {to_stage} = '{Stage.DISQUALIFIED}'"
+        " THEN ': not a fit' ELSE '' END"
     )

@@ -1,4 +1,5 @@
-"""The bulk scorer of imports decides exactly what `score_profile` decides, lead by lead."""
+"""The bulk scorer of imports decides exactly what `score_profile` decides, lead by lead,
+and moves each lead as `stage_for_segment` would."""
 
 from decimal import Decimal
 from itertools import product
@@ -6,8 +7,17 @@ from itertools import product
 import polars as pl
 import pytest
 
-from qualify.rules import AUTHORITY_POINTS, TIMELINE_POINTS, Profile, score_profile
-from qualify.vectorised import score_frame
+from leads.choices import Segment, Stage
+from leads.models import Lead
+from qualify.rules import (
+    AUTHORITY_POINTS,
+    TIMELINE_POINTS,
+    Profile,
+    score_profile,
+    stage_for_segment,
+)
+from qualify.services import segment_move_reason
+from qualify.vectorised import move_reason_expr, move_reason_sql, score_frame, to_stage_expr
 
 NEEDS = ["", "  ", "replace our spreadsheet"]
 TITLES = [
@@ -67,3 +77,56 @@ def test_vectorised_score_equals_score_profile(authority: str, is_marquee: bool)
 
     got = list(zip(scored["fit_score"], scored["score"], scored["segment"], strict=True))
     assert got == [(s.fit, s.total, s.segment) for s in expected]
+
+
+# Engagement and engagement-at-recycle pairs on both sides of the re-engagement threshold.
+RECYCLE_CASES = [(0, None), (19, None), (20, None), (45, 30), (50, 30), (50, 31), (5, 40)]
+
+
+def test_the_stage_move_twins_agree_with_stage_for_segment_on_every_case() -> None:
+    grid = list(product(Stage.values, Segment.values, RECYCLE_CASES))
+    frame = pl.DataFrame(
+        {
+            "stage": [stage for stage, _, _ in grid],
+            "segment": [segment for _, segment, _ in grid],
+            "engagement": [engagement for _, _, (engagement, _) in grid],
+            "at_recycle": [at for _, _, (_, at) in grid],
+        },
+        schema={"stage": pl.String, "segment": pl.String, "engagement": pl.Int64,
+                "at_recycle": pl.Int64},
+    )  # fmt: skip
+    moved = frame.with_columns(
+        to_stage=to_stage_expr(
+            pl.col("stage"), pl.col("segment"), pl.col("engagement"), pl.col("at_recycle")
+        )
+    )
+
+    expected = [
+        stage_for_segment(stage, segment, engagement, at)
+        for stage, segment, (engagement, at) in grid
+    ]
+    assert moved["to_stage"].to_list() == expected
+    # Every kind of move happens somewhere in the grid, so the check means something.
+    assert {Stage.MQL, Stage.NURTURING, Stage.DISQUALIFIED, None} <= set(expected)
+
+
+@pytest.mark.parametrize("to_stage", [Stage.MQL, Stage.NURTURING, Stage.DISQUALIFIED])
+@pytest.mark.parametrize("score", [-45, 0, 7, 60, 135])
+def test_the_move_reason_twins_say_what_segment_move_reason_says(
+    to_stage: str, score: int, db: None
+) -> None:
+    from django.db import connection
+
+    lead = Lead(score=score, stage=Stage.NEW)
+    expected = segment_move_reason(lead, to_stage)
+
+    frame = pl.DataFrame({"score": [score], "to_stage": [to_stage]})
+    polars_reason = frame.select(move_reason_expr(pl.col("score"), pl.col("to_stage")))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {move_reason_sql('s', 't')} FROM (SELECT %s AS s, %s AS t) AS v",
+            [score, to_stage],
+        )
+        (sql_reason,) = cursor.fetchone()
+
+    assert polars_reason.item() == sql_reason == expected

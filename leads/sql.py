@@ -1,0 +1,122 @@
+"""Set-based writing for the bulk paths (imports, batches): rows go in with `executemany`
+many rows per statement on SQLite, with COPY from CSV that Polars writes on PostgreSQL (no
+Python object per value), and updates through a temporary table and one `UPDATE … FROM`
+(SQLite ≥ 3.33 and PostgreSQL both have it). Generic helpers: which table they write is
+the caller's business, and only the app owning a table calls them for it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import polars as pl
+from django.db import connection
+from django.db.backends.utils import CursorWrapper
+
+ROWS_PER_STATEMENT = 64
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def db_datetime(expr: pl.Expr) -> pl.Expr:
+    """Aware UTC datetimes as the text each backend stores or parses.
+
+    SQLite compares datetimes as text, so it must be Django's own form exactly: naive
+    UTC, a space, microseconds only when there are some.
+    """
+    if is_postgres():
+        return expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00")
+    return (
+        pl.when(expr.dt.microsecond() == 0)
+        .then(expr.dt.strftime("%Y-%m-%d %H:%M:%S"))
+        .otherwise(expr.dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+    )
+
+
+def db_now(now: datetime) -> str:
+    value = connection.ops.adapt_datetimefield_value(now)
+    return value if isinstance(value, str) else now.isoformat(sep=" ")
+
+
+def in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """A `IN (…)` clause over any number of values, as one parameter."""
+    if is_postgres():
+        return "= ANY(%s)", [list(values)]
+    return "IN (SELECT value FROM json_each(%s))", [json.dumps(list(values))]
+
+
+def sql_literal(value: Any) -> str:
+    """A constant as SQL text (numbers, text, NULL, booleans only)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def load(
+    cursor: CursorWrapper,
+    table: str,
+    frame: pl.DataFrame,
+    constants: dict[str, Any] | None = None,
+) -> None:
+    """Insert every row of `frame` (columns named as the table's) into `table`.
+
+    `constants` are columns with one value for every row. SQLite gets them as literals in
+    the statement rather than bound once per row: binding is most of executemany's cost.
+    """
+    if frame.is_empty():
+        return
+    constants = constants or {}
+    if is_postgres():
+        frame = frame.with_columns(
+            [
+                pl.lit(v, dtype=pl.String if isinstance(v, str) else None).alias(c)
+                for c, v in constants.items()
+            ]
+        )
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        data = frame.write_csv(include_header=False, null_value="")
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(data.encode("utf-8"))
+        return
+    columns = ", ".join(f'"{c}"' for c in [*frame.columns, *constants])
+    marks = "(" + ", ".join(["?"] * frame.width + [sql_literal(v) for v in constants.values()])
+    marks += ")"
+    bools = [c for c, t in frame.schema.items() if t == pl.Boolean]
+    if bools:
+        frame = frame.with_columns(pl.col(bools).cast(pl.Int8))
+    raw = cursor.cursor
+    # Many rows per statement: SQLite opens and closes a cursor on the table and on each
+    # of its indexes for every statement, which costs as much as the row for narrow rows.
+    # 999 parameters is the smallest limit any SQLite build has.
+    per = max(1, min(ROWS_PER_STATEMENT, 999 // max(frame.width, 1)))
+    head = f"INSERT INTO {table} ({columns}) VALUES "
+    full = head + ", ".join([marks] * per)
+    rows = frame.iter_rows()
+    execute = sqlite3.Cursor.execute  # the driver's own: no "%s" → "?" rewrite per call
+    while batch := list(islice(rows, per)):
+        params = [value for row in batch for value in row]
+        if len(batch) == per:
+            execute(raw, full, params)
+        else:
+            execute(raw, head + ", ".join([marks] * len(batch)), params)
+
+
+def temp_table(cursor: CursorWrapper, name: str, columns: dict[str, str]) -> None:
+    """A temporary table, dropped at commit (PostgreSQL) or replaced (SQLite)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    types = {"int": "bigint", "text": "text", "time": "timestamptz", "num": "numeric"}
+    if not is_postgres():
+        types = {"int": "integer", "text": "text", "time": "text", "num": "numeric"}
+    ddl = ", ".join(f'"{c}" {types[t]}' for c, t in columns.items())
+    suffix = " ON COMMIT DROP" if is_postgres() else ""
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({ddl}){suffix}")
