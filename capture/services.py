@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -12,13 +12,14 @@ import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils.text import slugify
 
 from identity.dedup import check_new_leads, find_duplicate_candidates, leads_for_freed_emails
 from identity.rules import company_domain
 from leads.choices import Channel, MemberStatus, Stage
 from leads.errors import FieldError
+from leads.history import history_ids, move_rows
 from leads.lifecycle import arrival_reason
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign, follow_merges, record_arrival
@@ -40,11 +41,13 @@ from .models import Submission, WebForm, WebhookSource
 from .rules import clean_form_definition, clean_lead_fields
 from .webhooks import (
     MappedItem,
-    Mapping,
     find_items,
     map_payload,
     new_webhook_token,
     parse_mapping,
+)
+from .webhooks import (
+    Mapping as HookMapping,
 )
 
 PROFILE_FIELDS = (
@@ -666,7 +669,7 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
 
 def _hook_lead(
     source: WebhookSource,
-    mapping: Mapping,
+    mapping: HookMapping,
     item: MappedItem,
     lead: Lead | None,
     raw: Any,
@@ -703,3 +706,19 @@ def insert_submissions(frame: pl.DataFrame, constants: dict[str, Any]) -> None:
     named as the table's, `constants` the columns with one value for all."""
     with connection.cursor() as cursor:
         load(cursor, Submission._meta.db_table, frame, constants)
+
+
+# Submissions: a lead's history, which follows the person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"submissions": Submission}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's submissions, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the submissions named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 
 from leads.choices import Segment, Stage
+from leads.history import history_ids, move_rows
 from leads.lifecycle import TransitionError
 from leads.models import Lead
 from leads.services import transition_lead
@@ -143,3 +145,19 @@ def _back_to_marketing(lead: Lead) -> None:
     )
     lead.owner, lead.team, lead.sla_due_at, lead.sla_breached_at = None, None, None, None
     lead.segment = Segment.NURTURE
+
+
+# Touches and opportunities: a lead's history, which follows the person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"touches": Touch, "opportunities": Opportunity}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's touches and opportunities, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the touches and opportunities named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)

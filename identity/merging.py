@@ -20,16 +20,21 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Count, Max, Min
 
+from capture import services as capture_services
 from capture.models import Submission
+from followup import services as followup_services
 from followup.choices import CONTACT_KINDS
-from followup.models import Opportunity, Touch
+from followup.models import Touch
+from leads import services as leads_services
 from leads.errors import FieldError
-from leads.models import Campaign, CampaignMember, Lead, StageChange
-from leads.services import MEMBER_STATUS_RANK
-from qualify.models import Event
+from leads.history import HistoryOwner
+from leads.models import CampaignMember, Lead
+from leads.services import merge_memberships, restore_memberships
+from qualify import services as qualify_services
 from qualify.services import rescore_engagement
+from users import services as users_services
 from users.access import visible_leads
-from users.models import Notification, User
+from users.models import User
 
 from .choices import DuplicateStatus, MergeStatus
 from .dedup import NotAllowed, find_duplicate_candidates, may_merge, may_undo
@@ -46,16 +51,20 @@ from .rules import (
     suggest_survivor,
 )
 
-# The rows of a lead's history a merge moves, by the name the snapshot keeps their ids.
+# The apps whose rows are a lead's history: each moves its own (`move_lead_history`), by
+# the names the snapshot keeps their ids under; campaign memberships are merged apart
+# (leads.services.merge_memberships).
+HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
+    followup_services,
+    qualify_services,
+    capture_services,
+    leads_services,
+    users_services,
+)
+# Every table of a lead's history by that name, for the merge screen's counts.
 HISTORY: dict[str, type[models.Model]] = {
-    "touches": Touch,
-    "events": Event,
-    "submissions": Submission,
-    "stage_changes": StageChange,
-    "opportunities": Opportunity,
-    "notifications": Notification,
-    "memberships": CampaignMember,
-}
+    name: model for owner in HISTORY_OWNERS for name, model in owner.LEAD_HISTORY.items()
+} | {"memberships": CampaignMember}
 # Models pointing at Lead that are the dedup machinery itself, not the lead's history.
 NOT_HISTORY: frozenset[type[models.Model]] = frozenset(
     {Lead, LeadMatchKeys, DuplicateCandidate, MergeRecord}
@@ -131,57 +140,20 @@ def _last_seen(leads: list[Lead]) -> dict[int, datetime]:
     return {lead.pk: max(filter(None, [latest.get(lead.pk), lead.arrived_at])) for lead in leads}
 
 
-def _move_memberships(
-    survivor: Lead, duplicate: Lead
-) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Move the duplicate's memberships; where the survivor is already a member, keep its
-    row with the furthest status and earliest join, and drop the duplicate's (recorded)."""
-    ours = {m.campaign_id: m for m in CampaignMember.objects.filter(lead=survivor)}
-    moved: list[int] = []
-    dropped: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for member in CampaignMember.objects.filter(lead=duplicate).order_by("pk"):
-        kept = ours.get(member.campaign_id)
-        if kept is None:
-            moved.append(member.pk)
-            continue
-        dropped.append(
-            {
-                "id": member.pk,
-                "campaign_id": member.campaign_id,
-                "status": member.status,
-                "joined_at": _dump(member.joined_at),
-                "updated_at": _dump(member.updated_at),
-            }
-        )
-        status = member.status
-        if MEMBER_STATUS_RANK.get(status, 0) <= MEMBER_STATUS_RANK.get(kept.status, 0):
-            status = kept.status
-        joined_at = min(kept.joined_at, member.joined_at)
-        if (status, joined_at) != (kept.status, kept.joined_at):
-            changed.append(
-                {
-                    "id": kept.pk,
-                    "before": {"status": kept.status, "joined_at": _dump(kept.joined_at)},
-                    "after": {"status": status, "joined_at": _dump(joined_at)},
-                }
-            )
-            CampaignMember.objects.filter(pk=kept.pk).update(status=status, joined_at=joined_at)
-    CampaignMember.objects.filter(pk__in=[d["id"] for d in dropped]).delete()
-    CampaignMember.objects.filter(pk__in=moved).update(lead=survivor)
-    return moved, dropped, changed
-
-
 def _history_ids(duplicate: Lead) -> dict[str, list[int]]:
     return {
-        name: list(
-            model._default_manager.filter(lead=duplicate)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for name, model in HISTORY.items()
-        if name != "memberships"
+        name: ids for app in HISTORY_OWNERS for name, ids in app.lead_history_ids(duplicate).items()
     }
+
+
+def _move_history(
+    ids: dict[str, list[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Each app moves its own rows of the lead's history."""
+    moved: dict[str, int] = {}
+    for app in HISTORY_OWNERS:
+        moved |= app.move_lead_history(ids, to=to, only_from=only_from)
+    return moved
 
 
 def _first_contact_since(lead: Lead, touch_ids: list[int] | None = None) -> datetime | None:
@@ -228,9 +200,8 @@ def merge_leads(
         }
 
         moved = _history_ids(duplicate)
-        for name, ids in moved.items():
-            HISTORY[name]._default_manager.filter(pk__in=ids).update(lead=survivor)
-        moved["memberships"], dropped, changed = _move_memberships(survivor, duplicate)
+        _move_history(moved, to=survivor)
+        moved["memberships"], dropped, changed = merge_memberships(survivor, duplicate)
         snapshot |= {"moved": moved, "dropped_memberships": dropped, "kept_memberships": changed}
 
         # The duplicate gives up its unique keys first, so the survivor may take them.
@@ -333,40 +304,6 @@ def _check_identity_free(record: MergeRecord, survivor_after: dict[str, Any]) ->
             )
 
 
-def _restore_memberships(record: MergeRecord, survivor: Lead, duplicate: Lead) -> None:
-    snapshot = record.snapshot
-    CampaignMember.objects.filter(pk__in=snapshot["moved"]["memberships"], lead=survivor).update(
-        lead=duplicate
-    )
-    campaigns = set(
-        Campaign.objects.values_list("pk", flat=True).filter(
-            pk__in=[d["campaign_id"] for d in snapshot["dropped_memberships"]]
-        )
-    )
-    for dropped in snapshot["dropped_memberships"]:
-        if dropped["campaign_id"] not in campaigns:
-            continue  # the campaign was deleted since, with its memberships
-        member, _ = CampaignMember.objects.get_or_create(
-            campaign_id=dropped["campaign_id"],
-            lead=duplicate,
-            defaults={
-                "id": dropped["id"],
-                "status": dropped["status"],
-                "joined_at": datetime.fromisoformat(dropped["joined_at"]),
-            },
-        )
-        CampaignMember.objects.filter(pk=member.pk).update(
-            updated_at=datetime.fromisoformat(dropped["updated_at"])
-        )
-    for kept in snapshot["kept_memberships"]:
-        after, before = kept["after"], kept["before"]
-        CampaignMember.objects.filter(
-            pk=kept["id"],
-            status=after["status"],
-            joined_at=datetime.fromisoformat(after["joined_at"]),
-        ).update(status=before["status"], joined_at=datetime.fromisoformat(before["joined_at"]))
-
-
 def undo_merge(record: MergeRecord, *, by: User, now: datetime) -> MergeRecord:
     """Take a merge back: the rows it moved return to the duplicate, both leads get their
     fields back, the duplicate its email and visibility, and the pair is open again.
@@ -392,14 +329,14 @@ def undo_merge(record: MergeRecord, *, by: User, now: datetime) -> MergeRecord:
         _check_identity_free(record, {**lead_values(survivor), **survivor_restore})
 
         snapshot = record.snapshot
-        moved_back = {}
-        for name, model in HISTORY.items():
-            if name == "memberships":
-                continue
-            moved_back[name] = model._default_manager.filter(
-                pk__in=snapshot["moved"][name], lead=survivor
-            ).update(lead=duplicate)
-        _restore_memberships(record, survivor, duplicate)
+        moved_back = _move_history(snapshot["moved"], to=duplicate, only_from=survivor)
+        restore_memberships(
+            snapshot["moved"]["memberships"],
+            snapshot["dropped_memberships"],
+            snapshot["kept_memberships"],
+            survivor=survivor,
+            duplicate=duplicate,
+        )
 
         # The survivor first: it may give back the email the duplicate takes again.
         survivor_restore["touch_count"] = max(survivor.touch_count - moved_back["touches"], 0)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from users.models import User
 
 from .choices import MemberStatus
+from .history import history_ids, move_rows
 from .lifecycle import check_transition
 from .models import Campaign, CampaignMember, Lead, StageChange
 
@@ -85,6 +87,18 @@ def move_leads(
         lead.stage, lead.stage_changed_at = to_stage, now
 
 
+# Columns that change only with their history: the stage through transition_lead.
+HISTORY_COLUMNS = frozenset({"stage", "stage_changed_at"})
+
+
+def update_lead(lead_id: int, **values: Any) -> None:
+    """Write some of a lead's columns (scores, assignment, clocks, fields) for the app
+    that decides them. Not its stage, which moves only with a StageChange."""
+    if HISTORY_COLUMNS & set(values):
+        raise ValueError("a lead's stage moves only through transition_lead / move_leads")
+    Lead.objects.filter(pk=lead_id).update(**values)
+
+
 def record_arrival(lead: Lead, *, now: datetime, by: User | None = None, reason: str = "") -> None:
     """The first StageChange of a new lead: from nothing to `new`."""
     StageChange.objects.create(
@@ -118,3 +132,109 @@ def follow_merges(leads: dict[int, Lead]) -> dict[int, Lead]:
             if target_id in targets:
                 resolved[pk] = targets[target_id]
     return resolved
+
+
+# Stage changes: a lead's history, which follows the person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"stage_changes": StageChange}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's stage changes, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the stage changes named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
+
+
+# --- Merges: memberships of two leads that are one person --------------------------------
+
+
+def _json_time(value: datetime) -> str:
+    """Exactly as JSON keeps it (DjangoJSONEncoder would cut microseconds)."""
+    return value.isoformat()
+
+
+def merge_memberships(
+    survivor: Lead, duplicate: Lead
+) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Merges: move the duplicate's memberships to the survivor; where the survivor is
+    already a member, keep its row with the furthest status and earliest join, and drop
+    the duplicate's. Returns what restore_memberships needs to undo it: the ids moved,
+    the rows dropped and the kept rows changed (before and after), as JSON."""
+    ours = {m.campaign_id: m for m in CampaignMember.objects.filter(lead=survivor)}
+    moved: list[int] = []
+    dropped: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for member in CampaignMember.objects.filter(lead=duplicate).order_by("pk"):
+        kept = ours.get(member.campaign_id)
+        if kept is None:
+            moved.append(member.pk)
+            continue
+        dropped.append(
+            {
+                "id": member.pk,
+                "campaign_id": member.campaign_id,
+                "status": member.status,
+                "joined_at": _json_time(member.joined_at),
+                "updated_at": _json_time(member.updated_at),
+            }
+        )
+        status = member.status
+        if MEMBER_STATUS_RANK.get(status, 0) <= MEMBER_STATUS_RANK.get(kept.status, 0):
+            status = kept.status
+        joined_at = min(kept.joined_at, member.joined_at)
+        if (status, joined_at) != (kept.status, kept.joined_at):
+            changed.append(
+                {
+                    "id": kept.pk,
+                    "before": {"status": kept.status, "joined_at": _json_time(kept.joined_at)},
+                    "after": {"status": status, "joined_at": _json_time(joined_at)},
+                }
+            )
+            CampaignMember.objects.filter(pk=kept.pk).update(status=status, joined_at=joined_at)
+    CampaignMember.objects.filter(pk__in=[d["id"] for d in dropped]).delete()
+    CampaignMember.objects.filter(pk__in=moved).update(lead=survivor)
+    return moved, dropped, changed
+
+
+def restore_memberships(
+    moved: Sequence[int],
+    dropped_rows: Sequence[dict[str, Any]],
+    kept_rows: Sequence[dict[str, Any]],
+    *,
+    survivor: Lead,
+    duplicate: Lead,
+) -> None:
+    """Undo merge_memberships from what it returned; a campaign deleted since is skipped."""
+    CampaignMember.objects.filter(pk__in=moved, lead=survivor).update(lead=duplicate)
+    campaigns = set(
+        Campaign.objects.values_list("pk", flat=True).filter(
+            pk__in=[d["campaign_id"] for d in dropped_rows]
+        )
+    )
+    for dropped in dropped_rows:
+        if dropped["campaign_id"] not in campaigns:
+            continue  # the campaign was deleted since, with its memberships
+        member, _ = CampaignMember.objects.get_or_create(
+            campaign_id=dropped["campaign_id"],
+            lead=duplicate,
+            defaults={
+                "id": dropped["id"],
+                "status": dropped["status"],
+                "joined_at": datetime.fromisoformat(dropped["joined_at"]),
+            },
+        )
+        CampaignMember.objects.filter(pk=member.pk).update(
+            updated_at=datetime.fromisoformat(dropped["updated_at"])
+        )
+    for kept in kept_rows:
+        after, before = kept["after"], kept["before"]
+        CampaignMember.objects.filter(
+            pk=kept["id"],
+            status=after["status"],
+            joined_at=datetime.fromisoformat(after["joined_at"]),
+        ).update(status=before["status"], joined_at=datetime.fromisoformat(before["joined_at"]))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Field, Sum
+from django.db import models, transaction
+from django.db.models import Sum
 
+from leads.bulk import update_columns
 from leads.choices import Stage
+from leads.history import history_ids, move_rows
 from leads.models import Lead
-from leads.services import follow_merges, move_leads, transition_lead
+from leads.services import follow_merges, move_leads, transition_lead, update_lead
 from routing.services import assign_leads
 from users.models import User
 
@@ -57,9 +59,7 @@ def score_lead(lead: Lead) -> Score:
     """Recompute and store the lead's score and segment."""
     result = score_profile(profile_of(lead))
     lead.fit_score, lead.score, lead.segment = result.fit, result.total, result.segment
-    Lead.objects.filter(pk=lead.pk).update(
-        fit_score=result.fit, score=result.total, segment=result.segment
-    )
+    update_lead(lead.pk, fit_score=result.fit, score=result.total, segment=result.segment)
     return result
 
 
@@ -75,33 +75,7 @@ def score_leads(leads: Iterable[Lead], engagement: Mapping[int, int]) -> None:
         lead.fit_score, lead.score, lead.segment = result.fit, result.total, result.segment
         if _score_values(lead) != before:
             changed.append(lead)
-    for start in range(0, len(changed), SCORE_BATCH_SIZE):
-        _store_scores(changed[start : start + SCORE_BATCH_SIZE])
-
-
-def _store_scores(leads: list[Lead]) -> None:
-    """UPDATE … FROM (VALUES …), which SQLite (3.33+) and PostgreSQL both have, as the
-    import's update_leads does. bulk_update's CASE WHEN per row and column made a batch of
-    1000 leads slower than updating them one by one."""
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    key, *columns = (_column(name) for name in ("id", *SCORE_FIELDS))
-    # VALUES names its columns column1, column2 … in both; the casts type PostgreSQL's.
-    row = "(" + ", ".join(f"CAST(%s AS {db_type})" for _, db_type in (key, *columns)) + ")"
-    sets = ", ".join(f"{name} = v.column{n}" for n, (name, _) in enumerate(columns, start=2))
-    params: list[Any] = [value for lead in leads for value in (lead.pk, *_score_values(lead))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(leads))}) AS v"
-            f" WHERE {table}.{key[0]} = v.column1",
-            params,
-        )
-
-
-def _column(name: str) -> tuple[str, str]:
-    """A Lead field's quoted column name and database type."""
-    field = Lead._meta.get_field(name)
-    assert isinstance(field, Field)
-    return connection.ops.quote_name(field.column or name), str(field.db_type(connection))
+    update_columns(changed, SCORE_FIELDS, batch_size=SCORE_BATCH_SIZE)
 
 
 def _score_values(lead: Lead) -> tuple[Any, ...]:
@@ -226,3 +200,19 @@ def move_to_segments(leads: list[Lead], *, now: datetime, by: User | None) -> No
     for to_stage, group in moving.items():
         move_leads(group, to_stage, now=now, by=by, reason=segment_move_reason)
     assign_leads(moving.get(Stage.MQL, []), now=now)
+
+
+# Engagement events: a lead's history, which follows the person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"events": Event}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's events, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the events named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
