@@ -1,4 +1,4 @@
-"""Shared fixtures: a small sales organisation and a clock."""
+"""Shared fixtures and helpers: a small sales organisation, a clock, API bearer tokens."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from leads.models import Account, Campaign
 from users.choices import Role
-from users.models import Team, User
+from users.models import ApiToken, Team, User
 
 # A Monday morning, inside working hours of a UTC 9–17 calendar.
 MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
@@ -18,6 +19,19 @@ MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def now() -> datetime:
     return MONDAY_10
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
+    """Stop the clock at `now` for code that reads it (views, API endpoints, tasks)."""
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
+
+
+def bearer(user: User) -> str:
+    """An Authorization header value with a fresh API token of `user`."""
+    _, raw = ApiToken.issue(user)
+    return f"Bearer {raw}"
 
 
 def make_user(username: str, role: str, team: Team | None = None, **extra: Any) -> User:

@@ -7,14 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from conftest import bearer
 from leads.models import Lead
 from users.models import ApiToken, User
-
-
-def bearer(user: User) -> str:
-    """A fresh token's Authorization header value."""
-    _, raw = ApiToken.issue(user)
-    return f"Bearer {raw}"
 
 
 @pytest.mark.parametrize(

@@ -7,24 +7,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from capture.services import capture_lead
+from conftest import bearer
 from leads.models import Lead
 from qualify.models import Event
-from users.models import ApiToken, User
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
-
-
-def bearer(user: User) -> str:
-    """A fresh token's Authorization header value."""
-    _, raw = ApiToken.issue(user)
-    return f"Bearer {raw}"
+from users.models import User
 
 
 def post_events(client: Client, events: Any, user: User) -> Any:

@@ -7,25 +7,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from api.models import IdempotencyKey
 from capture.models import Submission
-from conftest import HOT
+from conftest import HOT, bearer
 from leads.models import Lead, StageChange
-from users.models import ApiToken, User
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
-
-
-def bearer(user: User) -> str:
-    """A fresh token's Authorization header value."""
-    _, raw = ApiToken.issue(user)
-    return f"Bearer {raw}"
+from users.models import User
 
 
 def send(client: Client, body: dict[str, Any], token: str, key: str) -> Any:

@@ -7,29 +7,15 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from capture.models import Submission
 from capture.services import capture_lead
-from conftest import HOT
+from conftest import HOT, bearer
 from followup.services import record_touch
 from leads.choices import Stage
 from leads.models import CampaignMember, Lead
 from routing.services import assign_lead
-from users.models import ApiToken, User
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """The API reads the clock once per request, at the edge: pin it to `now`."""
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
-
-
-def bearer(user: User) -> str:
-    """A fresh token's Authorization header value."""
-    _, raw = ApiToken.issue(user)
-    return f"Bearer {raw}"
+from users.models import User
 
 
 def post(client: Client, path: str, body: Any, user: User) -> Any:

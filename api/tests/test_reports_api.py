@@ -8,24 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from capture.services import capture_lead
-from conftest import HOT
+from conftest import HOT, bearer
 from followup.services import accept_lead, convert_lead, win_lead
-from users.models import ApiToken, User
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
-
-
-def bearer(user: User) -> str:
-    """A fresh token's Authorization header value."""
-    _, raw = ApiToken.issue(user)
-    return f"Bearer {raw}"
+from users.models import User
 
 
 def funnel(client: Client, user: User, **params: Any) -> Any:

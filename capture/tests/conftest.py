@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from capture.models import WebhookSource
 
@@ -22,12 +20,6 @@ def fresh_rate_limit(db: None) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    monkeypatch.setattr(timezone, "now", lambda: now)
-    return now
 
 
 @pytest.fixture

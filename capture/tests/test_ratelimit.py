@@ -87,14 +87,10 @@ def test_pruning_drops_the_minutes_before_the_last_one(db: None, now: datetime) 
     assert sorted(RateCounter.objects.values_list("minute", flat=True)) == [minute - 1, minute]
 
 
-def test_the_beat_clean_up_prunes_old_rate_counts(
-    db: None, now: datetime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from django.utils import timezone
-
+def test_the_beat_clean_up_prunes_old_rate_counts(db: None, clock: datetime) -> None:
     from capture.tasks import clean_up_capture_task
 
-    monkeypatch.setattr(timezone, "now", lambda: now)
+    now = clock
     RateCounter.objects.create(scope="hook:1", minute=minute_of(now) - 10, count=3)
     RateCounter.objects.create(scope="hook:1", minute=minute_of(now), count=1)
 

@@ -12,7 +12,7 @@ from django.db.models import ForeignObjectRel
 from django.test import Client
 
 from capture.services import EventInput, capture_lead, record_events
-from conftest import HOT
+from conftest import HOT, bearer
 from followup.models import Opportunity, Touch
 from followup.services import record_touch
 from identity.choices import DuplicateStatus, MergeStatus
@@ -24,7 +24,7 @@ from leads.models import Campaign, CampaignMember, Lead
 from qualify.models import Event
 from routing.services import assign_lead
 from users.access import visible_leads
-from users.models import ApiToken, Notification
+from users.models import Notification
 
 
 @dataclass
@@ -147,12 +147,10 @@ def test_merged_lead_is_in_no_list_api_export_or_report(
     merge_leads(pair.ann, pair.dup, by=org.admin, now=now)
     client.force_login(org.marketer)
 
-    api = client.get(
-        "/api/v1/leads", HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(org.marketer)[1]}"
-    )
+    api = client.get("/api/v1/leads", HTTP_AUTHORIZATION=bearer(org.marketer))
     one = client.get(
         f"/api/v1/leads/{pair.dup.pk}",
-        HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(org.marketer)[1]}",
+        HTTP_AUTHORIZATION=bearer(org.marketer),
     )
     listed = client.get("/leads/")
     export = client.get("/leads/export.csv")

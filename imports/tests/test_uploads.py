@@ -113,9 +113,9 @@ def test_cleanup_uploads_runs_the_sweep_now(org: Any, imports: Path) -> None:
 
 
 def test_the_beat_task_sweeps_old_uploads(
-    org: Any, imports: Path, settings: Any, monkeypatch: pytest.MonkeyPatch, now: datetime
+    org: Any, imports: Path, settings: Any, clock: datetime
 ) -> None:
-    monkeypatch.setattr(timezone, "now", lambda: now)
+    now = clock
     settings.LEADLOOP_IMPORT_UPLOAD_TTL_HOURS = 24
     old = upload(org, now - DAY - timedelta(minutes=1))
 
