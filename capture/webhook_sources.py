@@ -1,5 +1,5 @@
 """Setting up webhook sources and keeping their delivery log: marketing (on `/webhooks/`)
-and admins save a source as they configured it; the endpoint (capture.hook_views) logs
+and admins save a source as they configured it; the endpoint (api.hooks) logs
 every request it answers for a source, and the capture clean-up sweep keeps the newest
 deliveries of each. Rotating a source's token is `capture.services.rotate_webhook_token`.
 """

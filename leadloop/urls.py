@@ -6,7 +6,7 @@ from api.root import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("hooks/", include("capture.hook_urls")),
+    path("hooks/", include("api.hook_urls")),
     path("", include("capture.urls")),
     path("", include("web.urls")),
 ]

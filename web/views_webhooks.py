@@ -28,9 +28,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from api.hooks import TOKEN_HEADER
 from capture.choices import DeliveryOutcome, SignatureScheme
 from capture.forms import WebhookSourceSetupForm
-from capture.hook_views import TOKEN_HEADER
 from capture.models import WebhookDelivery, WebhookSource
 from capture.services import rotate_webhook_token
 from capture.signatures import (

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 
-from capture import hook_views
+from api import hooks as hook_views
 from capture.models import WebhookDelivery, WebhookSource
 from capture.tasks import clean_up_capture_task
 from capture.webhook_sources import DeliveryReport, record_webhook_delivery

@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from . import hook_views
+from . import hooks
 
 app_name = "hooks"
 
 urlpatterns = [
-    path("<slug:slug>/", hook_views.receive, name="receive"),
+    path("<slug:slug>/", hooks.receive, name="receive"),
     # Senders do not follow a redirect with their POST: answer without the slash too.
-    path("<slug:slug>", hook_views.receive),
+    path("<slug:slug>", hooks.receive),
 ]

@@ -31,15 +31,15 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from api.errors import error_body
+from capture.choices import DeliveryOutcome, DeliveryRejection, SignatureScheme
+from capture.models import WebhookSource
+from capture.ratelimit import client_ip, over_limit
+from capture.services import EventOutcome, receive_webhook
+from capture.signatures import signature_error, zoom_url_validation
+from capture.webhook_sources import DeliveryReport, record_webhook_delivery
+from capture.webhooks import MappingConfigError, PayloadError
 
-from .choices import DeliveryOutcome, DeliveryRejection, SignatureScheme
-from .models import WebhookSource
-from .ratelimit import client_ip, over_limit
-from .services import EventOutcome, receive_webhook
-from .signatures import signature_error, zoom_url_validation
-from .webhook_sources import DeliveryReport, record_webhook_delivery
-from .webhooks import MappingConfigError, PayloadError
+from .errors import error_body
 
 log = logging.getLogger(__name__)
 
