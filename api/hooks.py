@@ -37,13 +37,12 @@ from capture.ratelimit import client_ip, over_limit
 from capture.services import EventOutcome, receive_webhook
 from capture.signatures import signature_error, zoom_url_validation
 from capture.webhook_sources import DeliveryReport, record_webhook_delivery
-from capture.webhooks import MappingConfigError, PayloadError
+from capture.webhooks import TOKEN_HEADER, MappingConfigError, PayloadError
 
 from .errors import error_body
 
 log = logging.getLogger(__name__)
 
-TOKEN_HEADER = "X-Leadloop-Token"
 # 1000 webinar participants with their answers fit easily; more is not one delivery.
 MAX_BODY_BYTES = 1024 * 1024
 

@@ -73,6 +73,10 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+# The header a sender passes its source's token in (or ?token= in the address).
+TOKEN_HEADER = "X-Leadloop-Token"
+
+
 def new_webhook_token() -> str:
     """A fresh secret for a webhook source (the default of `WebhookSource.token`)."""
     return secrets.token_urlsafe(32)

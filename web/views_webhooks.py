@@ -28,7 +28,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from api.hooks import TOKEN_HEADER
 from capture.choices import DeliveryOutcome, SignatureScheme
 from capture.forms import WebhookSourceSetupForm
 from capture.models import WebhookDelivery, WebhookSource
@@ -42,7 +41,7 @@ from capture.signatures import (
     masked,
 )
 from capture.webhook_sources import save_webhook_source
-from capture.webhooks import example_payload
+from capture.webhooks import TOKEN_HEADER, example_payload
 from leads.errors import FieldError
 from users.models import User
 
