@@ -29,7 +29,7 @@ from leads import services as leads_services
 from leads.errors import FieldError
 from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
-from leads.services import merge_memberships, restore_memberships
+from leads.services import merge_memberships, restore_memberships, update_lead
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
 from users import services as users_services
@@ -72,7 +72,9 @@ NOT_HISTORY: frozenset[type[models.Model]] = frozenset(
 # Fields that must stay unique: the duplicate gives them up while it is merged.
 IDENTITY = ("email", "external_id")
 # Never written back by an undo: the row's identity and bookkeeping.
-NOT_RESTORED = frozenset({"id", "created_at", "updated_at"})
+# A merge never moves the duplicate's stage (a merged lead is hidden, so nothing else
+# does): undo leaves it, and its history, as they are.
+NOT_RESTORED = frozenset({"id", "created_at", "updated_at", "stage", "stage_changed_at"})
 
 
 class MergeError(FieldError):
@@ -205,7 +207,8 @@ def merge_leads(
         snapshot |= {"moved": moved, "dropped_memberships": dropped, "kept_memberships": changed}
 
         # The duplicate gives up its unique keys first, so the survivor may take them.
-        Lead.objects.filter(pk=duplicate.pk).update(
+        update_lead(
+            duplicate.pk,
             merged_into=survivor,
             email=None,
             external_id=None,
@@ -232,7 +235,7 @@ def merge_leads(
                 name: _dump(value) for name, value in counters.items() if name != "touch_count"
             },
         }
-        Lead.objects.filter(pk=survivor.pk).update(**to_write, **counters, updated_at=now)
+        update_lead(survivor.pk, **to_write, **counters, updated_at=now)
 
         after = {**ours, **to_write}
         kept_emails = {after["email"]}
@@ -350,10 +353,8 @@ def undo_merge(record: MergeRecord, *, by: User, now: datetime) -> MergeRecord:
             # Set by the merge from a moved touch: the earliest contact still here decides.
             survivor.first_touch_at = None
             survivor_restore["first_touch_at"] = _first_contact_since(survivor)
-        Lead.objects.filter(pk=survivor.pk).update(**survivor_restore, updated_at=now)
-        Lead.objects.filter(pk=duplicate.pk).update(
-            **_restore(snapshot["duplicate_before"]), updated_at=now
-        )
+        update_lead(survivor.pk, **survivor_restore, updated_at=now)
+        update_lead(duplicate.pk, **_restore(snapshot["duplicate_before"]), updated_at=now)
 
         if record.candidate_id is not None:
             DuplicateCandidate.objects.filter(pk=record.candidate_id).update(
