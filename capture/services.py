@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -503,7 +503,13 @@ def record_events(
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
-    """A form submission is engagement: store it and let its points count at once."""
+    """A form submission is engagement: store it and let its points count at once.
+
+    It counts once per lead, form and day (UTC): the event's idempotency key says which,
+    so posting the form again, or twice at the same moment (the unique key decides), adds
+    no points. Otherwise anyone knowing an address could post a lead back to sales.
+    """
+    day = now.astimezone(UTC).date().isoformat()
     store_events(
         [
             Event(
@@ -513,6 +519,7 @@ def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
                 received_at=now,
                 points=event_points("form_submit"),
                 properties={"form": form_slug},
+                idempotency_key=f"form:{form_slug}:{lead.pk}:{day}",
             )
         ],
         now=now,
