@@ -650,6 +650,7 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
                 source=source.channel,
                 now=now,
                 campaign=source.campaign,
+                submitter=Submitter.TOOL,
             ),
             strict=True,
         )
@@ -706,7 +707,11 @@ def _hook_lead(
     *,
     now: datetime,
 ) -> Lead | None:
-    """The lead an item's event belongs to, captured or updated as the source says."""
+    """The lead an item's event belongs to, captured or updated as the source says.
+
+    A tool is a stranger to the leads it names (capture.rules.STRANGER): its items fill
+    in what a known lead lacks and may move it on, never overwrite, downgrade or
+    disqualify it."""
     campaign = source.campaign
     if lead is None and source.unknown_email != UnknownEmail.CREATE:
         return None
@@ -718,6 +723,7 @@ def _hook_lead(
             campaign=campaign,
             member_status=item.member_status,
             payload={"webhook": source.slug, "item": raw},
+            submitter=Submitter.TOOL,
         ).lead
     if campaign is not None:
         add_to_campaign(lead, campaign, status=item.member_status, now=now)
