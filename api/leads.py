@@ -29,8 +29,10 @@ from api.common import (
     sla_state,
 )
 from api.errors import ERROR_RESPONSES, ApiError
+from capture.choices import Submitter
 from capture.services import capture_lead
 from followup.models import Opportunity, Touch
+from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
 from qualify.models import Event
@@ -408,10 +410,15 @@ def create_lead(
     """Any user may submit a lead; it is scored and, when sales-ready, routed and given
     an SLA deadline before this answers.
 
-    201: created; 200: an existing lead (same email) was updated. Both answer the lead as
-    stored. 202: stored, but the lead lies outside the caller's scope (e.g. a rep's lead
-    routed to another team), so only the email is echoed and nothing tells whether it
-    was new.
+    An existing lead (same email) that the caller may see is updated as sent. One they
+    may not see (another team's, or one nobody owns yet, for a rep) is not theirs to
+    change: the submission is recorded and fills in only the lead's empty fields (never
+    an answer that would disqualify it); the lead is not rescored, moved or routed.
+
+    201: created; 200: an existing lead was updated. Both answer the lead as stored.
+    202: recorded, but the lead lies outside the caller's scope (an existing lead they
+    may not see, or a new one routed to another team): only the email sent is echoed, so
+    nothing tells whether the lead existed, what it holds or who owns it.
     """
     user = api_user(request)
     now = timezone.now()
@@ -432,11 +439,17 @@ def create_lead(
             member_status=payload.campaign_status,
             by=user,
             payload=body,
+            submitter=Submitter.USER,
         )
-        lead = visible_leads(user).select_related("owner", "team").filter(pk=result.lead.pk).first()
+        lead = (
+            visible_leads(user).select_related("owner", "team").filter(pk=result.lead.pk).first()
+            if result.in_charge
+            else None
+        )
         if lead is None:
             received = LeadReceivedOut(
-                email=result.lead.email,
+                # As sent: the lead found may hold another address (a merge's survivor).
+                email=normalise_email(payload.email) if payload.email else None,
                 visible=False,
                 detail="The lead was received. It is outside the leads you can see.",
             )

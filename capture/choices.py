@@ -38,3 +38,19 @@ class DeliveryRejection(models.TextChoices):
     BAD_PAYLOAD = "bad_payload", "payload does not fit the mapping"
     MAPPING_ERROR = "mapping_error", "mapping error"
     SERVER_ERROR = "server_error", "server error"
+
+
+class Submitter(models.TextChoices):
+    """Who sends lead data to capture: it decides what the data may change on a lead
+    Leadloop already knows (`capture.rules.rights_of`). A new lead takes everything."""
+
+    # Leadloop's own flows (seed data, a capture a person started in the app): in charge.
+    INTERNAL = "internal", "Leadloop"
+    # A signed-in user of the API: in charge of the leads they may see, a stranger to
+    # the others.
+    USER = "user", "A signed-in user"
+    # A tool marketing connected (a webhook source): it is authenticated, the people who
+    # typed what it relays are not (anyone can register for a webinar with any address).
+    TOOL = "tool", "A connected tool"
+    # Anyone on the internet: the public web form.
+    PUBLIC = "public", "Anyone (public web form)"

@@ -1,8 +1,10 @@
-"""Pure intake rules: which fields a lead has, how values are cleaned, what a web form
-asks. How people and companies are recognised is in `identity.rules`."""
+"""Pure intake rules: which fields a lead has, how values are cleaned, what a submission
+may change on a lead already known, what a web form asks. How people and companies are
+recognised is in `identity.rules`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -14,6 +16,8 @@ from django.core.validators import validate_email
 from identity.rules import normalise_email
 from leads.choices import Authority, Timeline
 from leads.errors import FieldError
+
+from .choices import Submitter
 
 try:
     import phonenumbers
@@ -99,6 +103,87 @@ def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
                 raise FieldError(name, "must be an object of name → value")
             cleaned[name] = {str(k): v for k, v in raw.items()}
     return cleaned
+
+
+# --- What a submission may change on a lead already known ------------------------------
+
+# The lead's own fields a capture writes (email finds the lead, website its account).
+PROFILE_FIELDS = (
+    "first_name", "last_name", "phone", "title", "company_name", "country", "industry",
+    "employees", "need", "authority", "budget", "timeline",
+)  # fmt: skip
+EMPTY = ("", None)
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What a submission may change on a lead Leadloop already knows."""
+
+    # Replace values the lead has; without it, a submission only fills in empty fields.
+    overwrite: bool
+    # Take an answer that takes the lead out of the funnel (see `disqualifies`), and move
+    # the lead to `disqualified` when its score says so.
+    disqualify: bool
+    # Score the lead afresh and move it to its segment's stage (routing it when it becomes
+    # an MQL). Those moves only go forward, except disqualification.
+    move: bool
+
+
+# Someone in charge of the lead: what they send is what the lead is.
+IN_CHARGE = Rights(overwrite=True, disqualify=True, move=True)
+# Anyone at a public door (a form, a webinar tool): the person may be who they say and
+# answer what we did not know yet, so the lead may move on; but the address may be someone
+# else's, so nothing a person decided is overwritten, downgraded or disqualified.
+STRANGER = Rights(overwrite=False, disqualify=False, move=True)
+# A user who may not see the lead: their data is kept, and fills in what the lead lacks,
+# but they decide nothing about it: not rescored, not moved, not routed (to them) now.
+OUTSIDER = Rights(overwrite=False, disqualify=False, move=False)
+
+
+def rights_of(submitter: str, *, is_new: bool, sees_lead: bool) -> Rights:
+    """What a submission from `submitter` may change: everything on a lead it creates;
+    on a known one, as `submitter` is trusted (`sees_lead`: a user may see the lead)."""
+    if is_new or submitter == Submitter.INTERNAL:
+        return IN_CHARGE
+    if submitter == Submitter.USER:
+        return IN_CHARGE if sees_lead else OUTSIDER
+    return STRANGER
+
+
+def disqualifies(name: str, value: Any) -> bool:
+    """Whether an answer alone takes a lead out of the funnel (as
+    `qualify.rules.score_profile` decides: a lead that will never buy)."""
+    return name == "timeline" and value == Timeline.NEVER
+
+
+def merge_fields(
+    lead: Mapping[str, Any], sent: Mapping[str, Any], rights: Rights
+) -> dict[str, Any]:
+    """The fields a submission changes on a lead: name → new value.
+
+    `lead` holds the lead's PROFILE_FIELDS and custom_fields, `sent` the cleaned fields
+    submitted. Without `rights.overwrite` only empty fields (and custom fields the lead
+    lacks) are filled in; without `rights.disqualify` an answer that would disqualify the
+    lead is not taken (the submission keeps it for a person to read).
+    """
+    changes: dict[str, Any] = {}
+    for name in PROFILE_FIELDS:
+        if name not in sent:
+            continue
+        value = sent[name]
+        if not rights.disqualify and disqualifies(name, value):
+            continue
+        if (rights.overwrite or lead.get(name) in EMPTY) and value != lead.get(name):
+            changes[name] = value
+    if "custom_fields" in sent:
+        before = lead.get("custom_fields") or {}
+        after = dict(before)
+        for key, value in sent["custom_fields"].items():
+            if rights.overwrite or before.get(key) in EMPTY:
+                after[key] = value
+        if after != before:
+            changes["custom_fields"] = after
+    return changes
 
 
 # --- Web forms marketing builds ---------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -17,7 +17,7 @@ from django.utils.text import slugify
 
 from identity.dedup import check_new_leads, find_duplicate_candidates, leads_for_freed_emails
 from identity.rules import company_domain
-from leads.choices import Channel, MemberStatus, Stage
+from leads.choices import Channel, MemberStatus, Segment, Stage
 from leads.errors import FieldError
 from leads.history import history_ids, move_rows
 from leads.lifecycle import arrival_reason
@@ -34,11 +34,20 @@ from qualify.services import (
     store_events,
 )
 from routing.services import assign_lead
+from users.access import can_access_lead
 from users.models import User
 
-from .choices import UnknownEmail
+from .choices import Submitter, UnknownEmail
 from .models import Submission, WebForm, WebhookSource
-from .rules import clean_form_definition, clean_lead_fields
+from .rules import (
+    IN_CHARGE,
+    PROFILE_FIELDS,
+    Rights,
+    clean_form_definition,
+    clean_lead_fields,
+    merge_fields,
+    rights_of,
+)
 from .webhooks import (
     MappedItem,
     find_items,
@@ -50,12 +59,6 @@ from .webhooks import (
     Mapping as HookMapping,
 )
 
-PROFILE_FIELDS = (
-    "first_name", "last_name", "phone", "title", "company_name", "country", "industry",
-    "employees", "need", "authority", "budget", "timeline",
-)  # fmt: skip
-
-
 # Event.idempotency_key's length.
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -64,6 +67,9 @@ IDEMPOTENCY_KEY_MAX = 200
 class CaptureResult:
     lead: Lead
     created: bool
+    # Taken as from someone in charge of the lead (capture.rules.IN_CHARGE): its fields
+    # overwrite, the lead moves as its score says. False: a stranger's, fill-in only.
+    in_charge: bool = True
 
 
 def find_or_create_account(domain: str | None, company_name: str) -> Account | None:
@@ -85,11 +91,18 @@ def capture_lead(
     by: User | None = None,
     arrived_at: datetime | None = None,
     payload: dict[str, Any] | None = None,
+    submitter: str = Submitter.INTERNAL,
 ) -> CaptureResult:
     """Create the lead, or update the one with the same email, then score and route it.
 
     The submission is recorded as received. A sales-ready lead leaves this function
     already assigned with its SLA deadline set. Raises FieldError on bad input.
+
+    What a submission may change on a lead already known depends on who sends it
+    (`submitter`, see `capture.rules.rights_of`): Leadloop itself, or a user (`by`) who
+    may see the lead, updates it; anyone else only fills in its empty fields, never
+    disqualifies it or moves it back, and a user who may not see it does not move it at
+    all. Every door from outside says who is submitting.
     """
     fields = clean_lead_fields(data)
     email = fields.get("email")
@@ -97,14 +110,16 @@ def capture_lead(
         raise FieldError("email", "an email, or a name or phone, is required")
     try:
         return _capture(
-            fields, source, now, campaign, member_status, by, arrived_at, payload or data
-        )
+            fields, source, now, campaign, member_status, by, arrived_at, payload or data,
+            submitter,
+        )  # fmt: skip
     except IntegrityError:
         # Another request created the same email between our look-up and insert: the
         # unique index decided; now it is an update.
         return _capture(
-            fields, source, now, campaign, member_status, by, arrived_at, payload or data
-        )
+            fields, source, now, campaign, member_status, by, arrived_at, payload or data,
+            submitter,
+        )  # fmt: skip
 
 
 def _capture(
@@ -116,6 +131,7 @@ def _capture(
     by: User | None,
     arrived_at: datetime | None,
     payload: dict[str, Any],
+    submitter: str,
 ) -> CaptureResult:
     email = fields.get("email")
     with transaction.atomic():
@@ -123,6 +139,14 @@ def _capture(
         if lead is None and email:
             lead = _survivor_of_freed_email(email)
         created = lead is None
+        # Decided on the locked row: a lead handed to someone meanwhile is judged as it is.
+        sees_lead = (
+            submitter == Submitter.USER
+            and lead is not None
+            and by is not None
+            and can_access_lead(by, lead)
+        )
+        rights = rights_of(submitter, is_new=created, sees_lead=sees_lead)
         match_before = _match_fields(lead) if lead is not None else None
         domain = company_domain(email, fields.get("website", ""))
         if lead is None:
@@ -134,7 +158,7 @@ def _capture(
                 source=source if source in Channel.values else Channel.OTHER,
                 first_campaign=campaign,
             )
-        _take_fields(lead, fields)
+        _take_fields(lead, fields, rights)
         if lead.account_id is None:
             lead.account = find_or_create_account(domain, lead.company_name)
         if created:
@@ -154,13 +178,17 @@ def _capture(
         )
         if campaign is not None:
             add_to_campaign(lead, campaign, status=member_status or "registered", now=now)
-        score_lead(lead)
-        if apply_segment(lead, now=now, by=by):
-            assign_lead(lead, now=now)
+        if rights.move:
+            score_lead(lead)
+            # A stranger never takes a lead out of the funnel (see capture.rules).
+            if (rights.disqualify or lead.segment != Segment.DISQUALIFIED) and apply_segment(
+                lead, now=now, by=by
+            ):
+                assign_lead(lead, now=now)
         if created or _match_fields(lead) != match_before:
             # A new lead (or new phone, name or company) may be a person we already know.
             find_duplicate_candidates(lead, now=now, is_new=created)
-    return CaptureResult(lead=lead, created=created)
+    return CaptureResult(lead=lead, created=created, in_charge=rights == IN_CHARGE)
 
 
 @dataclass(frozen=True)
@@ -180,6 +208,7 @@ def capture_people(
     now: datetime,
     campaign: Campaign | None = None,
     by: User | None = None,
+    submitter: str = Submitter.INTERNAL,
 ) -> list[Lead | FieldError]:
     """Leads for people no lead holds yet, made together: for each, what capture_lead
     does (account by domain, arrival, submission, campaign membership, score, stage of
@@ -191,7 +220,7 @@ def capture_people(
     first person with an address is made here; a later one with the same address, an
     address a merge freed (it reaches a survivor), a person without an email, and
     everyone when another request creates one of the addresses meanwhile, go through
-    capture_lead, which updates.
+    capture_lead, which updates as `submitter` may.
     """
     results: list[Lead | FieldError | None] = [None] * len(people)
     cleaned: dict[int, dict[str, Any]] = {}
@@ -232,6 +261,7 @@ def capture_people(
             results[index] = capture_lead(
                 person.data, source=source, now=now, campaign=campaign,
                 member_status=person.member_status, by=by, payload=person.payload,
+                submitter=submitter,
             ).lead  # fmt: skip
         except FieldError as exc:
             results[index] = exc
@@ -281,7 +311,7 @@ def _create_leads(
             first_campaign=campaign,
             account=accounts.get(domains[index] or ""),
         )
-        _take_fields(lead, fields)
+        _take_fields(lead, fields, IN_CHARGE)
         leads[index] = lead
     created = Lead.objects.bulk_create(leads.values())
     StageChange.objects.bulk_create(
@@ -330,13 +360,12 @@ def _accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
     return found
 
 
-def _take_fields(lead: Lead, fields: dict[str, Any]) -> None:
-    """The cleaned profile fields a capture brings, onto the lead; custom fields merge."""
-    for name in PROFILE_FIELDS:
-        if name in fields:
-            setattr(lead, name, fields[name])
-    if "custom_fields" in fields:
-        lead.custom_fields = {**lead.custom_fields, **fields["custom_fields"]}
+def _take_fields(lead: Lead, fields: dict[str, Any], rights: Rights) -> None:
+    """The cleaned profile fields a capture brings, onto the lead, as far as `rights` let
+    them (capture.rules.merge_fields); custom fields merge."""
+    current = {name: getattr(lead, name) for name in (*PROFILE_FIELDS, "custom_fields")}
+    for name, value in merge_fields(current, fields, rights).items():
+        setattr(lead, name, value)
 
 
 def _match_fields(lead: Lead) -> tuple[Any, ...]:
@@ -480,7 +509,13 @@ def record_events(
 
 
 def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
-    """A form submission is engagement: store it and let its points count at once."""
+    """A form submission is engagement: store it and let its points count at once.
+
+    It counts once per lead, form and day (UTC): the event's idempotency key says which,
+    so posting the form again, or twice at the same moment (the unique key decides), adds
+    no points. Otherwise anyone knowing an address could post a lead back to sales.
+    """
+    day = now.astimezone(UTC).date().isoformat()
     store_events(
         [
             Event(
@@ -490,6 +525,7 @@ def record_form_event(lead: Lead, *, form_slug: str, now: datetime) -> None:
                 received_at=now,
                 points=event_points("form_submit"),
                 properties={"form": form_slug},
+                idempotency_key=f"form:{form_slug}:{lead.pk}:{day}",
             )
         ],
         now=now,
@@ -620,6 +656,7 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
                 source=source.channel,
                 now=now,
                 campaign=source.campaign,
+                submitter=Submitter.TOOL,
             ),
             strict=True,
         )
@@ -676,7 +713,11 @@ def _hook_lead(
     *,
     now: datetime,
 ) -> Lead | None:
-    """The lead an item's event belongs to, captured or updated as the source says."""
+    """The lead an item's event belongs to, captured or updated as the source says.
+
+    A tool is a stranger to the leads it names (capture.rules.STRANGER): its items fill
+    in what a known lead lacks and may move it on, never overwrite, downgrade or
+    disqualify it."""
     campaign = source.campaign
     if lead is None and source.unknown_email != UnknownEmail.CREATE:
         return None
@@ -688,6 +729,7 @@ def _hook_lead(
             campaign=campaign,
             member_status=item.member_status,
             payload={"webhook": source.slug, "item": raw},
+            submitter=Submitter.TOOL,
         ).lead
     if campaign is not None:
         add_to_campaign(lead, campaign, status=item.member_status, now=now)

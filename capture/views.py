@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from leads.choices import Authority, Channel, MemberStatus, Timeline
 from leads.errors import FieldError
 
+from .choices import Submitter
 from .forms import FIELD_LABELS
 from .models import WebForm
 from .ratelimit import client_ip, over_limit
@@ -161,6 +162,9 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
                 member_status=MemberStatus.RESPONDED,
                 now=now,
                 payload={**data, "form": webform.slug, **consent},
+                # Anyone may post any address: for a known lead, the post only fills in
+                # what it lacks. The answer is the same either way.
+                submitter=Submitter.PUBLIC,
             )
         except FieldError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

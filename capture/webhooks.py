@@ -14,7 +14,7 @@ the items are and where each event field sits in an item:
       "lead": {"first_name": "participant.first_name", "company_name": "participant.org"},
       "member_status": {"path": "status", "map": {"attended": "attended"}},
       "timezone": "Europe/Berlin",   # for timestamps sent without an offset
-      "update_known_leads": false    # also update the profile of leads already known
+      "update_known_leads": false    # also fill in what leads already known lack
     }
 
 Only `kind` is required; `email` defaults to the path `email`, `occurred_at` to the time

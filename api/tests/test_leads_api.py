@@ -13,7 +13,7 @@ from capture.services import capture_lead
 from conftest import HOT, bearer
 from followup.services import record_touch
 from leads.choices import Stage
-from leads.models import CampaignMember, Lead
+from leads.models import CampaignMember, Lead, StageChange
 from routing.services import assign_lead
 from users.models import User
 
@@ -158,6 +158,140 @@ def test_a_rep_creating_a_lead_routed_to_them_sees_it(
     response = post(client, "/api/v1/leads", {"email": "de@buyer.de", **HOT}, org.rep1)
     assert response.status_code == 201
     assert response.json()["owner"] == "rep1"
+
+
+OUT_OF_SCOPE = {
+    "visible": False,
+    "detail": "The lead was received. It is outside the leads you can see.",
+}
+
+
+def test_a_rep_sending_another_teams_lead_fills_in_only_what_it_lacks(
+    org: Any, clock: datetime, client: Client
+) -> None:
+    # given an Americas MQL owned by rep3, with a name but no phone
+    lead = capture_lead(
+        {"email": "us@buyer.com", "first_name": "Uma", **HOT, "country": "United States"},
+        source="api",
+        now=clock,
+    ).lead
+    assert (lead.stage, lead.owner) == ("mql", org.rep3)
+    # when rep1 (EMEA), who cannot see it, sends it with another name, country and
+    # timeline, and a phone
+    body = {
+        "email": "US@buyer.com",
+        "first_name": "Mallory",
+        "phone": "+1 555 0100",
+        "country": "Germany",
+        "timeline": "never",
+    }
+    response = post(client, "/api/v1/leads", body, org.rep1)
+    # then rep1 learns nothing about the lead, the submission is kept as sent, the phone
+    # is filled in and everything the lead had stays as it was
+    assert (response.status_code, response.json()) == (
+        202,
+        {"email": "us@buyer.com", **OUT_OF_SCOPE},
+    )
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.phone, lead.country, lead.timeline) == (
+        "Uma",
+        "+1 555 0100",
+        "United States",
+        "now",
+    )
+    assert (lead.stage, lead.segment, lead.score, lead.owner, lead.team) == (
+        "mql",
+        "sales_ready",
+        70,
+        org.rep3,
+        org.americas,
+    )
+    submission = Submission.objects.order_by("pk").last()
+    assert submission is not None
+    assert (submission.lead_id, submission.submitted_by, submission.was_created) == (
+        lead.pk,
+        org.rep1,
+        False,
+    )
+    assert submission.payload == body
+
+
+@pytest.mark.parametrize("timeline", ["year", ""])
+def test_a_rep_cannot_disqualify_a_lead_they_cannot_see(
+    org: Any, clock: datetime, client: Client, timeline: str
+) -> None:
+    # given a nurtured lead nobody owns yet (only marketing sees it), with or without a
+    # timeline
+    lead = capture_lead(
+        {"email": "later@x.com", "need": "someday", "timeline": timeline}, source="api", now=clock
+    ).lead
+    assert lead.stage == "nurturing"
+    # when rep1 sends it saying it will never buy
+    response = post(
+        client, "/api/v1/leads", {"email": "later@x.com", "timeline": "never"}, org.rep1
+    )
+    # then it stays in nurture with the timeline it had, and its history has no new move
+    assert (response.status_code, response.json()) == (
+        202,
+        {"email": "later@x.com", **OUT_OF_SCOPE},
+    )
+    lead.refresh_from_db()
+    assert (lead.stage, lead.segment, lead.timeline) == ("nurturing", "nurture", timeline)
+    assert list(StageChange.objects.filter(lead=lead).values_list("to_stage", flat=True)) == [
+        "new",
+        "nurturing",
+    ]
+
+
+def test_a_rep_cannot_make_a_lead_they_cannot_see_sales_ready_and_take_it(
+    org: Any, clock: datetime, client: Client
+) -> None:
+    # given a nurtured lead without a country, nobody's yet (only marketing sees it)
+    lead = capture_lead({"email": "later@x.com", "need": "someday"}, source="api", now=clock).lead
+    assert (lead.stage, lead.score) == ("nurturing", 15)
+    # when rep1 sends it again as a hot German lead, which would route it to EMEA
+    response = post(client, "/api/v1/leads", {"email": "later@x.com", **HOT}, org.rep1)
+    # then the blanks are filled in, but the lead is not rescored, moved or routed: it
+    # stays in nurture, nobody's, and rep1 is told nothing about it
+    assert (response.status_code, response.json()) == (
+        202,
+        {"email": "later@x.com", **OUT_OF_SCOPE},
+    )
+    lead.refresh_from_db()
+    assert (lead.need, lead.authority, lead.country) == ("someday", "decision_maker", "Germany")
+    assert (lead.stage, lead.segment, lead.score, lead.owner, lead.team) == (
+        "nurturing",
+        "nurture",
+        15,
+        None,
+        None,
+    )
+    assert list(StageChange.objects.filter(lead=lead).values_list("to_stage", flat=True)) == [
+        "new",
+        "nurturing",
+    ]
+
+
+def test_a_rep_sending_their_own_lead_again_updates_it(
+    org: Any, clock: datetime, client: Client
+) -> None:
+    # given rep1's German MQL
+    lead = capture_lead(
+        {"email": "de@buyer.de", "first_name": "D.", **HOT}, source="api", now=clock
+    )
+    assert lead.lead.owner == org.rep1
+    # when rep1 sends a corrected name and a new timeline
+    response = post(
+        client,
+        "/api/v1/leads",
+        {"email": "de@buyer.de", "first_name": "Dora", "timeline": "quarter"},
+        org.rep1,
+    )
+    # then the lead is updated as a person in charge of it says, and answered in full
+    assert response.status_code == 200
+    assert (response.json()["owner"], response.json()["score"]) == ("rep1", 65)
+    stored = Lead.objects.get(pk=lead.lead.pk)
+    assert (stored.first_name, stored.timeline, stored.stage) == ("Dora", "quarter", "mql")
 
 
 # --- GET /leads and GET /leads/{id}: who sees what --------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from django.db import IntegrityError, close_old_connections, connection
 
 from capture import services
+from capture.choices import Submitter
 from capture.models import Submission, WebhookSource
 from capture.services import (
     EventInput,
@@ -257,3 +258,40 @@ def test_a_webhook_makes_its_new_attendees_together_and_treats_a_repeat_as_known
     assert Lead.objects.count() == 5
     assert CampaignMember.objects.filter(campaign=org.webinar).count() == 5
     assert Lead.objects.get(email="guest3@acme.io").first_name == "G3"
+
+
+def test_a_tools_batch_only_fills_in_known_people_as_capture_lead_does(
+    org: Any, now: datetime
+) -> None:
+    # given a nurtured lead with a name and a timeline
+    ann = capture_lead(
+        {"email": "ann@acme.io", "first_name": "Ann", "need": "reports", "timeline": "year"},
+        source="api",
+        now=now,
+    ).lead
+    # when a tool's batch names her with other answers, and a new person twice
+    made = capture_people(
+        [
+            NewPerson(
+                {"email": "ann@acme.io", "first_name": "Eve", "phone": "1", "timeline": "never"}
+            ),
+            NewPerson({"email": "bob@acme.io", "first_name": "Bob"}),
+            NewPerson({"email": "bob@acme.io", "first_name": "Robert", "phone": "2"}),
+        ],
+        source="webinar",
+        now=now,
+        submitter=Submitter.TOOL,
+    )
+    # then Ann's blanks are filled in and nothing else; Bob is made once, and his second
+    # mention, by then a known lead, fills in the phone he lacked
+    bob = Lead.objects.get(email="bob@acme.io")
+    assert [lead.pk if isinstance(lead, Lead) else lead for lead in made] == [
+        ann.pk,
+        bob.pk,
+        bob.pk,
+    ]
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.phone, ann.timeline, ann.stage) == ("Ann", "1", "year", "nurturing")
+    bob.refresh_from_db()
+    assert (bob.first_name, bob.phone) == ("Bob", "2")
+    assert Submission.objects.filter(lead=bob).count() == 2

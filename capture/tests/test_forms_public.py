@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from capture.models import Submission, WebForm
-from leads.models import CampaignMember, Lead
+from capture.services import capture_lead, record_form_event
+from conftest import HOT
+from followup.services import accept_lead, reject_lead
+from leads.models import CampaignMember, Lead, StageChange
 from qualify.models import Event
 
 
@@ -246,3 +253,150 @@ def test_a_snippet_post_creates_the_lead(client, org, webform) -> None:
 
     assert response.status_code == 200
     assert Lead.objects.get().email == "ann@acme.io"
+
+
+# --- A known address: anyone may fill in what a lead lacks, nobody may take it over -----
+
+
+def stages(lead: Lead) -> list[str]:
+    return list(StageChange.objects.filter(lead=lead).values_list("to_stage", flat=True))
+
+
+def test_a_post_for_a_known_address_fills_in_only_what_the_lead_lacks(
+    client, clock, webform
+) -> None:
+    # given a lead with a name and a company, but no timeline
+    lead = capture_lead(
+        {"email": "ann@acme.io", "first_name": "Ann", "company_name": "Acme"},
+        source="api",
+        now=clock,
+    ).lead
+    # when someone posts the form with that address, another name and company, a timeline
+    response = post(
+        client,
+        {
+            "email": "ann@acme.io",
+            "first_name": "Mallory",
+            "company_name": "Evil",
+            "timeline": "year",
+        },
+    )
+    # then the timeline is filled in, the name and company stay, the post is kept as sent
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.company_name, lead.timeline) == ("Ann", "Acme", "year")
+    submission = Submission.objects.order_by("pk").last()
+    assert submission is not None
+    assert (submission.lead_id, submission.was_created, submission.payload["first_name"]) == (
+        lead.pk,
+        False,
+        "Mallory",
+    )
+
+
+@pytest.mark.parametrize("timeline", ["year", ""])
+def test_a_post_for_a_known_address_cannot_disqualify_the_lead(
+    client, clock, webform, timeline
+) -> None:
+    # given a nurtured lead, with or without a timeline
+    lead = capture_lead(
+        {"email": "ann@acme.io", "need": "forecasting", "timeline": timeline},
+        source="api",
+        now=clock,
+    ).lead
+    # when someone posts the form with its address saying it will never buy
+    post(client, {"email": "ann@acme.io", "timeline": "never"})
+    # then it stays in nurture with the timeline it had, the post counting as engagement
+    lead.refresh_from_db()
+    assert (lead.stage, lead.segment, lead.timeline) == ("nurturing", "nurture", timeline)
+    assert (lead.engagement_score, stages(lead)) == (10, ["new", "nurturing"])
+
+
+def test_a_post_for_a_lead_sales_accepted_changes_neither_its_stage_nor_its_answers(
+    client, clock, org, webform
+) -> None:
+    # given a hot lead rep1 accepted
+    lead = capture_lead({"email": "hot@buyer.de", **HOT}, source="api", now=clock).lead
+    accept_lead(lead, by=org.rep1, now=clock)
+    # when someone posts the form with its address saying it will never buy
+    post(client, {"email": "hot@buyer.de", "timeline": "never"})
+    # then it is still accepted, sales-ready, buying now, and rep1's
+    lead.refresh_from_db()
+    assert (lead.stage, lead.segment, lead.timeline, lead.owner) == (
+        "accepted",
+        "sales_ready",
+        "now",
+        org.rep1,
+    )
+    assert stages(lead) == ["new", "mql", "accepted"]
+
+
+def test_two_posts_do_not_bring_a_recycled_lead_back_to_sales(client, clock, org, webform) -> None:
+    # given a hot lead sales handed back (it must earn 20 points of engagement to return)
+    lead = capture_lead({"email": "hot@buyer.de", **HOT}, source="api", now=clock).lead
+    reject_lead(lead, by=org.rep1, reason="not now", now=clock)
+    # when the form is posted twice with its address on the same day
+    post(client, {"email": "hot@buyer.de"})
+    post(client, {"email": "hot@buyer.de"})
+    # then the form counted once: 10 points, still recycled, nobody's
+    lead.refresh_from_db()
+    assert (lead.stage, lead.engagement_score, lead.owner) == ("recycled", 10, None)
+    assert stages(lead) == ["new", "mql", "recycled"]
+    assert Submission.objects.filter(lead=lead).count() == 3
+
+
+def test_form_engagement_counts_once_per_lead_and_form_a_day(
+    client, clock, monkeypatch, webform
+) -> None:
+    # given a person who posted the form twice today
+    post(client, {"email": "ann@acme.io"})
+    post(client, {"email": "ann@acme.io"})
+    today = Lead.objects.get().engagement_score
+    # when they post it again the next day
+    monkeypatch.setattr(timezone, "now", lambda: clock + timedelta(days=1))
+    post(client, {"email": "ann@acme.io"})
+    # then today counted 10 points and the next day 10 more, one event each
+    lead = Lead.objects.get()
+    assert (today, lead.engagement_score) == (10, 20)
+    assert Event.objects.filter(lead=lead, kind="form_submit").count() == 2
+    assert Submission.objects.filter(lead=lead).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_at_once_count_as_one_form_submission(now: datetime) -> None:
+    # given a known lead
+    lead = capture_lead({"email": "ann@acme.io"}, source="api", now=now).lead
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            record_form_event(lead, form_slug="demo", now=now)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    # when its form engagement is recorded twice at the same moment
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then one event counts
+    assert errors == []
+    assert Event.objects.filter(lead=lead).count() == 1
+    assert Lead.objects.get(pk=lead.pk).engagement_score == 10
+
+
+def test_the_thank_you_page_is_the_same_for_a_known_and_a_new_address(
+    client, clock, webform
+) -> None:
+    capture_lead({"email": "known@acme.io"}, source="api", now=clock)
+
+    known = post(client, {"email": "known@acme.io"})
+    new = post(client, {"email": "new@acme.io"})
+
+    assert (known.status_code, known.content) == (new.status_code, new.content)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from django.test import Client
 
 from capture.models import Submission, WebhookSource
 from capture.services import capture_lead
-from leads.models import CampaignMember, Lead
+from leads.models import CampaignMember, Lead, StageChange
 from qualify.models import Event
 
 from .webhook_samples import TYPEFORM_MAPPING, typeform, zoom
@@ -191,15 +192,49 @@ def test_a_form_response_creates_a_sales_ready_lead_already_assigned(
     }
 
 
-def test_a_form_response_updates_a_known_lead_when_the_source_says_so(
+def test_a_form_response_fills_in_what_a_known_lead_lacks_when_the_source_says_so(
     client: Client, clock: datetime, form_hook: WebhookSource
 ) -> None:
+    # given a nurtured lead known by its address and a short name only
     known = capture_lead({"email": "ann@acme.io", "first_name": "A."}, source="api", now=clock)
-
+    # when the form tool delivers Ann's answers (a hot German buyer)
     deliver(client, form_hook, typeform())
-
+    # then the name the lead had stays, the answers it lacked are filled in, and with
+    # them it moves on to sales
     lead = Lead.objects.get(pk=known.lead.pk)
-    assert (lead.first_name, lead.timeline, lead.stage) == ("Ann", "now", "mql")
+    assert (lead.first_name, lead.company_name, lead.timeline) == ("A.", "Acme", "now")
+    assert (lead.stage, lead.segment) == ("mql", "sales_ready")
+
+
+def test_a_form_tool_can_neither_overwrite_nor_disqualify_a_known_lead(
+    client: Client, clock: datetime, org: Any
+) -> None:
+    # given a nurtured lead whose answers are all known, and a form tool whose answer
+    # "Not buying" means it will never buy
+    mapping = copy.deepcopy(TYPEFORM_MAPPING)
+    mapping["lead"]["timeline"]["map"]["Not buying"] = "never"
+    source = WebhookSource.objects.create(
+        name="Typeform", slug="typeform", channel="web_form", mapping=mapping
+    )
+    known = {
+        "email": "ann@acme.io", "first_name": "Ann", "company_name": "Acme Ltd",
+        "employees": 20, "need": "reports", "country": "France", "timeline": "year",
+        "authority": "influencer",
+    }  # fmt: skip
+    lead = capture_lead(known, source="api", now=clock).lead
+    # when the tool delivers other answers for that address, saying it is not buying
+    payload = typeform()
+    payload["form_response"]["answers"][4]["choice"]["label"] = "Not buying"
+    response = deliver(client, source, payload)
+    # then the event is recorded, but the lead keeps every answer and stays in nurture
+    assert response.json()["created"] == 1
+    lead.refresh_from_db()
+    assert {name: getattr(lead, name) for name in known} == known
+    assert (lead.stage, lead.segment) == ("nurturing", "nurture")
+    assert list(StageChange.objects.filter(lead=lead).values_list("to_stage", flat=True)) == [
+        "new",
+        "nurturing",
+    ]
 
 
 def test_an_answer_that_does_not_map_rejects_that_item_naming_the_field(
