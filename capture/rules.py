@@ -19,11 +19,6 @@ from leads.errors import FieldError
 
 from .choices import Submitter
 
-try:
-    import phonenumbers
-except ImportError:  # pragma: no cover - a dependency; without it phones match on digits
-    phonenumbers = None  # type: ignore[assignment]
-
 TEXT_FIELDS = {
     "first_name": 100,
     "last_name": 100,
