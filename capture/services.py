@@ -21,8 +21,17 @@ from leads.choices import Channel, MemberStatus, Segment, Stage
 from leads.errors import FieldError
 from leads.history import history_ids, move_rows
 from leads.lifecycle import arrival_reason
-from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
-from leads.services import add_to_campaign, follow_merges, record_arrival
+from leads.models import Campaign, Lead
+from leads.services import (
+    accounts_for_domains,
+    add_new_members,
+    add_to_campaign,
+    create_lead,
+    create_leads,
+    find_or_create_account,
+    follow_merges,
+    save_lead,
+)
 from leads.sql import load
 from qualify.models import Event
 from qualify.rules import event_points
@@ -70,15 +79,6 @@ class CaptureResult:
     # Taken as from someone in charge of the lead (capture.rules.IN_CHARGE): its fields
     # overwrite, the lead moves as its score says. False: a stranger's, fill-in only.
     in_charge: bool = True
-
-
-def find_or_create_account(domain: str | None, company_name: str) -> Account | None:
-    if not domain:
-        return None
-    account, _ = Account.objects.get_or_create(
-        domain=domain, defaults={"name": company_name or domain}
-    )
-    return account
 
 
 def capture_lead(
@@ -162,11 +162,9 @@ def _capture(
         if lead.account_id is None:
             lead.account = find_or_create_account(domain, lead.company_name)
         if created:
-            with transaction.atomic():
-                lead.save()
-            record_arrival(lead, now=arrived_at or now, by=by, reason=arrival_reason(source))
+            create_lead(lead, now=arrived_at or now, by=by, reason=arrival_reason(source))
         else:
-            lead.save()
+            save_lead(lead)
         Submission.objects.create(
             lead=lead,
             source=source,
@@ -299,7 +297,7 @@ def _create_leads(
     for index, domain in domains.items():
         if domain:
             names.setdefault(domain, fields_of[index].get("company_name") or domain)
-    accounts = _accounts_for_domains(names)
+    accounts = accounts_for_domains(names)
     leads: dict[int, Lead] = {}
     for index, fields in fields_of.items():
         lead = Lead(
@@ -313,14 +311,7 @@ def _create_leads(
         )
         _take_fields(lead, fields, IN_CHARGE)
         leads[index] = lead
-    created = Lead.objects.bulk_create(leads.values())
-    StageChange.objects.bulk_create(
-        StageChange(
-            lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now, changed_by=by,
-            reason=arrival_reason(source),
-        )
-        for lead in created
-    )  # fmt: skip
+    created = create_leads(list(leads.values()), now=now, by=by, reason=arrival_reason(source))
     Submission.objects.bulk_create(
         Submission(
             lead=lead, source=source, campaign=campaign,
@@ -330,34 +321,16 @@ def _create_leads(
         for index, lead in leads.items()
     )  # fmt: skip
     if campaign is not None:
-        CampaignMember.objects.bulk_create(
-            CampaignMember(
-                campaign=campaign, lead=lead, joined_at=now,
-                status=people[index].member_status or MemberStatus.REGISTERED,
-            )
-            for index, lead in leads.items()
+        add_new_members(
+            campaign,
+            {lead: people[index].member_status or MemberStatus.REGISTERED
+             for index, lead in leads.items()},
+            now=now,
         )  # fmt: skip
     score_leads(created, {})
     move_to_segments(created, now=now, by=by)
     check_new_leads(created, now=now)
     return leads
-
-
-def _accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
-    """find_or_create_account for many domains (domain → name for a new account): the
-    missing ones are created together (one created meanwhile by someone else is taken as
-    it is)."""
-    # With their owners: routing reads them (named accounts stay with their rep).
-    accounts = Account.objects.select_related("owner")
-    found = {a.domain or "": a for a in accounts.filter(domain__in=names)}
-    missing = set(names) - set(found)
-    if missing:
-        Account.objects.bulk_create(
-            [Account(domain=domain, name=names[domain]) for domain in sorted(missing)],
-            ignore_conflicts=True,
-        )
-        found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
-    return found
 
 
 def _take_fields(lead: Lead, fields: dict[str, Any], rights: Rights) -> None:

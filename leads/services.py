@@ -13,7 +13,7 @@ from users.models import User
 from .choices import MemberStatus
 from .history import history_ids, move_rows
 from .lifecycle import check_transition
-from .models import Campaign, CampaignMember, Lead, StageChange
+from .models import Account, Campaign, CampaignMember, Lead, StageChange
 
 # How far a membership status has gone: a later import of "registered" never undoes
 # "attended".
@@ -97,6 +97,71 @@ def update_lead(lead_id: int, **values: Any) -> None:
     if HISTORY_COLUMNS & set(values):
         raise ValueError("a lead's stage moves only through transition_lead / move_leads")
     Lead.objects.filter(pk=lead_id).update(**values)
+
+
+def create_lead(lead: Lead, *, now: datetime, by: User | None = None, reason: str) -> Lead:
+    """Store a new lead (in stage `new`) with its arrival. The insert runs in a savepoint:
+    a unique email taken meanwhile raises IntegrityError and leaves the caller's
+    transaction usable (capture retries as an update)."""
+    with transaction.atomic():
+        lead.save()
+    record_arrival(lead, now=now, by=by, reason=reason)
+    return lead
+
+
+def save_lead(lead: Lead) -> Lead:
+    """Store the fields a capture changed on a known lead (its stage moves elsewhere)."""
+    lead.save()
+    return lead
+
+
+def create_leads(
+    leads: list[Lead], *, now: datetime, by: User | None = None, reason: str
+) -> list[Lead]:
+    """create_lead for many new leads at once: one insert, one insert of their arrivals."""
+    created = Lead.objects.bulk_create(leads)
+    StageChange.objects.bulk_create(
+        StageChange(
+            lead=lead, from_stage="", to_stage=lead.stage, changed_at=now, changed_by=by,
+            reason=reason,
+        )
+        for lead in created
+    )  # fmt: skip
+    return created
+
+
+def add_new_members(campaign: Campaign, statuses: dict[Lead, str], *, now: datetime) -> None:
+    """Memberships of leads just created (none of them a member yet), each with its status."""
+    CampaignMember.objects.bulk_create(
+        CampaignMember(campaign=campaign, lead=lead, joined_at=now, status=status)
+        for lead, status in statuses.items()
+    )
+
+
+def find_or_create_account(domain: str | None, company_name: str) -> Account | None:
+    if not domain:
+        return None
+    account, _ = Account.objects.get_or_create(
+        domain=domain, defaults={"name": company_name or domain}
+    )
+    return account
+
+
+def accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
+    """find_or_create_account for many domains (domain → name for a new account): the
+    missing ones are created together (one created meanwhile by someone else is taken as
+    it is)."""
+    # With their owners: routing reads them (named accounts stay with their rep).
+    accounts = Account.objects.select_related("owner")
+    found = {a.domain or "": a for a in accounts.filter(domain__in=names)}
+    missing = set(names) - set(found)
+    if missing:
+        Account.objects.bulk_create(
+            [Account(domain=domain, name=names[domain]) for domain in sorted(missing)],
+            ignore_conflicts=True,
+        )
+        found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
+    return found
 
 
 def record_arrival(lead: Lead, *, now: datetime, by: User | None = None, reason: str = "") -> None:
