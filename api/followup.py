@@ -25,7 +25,6 @@ from api.common import (
     get_visible_lead,
     idempotency_key_header,
     idempotent,
-    sla_state,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from api.leads import (
@@ -51,6 +50,7 @@ from leads.choices import Stage
 from leads.lifecycle import TransitionError
 from leads.models import Lead
 from leads.services import transition_lead
+from routing.rules import sla_state
 from users.choices import Role
 from users.models import User
 
