@@ -25,6 +25,7 @@ def bearer(user: User) -> str:
         ("post", "/api/v1/leads"),
         ("post", "/api/v1/leads/1/touches"),
         ("post", "/api/v1/leads/1/transitions"),
+        ("post", "/api/v1/leads/1/reassignments"),
         ("post", "/api/v1/events"),
         ("get", "/api/v1/reports/funnel"),
     ],
@@ -70,6 +71,7 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/leads/{lead_id}": ["get"],
         "/api/v1/leads/{lead_id}/touches": ["post"],
         "/api/v1/leads/{lead_id}/transitions": ["post"],
+        "/api/v1/leads/{lead_id}/reassignments": ["post"],
         "/api/v1/events": ["post"],
         "/api/v1/reports/funnel": ["get"],
     }
