@@ -30,6 +30,6 @@ class Capability(models.TextChoices):
     BUILD_FORMS = "build_forms", "Build web forms"
     IMPORT = "import", "Import leads from files"
     CONNECT_WEBHOOKS = "connect_webhooks", "Connect webhook sources"
-    POST_EVENTS = "post_events", "Post engagement events (API)"
+    POST_EVENTS = "post_events", "Post engagement events through the API"
     MERGE_DUPLICATES = "merge_duplicates", "Merge duplicates"
-    EXPORT = "export", "Export the leads one sees (CSV)"
+    EXPORT = "export", "Export the leads one sees as CSV"

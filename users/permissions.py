@@ -154,9 +154,7 @@ ROLE_COLUMNS = (Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING, Role.ADMIN)
 
 
 def _stages(action: str) -> str:
-    rule = STAGES.get(action)
-    if rule is None:
-        return ""
+    rule = STAGES[action]
     if rule.from_stages == ANY_STAGE:
         stages = "any"
     else:
@@ -164,12 +162,23 @@ def _stages(action: str) -> str:
     return f"{stages} → {rule.to_stage}" if rule.to_stage else stages
 
 
-def markdown_table() -> str:
-    """The role × action table in Markdown: the README's "Who may do what"."""
-    header = ["action", "in stage", *(str(role.label) for role in ROLE_COLUMNS)]
+def _table(first: list[str], rows: list[tuple[str, list[str]]]) -> list[str]:
+    header = [*first, *(str(role.label) for role in ROLE_COLUMNS)]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for action in [*LeadAction, *Capability]:
-        cells = [f"{action.label} (`{action.value}`)", _stages(action)]
-        cells += ["yes" if role in ROLES[action] else "—" for role in ROLE_COLUMNS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    for action, cells in rows:
+        marks = ["yes" if role in ROLES[action] else "—" for role in ROLE_COLUMNS]
+        lines.append("| " + " | ".join([*cells, *marks]) + " |")
+    return lines
+
+
+def markdown_table() -> str:
+    """The table in Markdown, as the README shows it ("Who may do what"): lead actions
+    with the stages they apply in, then the capabilities beyond one lead."""
+    actions = _table(
+        ["on a lead one sees", "in stage"],
+        [(a, [f"{a.label} (`{a.value}`)", _stages(a)]) for a in LeadAction],
+    )
+    capabilities = _table(
+        ["beyond one lead"], [(c, [f"{c.label} (`{c.value}`)"]) for c in Capability]
+    )
+    return "\n".join([*actions, "", *capabilities]) + "\n"

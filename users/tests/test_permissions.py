@@ -11,7 +11,7 @@ import pytest
 from leads.choices import Stage
 from leads.lifecycle import ALLOWED
 from users.choices import Capability, LeadAction, Role
-from users.permissions import ROLES, STAGES, lead_actions, may, may_act
+from users.permissions import ROLES, STAGES, lead_actions, markdown_table, may, may_act
 
 
 @dataclass
@@ -103,3 +103,14 @@ def test_the_table_stands_on_the_ground_only() -> None:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
     }
     assert imported == {"__future__", "dataclasses", "typing", "leads.choices", "leads.lifecycle"}
+
+
+def test_the_readme_shows_the_table_of_the_code() -> None:
+    # The README's "Who may do what" is the table people read: it must be this one.
+    readme = Path(__file__).parents[2].joinpath("README.md").read_text()
+    section = readme.split("\n## Who may do what\n", 1)[1].split("\n## ", 1)[0]
+    shown = [line for line in section.splitlines() if line.startswith("|")]
+    expected = [line for line in markdown_table().splitlines() if line]
+    assert shown == expected, "paste users.permissions.markdown_table() into README.md:\n" + (
+        markdown_table()
+    )
