@@ -158,16 +158,3 @@ def _replay(stored: IdempotencyKey, digest: str) -> tuple[int, dict[str, Any], b
             " send a new key for a new request",
         )
     return stored.status_code, dict(stored.response), True
-
-
-def sla_state(*, due_at: datetime | None, first_touch_at: datetime | None, now: datetime) -> str:
-    """Where a lead's first-touch clock stands: none, running, overdue, met or missed.
-
-    The same states as the inbox (web.display.sla_status), with "stopped" split into met
-    and missed so an API client need not compare the timestamps itself.
-    """
-    if first_touch_at is not None:
-        return "missed" if due_at is not None and first_touch_at > due_at else "met"
-    if due_at is None:
-        return "none"
-    return "overdue" if now > due_at else "running"

@@ -26,6 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
 
+from followup.actions import ActionError, NotAllowed
 from leads.errors import FieldError
 from leads.lifecycle import TransitionError
 
@@ -124,6 +125,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
         status = transition_status(exc.field)
         return respond(request, status, error_body([(exc.field, exc.message)]))
 
+    def on_action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+        status = 409 if exc.is_conflict else 422
+        return respond(request, status, error_body([(exc.field, exc.message)]))
+
+    def on_not_allowed(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+        return respond(request, 403, error_body([(exc.field, exc.message)]))
+
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return respond(request, exc.status, error_body([(exc.field, exc.message)]))
 
@@ -149,6 +157,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
     register(api, ValidationError, on_validation)
     register(api, FieldError, on_field_error)
     register(api, TransitionError, on_transition)
+    register(api, ActionError, on_action_error)
+    register(api, NotAllowed, on_not_allowed)
     register(api, ApiError, on_api_error)
     register(api, AuthenticationError, on_auth)
     register(api, HttpError, on_http_error)

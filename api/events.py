@@ -21,12 +21,12 @@ from api.common import (
 )
 from api.errors import ERROR_RESPONSES, ApiError, FieldErrorOut
 from capture.services import EventInput, EventOutcome, record_events
-from users.choices import Role
+from users.choices import Capability
+from users.permissions import may
 
 router = Router(tags=["events"])
 
 MAX_BATCH = 1000
-MAY_POST_EVENTS = frozenset({Role.MARKETING, Role.ADMIN})
 # Service field names that this API spells differently.
 SERVICE_FIELDS = {"campaign_id": "campaign"}
 
@@ -101,7 +101,7 @@ def create_events(
     422. Leads whose engagement makes them sales-ready are routed at once."""
     user = api_user(request)
     now = timezone.now()
-    if not (user.is_superuser or user.role in MAY_POST_EVENTS):
+    if not may(user, Capability.POST_EVENTS):
         raise ApiError(403, "Authorization", "only marketing and admin tokens may post events")
     inputs = [
         EventInput(

@@ -1,11 +1,11 @@
-"""REST API for what sales does with a lead: log a touch, and move it on (or back).
+"""REST API for what people do with a lead: log a touch, move it on (or back), hand it
+to another rep.
 
-Who may act on a lead (the lead must first be visible to the caller, else 404):
-- touches: sales reps, managers and admins; marketing may log notes only, because a call,
-  email or meeting stops the SLA clock and that is sales' work to report;
-- accept, reject, convert, win, lose: sales reps, managers and admins;
-- disqualify: anyone who can see the lead (a reason is required);
-- nurture: marketing and admins (sales hands a lead back with `reject`).
+Each endpoint parses the request and calls `followup.actions.act_on_lead`, which checks
+the permission table (`users.permissions`, shown in the README: "Who may do what") and
+calls the one service behind the action. The lead must first be visible to the caller
+(else 404); a role that may not answers 403, a stage that does not allow the action 409
+naming `action`, bad input 422 naming the field.
 """
 
 from datetime import datetime
@@ -25,9 +25,8 @@ from api.common import (
     get_visible_lead,
     idempotency_key_header,
     idempotent,
-    sla_state,
 )
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES
 from api.leads import (
     LeadSummaryOut,
     OpportunityOut,
@@ -37,41 +36,18 @@ from api.leads import (
     username,
 )
 from api.leads import touch_out as shape_touch
-from followup.choices import CONTACT_KINDS, TouchKind, TouchOutcome
-from followup.models import Opportunity
-from followup.services import (
-    accept_lead,
-    convert_lead,
-    lose_lead,
-    record_touch,
-    reject_lead,
-    win_lead,
-)
-from leads.choices import Stage
-from leads.lifecycle import TransitionError
+from followup.actions import act_on_lead, touch_action
+from followup.choices import TouchKind, TouchOutcome
 from leads.models import Lead
-from leads.services import transition_lead
-from users.choices import Role
-from users.models import User
+from routing.rules import sla_state
+from users.choices import LeadAction
 
 router = Router(tags=["follow-up"])
 
 
+# The lead actions that move a lead's stage (touches and reassignments have their own
+# endpoints).
 Action = Literal["accept", "reject", "convert", "win", "lose", "disqualify", "nurture"]
-SALES_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
-MAY_ACT: dict[str, frozenset[str]] = {
-    "accept": SALES_ROLES,
-    "reject": SALES_ROLES,
-    "convert": SALES_ROLES,
-    "win": SALES_ROLES,
-    "lose": SALES_ROLES,
-    "disqualify": frozenset(Role.values),
-    "nurture": frozenset({Role.MARKETING, Role.ADMIN}),
-}
-TAKES_REASON = frozenset({"reject", "lose", "disqualify", "nurture"})
-TAKES_AMOUNT = frozenset({"convert", "win"})
-# The lifecycle names the stage it was asked for; this API is asked for an action.
-ACTION_FIELDS = {"to_stage": "action", "stage": "action"}
 
 
 class TouchIn(InputSchema):
@@ -118,46 +94,6 @@ class TransitionOut(Schema):
     opportunity: OpportunityOut | None
 
 
-def user_role(user: User) -> str:
-    return Role.ADMIN if user.is_superuser else user.role
-
-
-def check_fields(payload: TransitionIn) -> None:
-    """Refuse input the action would ignore, so nothing a caller sends is silently lost."""
-    if payload.reason is not None and payload.action not in TAKES_REASON:
-        raise ApiError(422, "reason", f"{payload.action!r} takes no reason")
-    if payload.amount is not None and payload.action not in TAKES_AMOUNT:
-        raise ApiError(422, "amount", f"{payload.action!r} takes no amount")
-    if payload.name is not None and payload.action != "convert":
-        raise ApiError(422, "name", "only 'convert' takes a deal name")
-    if payload.action == "convert" and payload.amount is None:
-        raise ApiError(422, "amount", "converting to an opportunity needs an expected amount")
-
-
-def perform(payload: TransitionIn, lead: Lead, *, by: User, now: datetime) -> Opportunity | None:
-    reason = payload.reason or ""
-    match payload.action:
-        case "accept":
-            accept_lead(lead, by=by, now=now)
-        case "reject":
-            reject_lead(lead, by=by, reason=reason, now=now)
-        case "convert":
-            assert payload.amount is not None  # check_fields
-            return convert_lead(
-                lead, by=by, amount=payload.amount, name=payload.name or "", now=now
-            )
-        case "win":
-            return win_lead(lead, by=by, amount=payload.amount, now=now)
-        case "lose":
-            return lose_lead(lead, by=by, reason=reason, now=now)
-        # Plain values, so a refusal reads 'nurturing' and not the enum's repr.
-        case "disqualify":
-            transition_lead(lead, Stage.DISQUALIFIED.value, now=now, by=by, reason=reason)
-        case "nurture":
-            transition_lead(lead, Stage.NURTURING.value, now=now, by=by, reason=reason)
-    return None
-
-
 @router.post(
     "/leads/{lead_id}/touches",
     response={201: TouchRecordedOut, **ERROR_RESPONSES},
@@ -175,21 +111,19 @@ def create_touch(
     user = api_user(request)
     now = timezone.now()
     lead = get_visible_lead(user, lead_id)
-    if user_role(user) == Role.MARKETING and payload.kind in CONTACT_KINDS:
-        raise ApiError(
-            403, "kind", "marketing may log notes; calls, emails and meetings are sales'"
-        )
 
     def work() -> Outcome:
-        touch = record_touch(
+        touch = act_on_lead(
             lead,
+            touch_action(payload.kind),
             by=user,
+            now=now,
             kind=payload.kind,
             outcome=payload.outcome,
             notes=payload.notes,
             occurred_at=payload.occurred_at,
-            now=now,
-        )
+        ).touch
+        assert touch is not None  # a touch action logs one
         answer = TouchRecordedOut.model_validate(
             {
                 "touch": shape_touch(touch),
@@ -231,22 +165,23 @@ def create_transition(
     payload: TransitionIn,
     idempotency_key: str | None = idempotency_key_header(),
 ) -> Status[dict[str, Any]]:
-    """A move the lead's stage does not allow answers 409 naming `action`; a missing
-    reason or amount answers 422 naming that field."""
+    """A role that may not take the action answers 403; a move the lead's stage does not
+    allow, 409 naming `action`; a missing reason or amount, or one the action does not
+    take, 422 naming that field."""
     user = api_user(request)
     now = timezone.now()
     lead = get_visible_lead(user, lead_id)
-    if user_role(user) not in MAY_ACT[payload.action]:
-        raise ApiError(
-            403, "action", f"a {user.get_role_display()} may not {payload.action} a lead"
-        )
-    check_fields(payload)
 
     def work() -> Outcome:
-        try:
-            opportunity = perform(payload, lead, by=user, now=now)
-        except TransitionError as exc:
-            raise TransitionError(ACTION_FIELDS.get(exc.field, exc.field), exc.message) from exc
+        opportunity = act_on_lead(
+            lead,
+            payload.action,
+            by=user,
+            now=now,
+            reason=payload.reason,
+            amount=payload.amount,
+            name=payload.name,
+        ).opportunity
         # Not through visible_leads: a rejected lead leaves the rep's scope, and the rep
         # still gets the outcome of what they just did.
         fresh = Lead.objects.select_related("owner", "team").get(pk=lead.pk)
@@ -255,6 +190,52 @@ def create_transition(
                 "lead": lead_summary(fresh, now=now),
                 "opportunity": opportunity_out(opportunity) if opportunity else None,
             }
+        )
+        return 200, answer.model_dump(mode="json")
+
+    body = {"lead_id": lead_id, **payload.model_dump(mode="json", exclude_unset=True)}
+    status, answer, replayed = idempotent(
+        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    )
+    if replayed:
+        response[REPLAY_HEADER] = "true"
+    return Status(status, answer)
+
+
+class ReassignmentIn(InputSchema):
+    to: str = Field(min_length=1, max_length=150, description="Username of the rep who takes it")
+
+
+class ReassignmentOut(Schema):
+    lead: LeadSummaryOut
+    changed: bool = Field(description="false when the rep already owned the lead")
+
+
+@router.post(
+    "/leads/{lead_id}/reassignments",
+    response={200: ReassignmentOut, **ERROR_RESPONSES},
+    summary="Hand a lead to another rep",
+)
+def create_reassignment(
+    request: HttpRequest,
+    response: HttpResponse,
+    lead_id: int,
+    payload: ReassignmentIn,
+    idempotency_key: str | None = idempotency_key_header(),
+) -> Status[dict[str, Any]]:
+    """For managers (to a rep of their team) and admins (to a rep of the lead's team). The
+    rep is told in the app. A lead is reassigned while it is sales' work (MQL, accepted,
+    opportunity); otherwise 409 naming `action`. A rep the caller may not give the lead to
+    answers 422 naming `to`."""
+    user = api_user(request)
+    now = timezone.now()
+    lead = get_visible_lead(user, lead_id)
+
+    def work() -> Outcome:
+        outcome = act_on_lead(lead, LeadAction.REASSIGN, by=user, now=now, to=payload.to)
+        fresh = Lead.objects.select_related("owner", "team").get(pk=lead.pk)
+        answer = ReassignmentOut.model_validate(
+            {"lead": lead_summary(fresh, now=now), "changed": outcome.changed}
         )
         return 200, answer.model_dump(mode="json")
 

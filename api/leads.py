@@ -26,7 +26,6 @@ from api.common import (
     get_visible_lead,
     idempotency_key_header,
     idempotent,
-    sla_state,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from capture.choices import Submitter
@@ -36,6 +35,7 @@ from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
 from qualify.models import Event
+from routing.rules import sla_state
 from users.access import visible_leads
 from users.models import User
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from django import forms
 
 from .choices import TouchKind, TouchOutcome
 
 
 class TouchForm(forms.Form):
+    """A touch of any kind; the page offers only the kinds the viewer may log (`kinds`),
+    and `followup.actions.act_on_lead` decides."""
+
     kind = forms.ChoiceField(choices=TouchKind.choices, initial=TouchKind.CALL)
     outcome = forms.ChoiceField(choices=TouchOutcome.choices, required=False)
     notes = forms.CharField(
@@ -19,13 +25,21 @@ class TouchForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
+    def __init__(self, *args: Any, kinds: Collection[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            offered = [(value, label) for value, label in TouchKind.choices if value in kinds]
+            self.fields["kind"].widget.choices = offered  # type: ignore[attr-defined]
+            if TouchKind.CALL not in kinds and offered:
+                self.fields["kind"].initial = offered[0][0]
+
 
 class AcceptForm(forms.Form):
     pass
 
 
-# The reason is checked by the lifecycle (its message names the field); `required` on the
-# widget only saves a round trip in the browser.
+# Reasons and amounts are checked by `followup.actions.act_on_lead` (its message names the
+# field, the same as the API's); `required` on the widget only saves a round trip.
 def _reason_field(label: str = "Reason") -> forms.CharField:
     return forms.CharField(
         required=False,
@@ -40,7 +54,13 @@ class RejectForm(forms.Form):
 
 
 class ConvertForm(forms.Form):
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, label="Expected amount")
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        label="Expected amount",
+        widget=forms.NumberInput(attrs={"required": True}),
+    )
     name = forms.CharField(required=False, max_length=200, label="Deal name")
 
 

@@ -25,7 +25,9 @@ from leads.models import Lead
 from leads.services import follow_merges
 from leads.sql import in_list
 from users.access import lead_scope, visible_leads
+from users.choices import Capability
 from users.models import User
+from users.permissions import may
 
 from .choices import DuplicateStatus, MergeStatus
 from .models import DuplicateCandidate, LeadMatchKeys, MergeRecord
@@ -60,7 +62,7 @@ def keys_of(lead: Lead) -> MatchKeys:
 def may_merge(user: User, first: Lead, second: Lead) -> bool:
     """Whoever sees both leads may merge them (or say they are different people), except a
     rep, who only merges leads they own. Merged leads are seen by no one."""
-    if not user.is_authenticated or not user.is_active:
+    if not may(user, Capability.MERGE_DUPLICATES):
         return False
     if visible_leads(user).filter(pk__in=[first.pk, second.pk]).count() != 2:
         return False
@@ -72,7 +74,7 @@ def may_merge(user: User, first: Lead, second: Lead) -> bool:
 def may_undo(user: User, survivor: Lead, duplicate: Lead) -> bool:
     """As `may_merge`, for a pair whose duplicate is hidden by the merge: its own scope
     (team, owner) is checked without the merged filter."""
-    if not user.is_authenticated or not user.is_active:
+    if not may(user, Capability.MERGE_DUPLICATES):
         return False
     if not visible_leads(user).filter(pk=survivor.pk).exists():
         return False

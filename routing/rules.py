@@ -1,4 +1,5 @@
-"""Pure routing decisions: business-hour arithmetic for SLAs, and round robin."""
+"""Pure routing decisions: business-hour arithmetic for SLAs, the state of an SLA clock,
+and round robin."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from .choices import SlaState
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,23 @@ def business_hours_between(start: datetime, end: datetime, calendar: BusinessCal
                 total += finish - begin
         day += timedelta(days=1)
     return total.total_seconds() / 3600
+
+
+def sla_state(
+    *, due_at: datetime | None, first_touch_at: datetime | None, now: datetime
+) -> SlaState:
+    """Where a lead's first-touch clock stands at `now`: the one answer for the UI and the
+    API. The deadline is counted in business hours when it is set (`add_business_hours`);
+    here it is only compared, in wall-clock time.
+
+    A first contact stops the clock: met if it came by the deadline (or there was none),
+    missed if after. Without a contact the clock runs until the deadline, then is overdue.
+    """
+    if first_touch_at is not None:
+        return SlaState.MISSED if due_at is not None and first_touch_at > due_at else SlaState.MET
+    if due_at is None:
+        return SlaState.NONE
+    return SlaState.OVERDUE if now > due_at else SlaState.RUNNING
 
 
 def next_in_rotation(candidates: Sequence[int], last: int | None) -> int | None:

@@ -1,4 +1,5 @@
-"""Who may see and change which lead: one rule for the UI, the API and every export.
+"""Who may see which lead: one rule for the UI, the API and every export. What they may
+do to a lead they see is the permission table's (`users.permissions`).
 
 - admin and marketing: every lead;
 - sales manager: the leads of their team (owned by a member or waiting in the team queue);
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+
+from .choices import Role
 
 if TYPE_CHECKING:
     from leads.models import Lead
@@ -47,3 +50,17 @@ def visible_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySe
 
 def can_access_lead(user: User, lead: Lead) -> bool:
     return visible_leads(user).filter(pk=lead.pk).exists()
+
+
+def reassign_targets(user: User, lead: Lead | None = None) -> QuerySet[User]:
+    """The reps `user` may hand a lead to: a manager's own team; for an admin, the lead's
+    team (or every rep, for a lead in no team). Whether `user` may reassign at all is the
+    permission table's (`users.permissions`, "reassign")."""
+    from .models import User
+
+    reps = User.objects.filter(is_active=True, role=Role.SALES_REP).order_by("username")
+    if user.is_manager:
+        return reps.filter(team_id=user.team_id) if user.team_id else reps.none()
+    if lead is not None and lead.team_id:
+        return reps.filter(team_id=lead.team_id)
+    return reps

@@ -6,3 +6,30 @@ class Role(models.TextChoices):
     MARKETING = "marketing", "Marketing"
     SALES_MANAGER = "sales_manager", "Sales manager"
     SALES_REP = "sales_rep", "Sales rep"
+
+
+class LeadAction(models.TextChoices):
+    """What a person may do to a lead they can see (seeing is `users.access.visible_leads`).
+    The labels are the buttons of the lead page and the rows of the README's table."""
+
+    LOG_TOUCH = "log_touch", "Log a call, email or meeting"
+    LOG_NOTE = "log_note", "Log a note"
+    ACCEPT = "accept", "Accept"
+    REJECT = "reject", "Reject"
+    CONVERT = "convert", "Convert to opportunity"
+    WIN = "win", "Won"
+    LOSE = "lose", "Lost"
+    DISQUALIFY = "disqualify", "Disqualify"
+    NURTURE = "nurture", "Back to nurture"
+    REASSIGN = "reassign", "Reassign"
+
+
+class Capability(models.TextChoices):
+    """What a person may do beyond one lead."""
+
+    BUILD_FORMS = "build_forms", "Build web forms"
+    IMPORT = "import", "Import leads from files"
+    CONNECT_WEBHOOKS = "connect_webhooks", "Connect webhook sources"
+    POST_EVENTS = "post_events", "Post engagement events through the API"
+    MERGE_DUPLICATES = "merge_duplicates", "Merge duplicates"
+    EXPORT = "export", "Export the leads one sees as CSV"

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 from capture.choices import DeliveryOutcome, DeliveryRejection
 from leads.exports import safe_cell
+from routing.choices import SlaState
+from routing.rules import sla_state
 
 # One implementation of CSV-injection neutralising, shared with every export.
 csv_safe = safe_cell
@@ -44,12 +46,10 @@ def format_seconds(seconds: float) -> str:
 
 @dataclass(frozen=True)
 class SlaStatus:
-    """Where a lead's first-touch clock stands at one moment.
+    """A lead's first-touch clock as a page shows it: the state (`routing.rules.sla_state`,
+    the same as the API answers) with its words."""
 
-    state: "none" (no clock), "running", "overdue" or "stopped" (first touch made).
-    """
-
-    state: str
+    state: SlaState
     due_at: datetime | None
     stopped_at: datetime | None
     label: str
@@ -57,11 +57,11 @@ class SlaStatus:
 
     @property
     def is_overdue(self) -> bool:
-        return self.state == "overdue"
+        return self.state == SlaState.OVERDUE
 
     @property
     def is_stopped(self) -> bool:
-        return self.state == "stopped"
+        return self.state in {SlaState.MET, SlaState.MISSED}
 
 
 def sla_status(
@@ -71,16 +71,21 @@ def sla_status(
     now: datetime,
 ) -> SlaStatus:
     """The clock of one lead, in wall-clock time (the deadline itself is in business hours)."""
-    if first_touch_at is not None:
-        late_by = ""
-        if due_at is not None and first_touch_at > due_at:
+    state = sla_state(due_at=due_at, first_touch_at=first_touch_at, now=now)
+    match state:
+        case SlaState.MET:
+            return SlaStatus(state, due_at, first_touch_at, "clock stopped")
+        case SlaState.MISSED:
+            assert due_at is not None and first_touch_at is not None  # what missed means
             late_by = format_duration(first_touch_at - due_at)
-        return SlaStatus("stopped", due_at, first_touch_at, "clock stopped", late_by=late_by)
-    if due_at is None:
-        return SlaStatus("none", None, None, "no SLA clock")
-    if now > due_at:
-        return SlaStatus("overdue", due_at, None, f"overdue by {format_duration(now - due_at)}")
-    return SlaStatus("running", due_at, None, f"{format_duration(due_at - now)} left")
+            return SlaStatus(state, due_at, first_touch_at, "clock stopped", late_by=late_by)
+        case SlaState.OVERDUE:
+            assert due_at is not None
+            return SlaStatus(state, due_at, None, f"overdue by {format_duration(now - due_at)}")
+        case SlaState.RUNNING:
+            assert due_at is not None
+            return SlaStatus(state, due_at, None, f"{format_duration(due_at - now)} left")
+    return SlaStatus(state, None, None, "no SLA clock")
 
 
 def delivery_outcome(outcome: str, rejection: str) -> str:

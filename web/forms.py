@@ -1,4 +1,5 @@
-"""Forms of the internal pages: list filters, funnel filters, disqualify and reassign."""
+"""Forms of the internal pages: list filters, funnel filters, disqualify, nurture and
+reassign."""
 
 from __future__ import annotations
 
@@ -110,19 +111,23 @@ class DisqualifyForm(forms.Form):
     )
 
 
+class NurtureForm(forms.Form):
+    reason = forms.CharField(
+        label="Why back to nurture? (required for a disqualified lead)",
+        required=False,
+        max_length=1000,
+    )
+
+
 class ReassignForm(forms.Form):
-    to = forms.ModelChoiceField(queryset=User.objects.none(), label="Give to", empty_label=None)
+    """The rep to give a lead to, by username: the page offers the reps the viewer may
+    give it to (`users.access.reassign_targets`), and `followup.actions.act_on_lead`
+    decides, as for the API."""
+
+    to = forms.CharField(label="Give to", max_length=150, widget=forms.Select)
 
     def __init__(self, *args: Any, reps: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to"].queryset = reps  # type: ignore[attr-defined]
-
-
-def reassignable_reps(viewer: User, lead: Lead | None = None) -> QuerySet[User]:
-    """Reps a lead may be handed to: the manager's team; for an admin, the lead's team or all."""
-    reps = User.objects.filter(is_active=True, role=Role.SALES_REP).order_by("username")
-    if viewer.is_manager:
-        return reps.filter(team_id=viewer.team_id) if viewer.team_id else reps.none()
-    if lead is not None and lead.team_id:
-        return reps.filter(team_id=lead.team_id)
-    return reps
+        self.fields["to"].widget.choices = [  # type: ignore[attr-defined]
+            (rep.username, rep.get_full_name() or rep.username) for rep in reps
+        ]

@@ -1,8 +1,10 @@
 """The signed-in web UI: thin adapters that parse input, check permission, call one service.
 
 Each request reads the clock once (`now`) and passes it on. Leads are always looked up
-through `visible_leads(request.user)`: a lead outside the viewer's scope is a 404.
-Errors from services (TransitionError, FieldError) come back as form errors.
+through `visible_leads(request.user)`: a lead outside the viewer's scope is a 404. What
+one does to a lead goes through `followup.actions.act_on_lead`, as for the API: its
+refusals come back on the lead page (400 next to the field, 403 when the role may not),
+and the page offers only what the permission table (`users.permissions`) allows.
 """
 
 from __future__ import annotations
@@ -26,54 +28,46 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.services import funnel_by_campaign, funnel_report
 from capture.models import WebForm
+from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
+from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
-from followup.services import (
-    accept_lead,
-    convert_lead,
-    lose_lead,
-    record_touch,
-    reject_lead,
-    win_lead,
-)
 from leads.choices import Stage
-from leads.lifecycle import TransitionError
 from leads.models import Lead
-from leads.services import transition_lead
 from qualify.rules import score_profile
 from qualify.services import profile_of
-from routing.services import reassign_lead
-from users.access import visible_leads
+from users.access import reassign_targets, visible_leads
+from users.choices import Capability, LeadAction
 from users.models import User
+from users.permissions import lead_actions, may, may_act
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
 from .display import csv_safe, sla_status
-from .forms import (
-    DisqualifyForm,
-    FunnelFilterForm,
-    LeadFilterForm,
-    ReassignForm,
-    reassignable_reps,
-)
-from .permissions import (
-    ACTIONS,
-    available_actions,
-    does_sales_work,
-    may_build_forms,
-    may_log_touch,
-    may_reassign,
-)
+from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
 from .queries import overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
 
-ACTION_FORMS: dict[str, type[forms.Form]] = {
-    "accept": AcceptForm,
-    "reject": RejectForm,
-    "convert": ConvertForm,
-    "win": WinForm,
-    "lose": LoseForm,
-    "disqualify": DisqualifyForm,
+# The lead actions with a button and form of their own on the lead page.
+ACTION_FORMS: dict[LeadAction, type[forms.Form]] = {
+    LeadAction.ACCEPT: AcceptForm,
+    LeadAction.REJECT: RejectForm,
+    LeadAction.CONVERT: ConvertForm,
+    LeadAction.WIN: WinForm,
+    LeadAction.LOSE: LoseForm,
+    LeadAction.DISQUALIFY: DisqualifyForm,
+    LeadAction.NURTURE: NurtureForm,
+}
+
+# What the page says when an action is done.
+DONE: dict[LeadAction, str] = {
+    LeadAction.ACCEPT: "Lead accepted.",
+    LeadAction.REJECT: "Lead rejected and handed back to marketing.",
+    LeadAction.CONVERT: "Opportunity opened.",
+    LeadAction.WIN: "Deal won.",
+    LeadAction.LOSE: "Deal lost; the lead goes back to nurture.",
+    LeadAction.DISQUALIFY: "Lead disqualified.",
+    LeadAction.NURTURE: "Lead moved back to nurture.",
 }
 
 
@@ -92,11 +86,11 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _show_error(form: forms.Form, error: Exception) -> None:
-    """Put a service's error (TransitionError / FieldError: .field, .message) on the form."""
-    field = getattr(error, "field", None)
-    message = getattr(error, "message", str(error))
-    form.add_error(field if field in form.fields else None, message)
+def _show_error(form: forms.Form, error: ActionError) -> int:
+    """Put a refusal on the form, next to its field if the form has it; the status to
+    answer with: 403 when the role may not, else 400 (which htmx swaps in)."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return 403 if isinstance(error, NotAllowed) else 400
 
 
 # --- Home -----------------------------------------------------------------------------
@@ -116,7 +110,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "web/home_manager.html",
             {
                 "rows": team_inbox(user, now),
-                "reps": list(reassignable_reps(user)),
+                "reps": list(reassign_targets(user)) if may(user, LeadAction.REASSIGN) else [],
                 "now": now,
             },
         )
@@ -191,6 +185,8 @@ def csv_rows(rows: Iterator[tuple[Any, ...]], zone: tzinfo) -> Iterator[str]:
 @require_GET
 def lead_export(request: HttpRequest) -> StreamingHttpResponse:
     """The list's filtered, access-scoped leads as CSV, streamed in chunks."""
+    if not may(_user(request), Capability.EXPORT):
+        raise PermissionDenied("you may not export leads")
     _form, leads = _filtered(request)
     rows = leads.values_list(*(column for _, column in CSV_COLUMNS)).iterator(chunk_size=2000)
     # The body is produced after the view returns, outside the viewer's zone override.
@@ -211,19 +207,29 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     )
 
 
+def _touch_kinds(user: User, lead: Lead) -> list[str]:
+    """The kinds of touch `user` may log on `lead`."""
+    return [kind for kind in TouchKind.values if may_act(user, lead, touch_action(kind))]
+
+
 def _lead_context(
     request: HttpRequest,
     lead: Lead,
     now: datetime,
     *,
     touch_form: TouchForm | None = None,
-    action_forms: dict[str, forms.Form] | None = None,
+    action_forms: dict[LeadAction, forms.Form] | None = None,
     reassign_form: ReassignForm | None = None,
 ) -> dict[str, Any]:
     user = _user(request)
-    actions = available_actions(user, lead)
+    allowed = lead_actions(user, lead)
+    actions = [action for action in allowed if action in ACTION_FORMS]
     bound = action_forms or {}
-    reps = reassignable_reps(user, lead) if may_reassign(user) else None
+    kinds = _touch_kinds(user, lead)
+    if reassign_form is None and LeadAction.REASSIGN in allowed:
+        reps = reassign_targets(user, lead)
+        initial = {"to": lead.owner.username if lead.owner else None}
+        reassign_form = ReassignForm(reps=reps, initial=initial)
     return {
         "lead": lead,
         "now": now,
@@ -233,20 +239,19 @@ def _lead_context(
         "opportunities": lead.opportunities.all(),
         "timeline": timeline(lead),
         "custom_fields": sorted(lead.custom_fields.items()) if lead.custom_fields else [],
-        "may_touch": may_log_touch(user),
-        "touch_form": touch_form or TouchForm(),
+        "may_touch": bool(kinds),
+        "touch_form": touch_form or TouchForm(kinds=kinds),
         "actions": [
-            (action, bound.get(action.name) or ACTION_FORMS[action.name](prefix=action.name))
+            (action, bound.get(action) or ACTION_FORMS[action](prefix=action.value))
             for action in actions
         ],
-        # A failed action whose button is no longer offered still shows its error.
+        # A failed action whose button is not offered (any more) still shows its error.
         "orphan_errors": [
-            (ACTIONS[name], form)
-            for name, form in bound.items()
-            if form.errors and ACTIONS[name] not in actions
+            (action, form)
+            for action, form in bound.items()
+            if form.errors and action not in actions
         ],
-        "reassign_form": reassign_form
-        or (ReassignForm(reps=reps, initial={"to": lead.owner_id}) if reps is not None else None),
+        "reassign_form": reassign_form,
     }
 
 
@@ -265,23 +270,25 @@ def lead_touch(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     lead = _lead_or_404(request, pk)
     user = _user(request)
-    if not may_log_touch(user):
-        raise PermissionDenied("only sales log touches")
-    form = TouchForm(request.POST)
+    form = TouchForm(request.POST, kinds=_touch_kinds(user, lead))
+    status = 400
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            touch = record_touch(
+            touch = act_on_lead(
                 lead,
+                touch_action(data["kind"]),
                 by=user,
-                kind=form.cleaned_data["kind"],
-                outcome=form.cleaned_data["outcome"],
-                notes=form.cleaned_data["notes"],
-                occurred_at=form.cleaned_data["occurred_at"],
                 now=now,
-            )
-        except TransitionError as error:
-            _show_error(form, error)
+                kind=data["kind"],
+                outcome=data["outcome"],
+                notes=data["notes"],
+                occurred_at=data["occurred_at"],
+            ).touch
+        except ActionError as error:
+            status = _show_error(form, error)
         else:
+            assert touch is not None  # a touch action logs one
             message = f"{touch.get_kind_display()} logged."
             if request.htmx:  # type: ignore[attr-defined]
                 lead = _lead_or_404(request, pk)
@@ -291,31 +298,7 @@ def lead_touch(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("web:lead", pk=lead.pk)
     context = _lead_context(request, lead, now, touch_form=form)
     template = "web/lead_detail.html#activity" if request.htmx else "web/lead_detail.html"  # type: ignore[attr-defined]
-    return render(request, template, context, status=400)
-
-
-def _run_action(name: str, lead: Lead, user: User, data: dict[str, Any], now: datetime) -> str:
-    """Call the one service behind an action; returns what to tell the user."""
-    match name:
-        case "accept":
-            accept_lead(lead, by=user, now=now)
-            return "Lead accepted."
-        case "reject":
-            reject_lead(lead, by=user, reason=data["reason"], now=now)
-            return "Lead rejected and handed back to marketing."
-        case "convert":
-            convert_lead(lead, by=user, amount=data["amount"], name=data["name"], now=now)
-            return "Opportunity opened."
-        case "win":
-            win_lead(lead, by=user, amount=data["amount"], now=now)
-            return "Deal won."
-        case "lose":
-            lose_lead(lead, by=user, reason=data["reason"], now=now)
-            return "Deal lost; the lead goes back to nurture."
-        case "disqualify":
-            transition_lead(lead, Stage.DISQUALIFIED, now=now, by=user, reason=data["reason"])
-            return "Lead disqualified."
-    raise Http404(name)
+    return render(request, template, context, status=status)
 
 
 @viewer_page
@@ -324,29 +307,22 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     now = timezone.now()
     lead = _lead_or_404(request, pk)
     user = _user(request)
-    chosen = ACTIONS.get(action)
+    chosen = next((known for known in ACTION_FORMS if known.value == action), None)
     if chosen is None:
         raise Http404("no such action")
-    if chosen.sales_only and not does_sales_work(user):
-        raise PermissionDenied("only sales take this action")
-    form = ACTION_FORMS[action](request.POST, prefix=action)
+    form = ACTION_FORMS[chosen](request.POST, prefix=chosen.value)
+    status = 400
     if form.is_valid():
-        if lead.stage not in chosen.from_stages:
-            form.add_error(
-                None,
-                f"{chosen.label} is not possible for a lead in stage {lead.get_stage_display()!r}",
-            )
+        try:
+            act_on_lead(lead, chosen, by=user, now=now, **form.cleaned_data)
+        except ActionError as error:
+            status = _show_error(form, error)
         else:
-            try:
-                message = _run_action(action, lead, user, form.cleaned_data, now)
-            except TransitionError as error:
-                _show_error(form, error)
-            else:
-                messages.success(request, message)
-                return redirect("web:lead", pk=lead.pk)
+            messages.success(request, DONE[chosen])
+            return redirect("web:lead", pk=lead.pk)
     lead = _lead_or_404(request, pk)  # a failed service may have changed the copy in hand
-    context = _lead_context(request, lead, now, action_forms={action: form})
-    return render(request, "web/lead_detail.html", context, status=400)
+    context = _lead_context(request, lead, now, action_forms={chosen: form})
+    return render(request, "web/lead_detail.html", context, status=status)
 
 
 @viewer_page
@@ -355,26 +331,26 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     lead = _lead_or_404(request, pk)
     user = _user(request)
-    if not may_reassign(user):
-        raise PermissionDenied("only managers reassign leads")
-    form = ReassignForm(request.POST, reps=reassignable_reps(user, lead))
+    form = ReassignForm(request.POST, reps=reassign_targets(user, lead))
+    status = 400
     if form.is_valid():
-        to: User = form.cleaned_data["to"]
-        if to.pk == lead.owner_id:
-            messages.info(
-                request, f"{lead.display_name} already belongs to {to.get_full_name() or to}."
-            )
+        try:
+            outcome = act_on_lead(lead, LeadAction.REASSIGN, by=user, now=now, **form.cleaned_data)
+        except ActionError as error:
+            status = _show_error(form, error)
         else:
-            reassign_lead(lead, to, now=now, by=user)
-            messages.success(
-                request, f"{lead.display_name} now belongs to {to.get_full_name() or to}."
-            )
-        target = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-            return redirect(target)
-        return redirect("web:lead", pk=lead.pk)
+            owner = outcome.lead.owner
+            name = (owner.get_full_name() or owner.username) if owner else "nobody"
+            if outcome.changed:
+                messages.success(request, f"{lead.display_name} now belongs to {name}.")
+            else:
+                messages.info(request, f"{lead.display_name} already belongs to {name}.")
+            target = request.POST.get("next", "")
+            if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+                return redirect(target)
+            return redirect("web:lead", pk=lead.pk)
     context = _lead_context(request, lead, now, reassign_form=form)
-    return render(request, "web/lead_detail.html", context, status=400)
+    return render(request, "web/lead_detail.html", context, status=status)
 
 
 # --- Reports ----------------------------------------------------------------------------
@@ -441,5 +417,5 @@ def web_forms(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/forms.html",
-        {"forms": forms_list, "may_build": may_build_forms(_user(request))},
+        {"forms": forms_list, "may_build": may(_user(request), Capability.BUILD_FORMS)},
     )

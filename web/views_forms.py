@@ -15,16 +15,17 @@ from capture.forms import WebFormBuilderForm
 from capture.models import WebForm
 from capture.services import save_web_form
 from leads.errors import FieldError
+from users.choices import Capability
 from users.models import User
+from users.permissions import may
 
 from .decorators import viewer_page
-from .permissions import may_build_forms
 
 
 def _builder(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # viewer_page guarantees a signed-in user
-    if not may_build_forms(user):
+    if not may(user, Capability.BUILD_FORMS):
         raise PermissionDenied("web forms are built by marketing")
     return user
 

@@ -44,12 +44,13 @@ from imports.wizard import (
     start_import_job,
 )
 from leads.models import Campaign
+from users.choices import Capability
 from users.models import User
+from users.permissions import may
 
 from .decorators import viewer_page
 from .display import format_seconds
 from .forms_imports import MappingForm, ReadingForm, UploadForm
-from .permissions import may_import
 
 PAGE_SIZE = 25
 PREVIEW_ROWS = 200
@@ -62,7 +63,7 @@ KEY_LABELS = {"email": "email", "external_id": "external id"}
 def _importer(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # viewer_page guarantees a signed-in user
-    if not may_import(user):
+    if not may(user, Capability.IMPORT):
         raise PermissionDenied("imports are run by marketing")
     return user
 

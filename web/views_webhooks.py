@@ -43,14 +43,15 @@ from capture.signatures import (
 from capture.webhook_sources import save_webhook_source
 from capture.webhooks import TOKEN_HEADER, example_payload
 from leads.errors import FieldError
+from users.choices import Capability
 from users.models import User
+from users.permissions import may
 
 from .decorators import viewer_page
 from .display import delivery_outcome, format_duration
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
-from .permissions import may_connect_webhooks
 
 SECRET_PLACEHOLDER = "paste-the-signing-secret-here"
 # The hex HMAC-SHA256 of what is on stdin, keyed with $SECRET (OpenSSL 1.1 and 3).
@@ -73,7 +74,7 @@ class DeliverySummary(TypedDict):
 def _connector(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # viewer_page guarantees a signed-in user
-    if not may_connect_webhooks(user):
+    if not may(user, Capability.CONNECT_WEBHOOKS):
         raise PermissionDenied("webhook sources are set up by marketing")
     return user
 

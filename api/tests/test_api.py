@@ -20,6 +20,7 @@ from users.models import ApiToken, User
         ("post", "/api/v1/leads"),
         ("post", "/api/v1/leads/1/touches"),
         ("post", "/api/v1/leads/1/transitions"),
+        ("post", "/api/v1/leads/1/reassignments"),
         ("post", "/api/v1/events"),
         ("get", "/api/v1/reports/funnel"),
     ],
@@ -65,6 +66,7 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/leads/{lead_id}": ["get"],
         "/api/v1/leads/{lead_id}/touches": ["post"],
         "/api/v1/leads/{lead_id}/transitions": ["post"],
+        "/api/v1/leads/{lead_id}/reassignments": ["post"],
         "/api/v1/events": ["post"],
         "/api/v1/reports/funnel": ["get"],
     }

@@ -7,6 +7,7 @@ from routing.rules import (
     add_business_hours,
     business_hours_between,
     next_in_rotation,
+    sla_state,
 )
 
 UTC_9_TO_5 = BusinessCalendar()
@@ -64,3 +65,27 @@ def test_hours_between_counts_only_open_time() -> None:
 )
 def test_round_robin_wraps_in_id_order(candidates, last, expected) -> None:
     assert next_in_rotation(candidates, last) == expected
+
+
+NOW = at(2026, 11, 16, 10)
+
+
+@pytest.mark.parametrize(
+    ("due_at", "first_touch_at", "state"),
+    [
+        (None, None, "none"),
+        (at(2026, 11, 16, 13), None, "running"),
+        (NOW, None, "running"),  # due this very minute: not late yet
+        (at(2026, 11, 14, 7), None, "overdue"),
+        (at(2026, 11, 15), at(2026, 11, 14), "met"),
+        (at(2026, 11, 15), at(2026, 11, 15), "met"),
+        (at(2026, 11, 14), at(2026, 11, 16, 9), "missed"),
+        (None, at(2026, 11, 16, 9), "met"),
+        # A contact logged before a later deadline is met even if the clock reads overdue now.
+        (at(2026, 11, 20), at(2026, 11, 16, 9), "met"),
+    ],
+)
+def test_the_state_of_an_sla_clock(
+    due_at: datetime | None, first_touch_at: datetime | None, state: str
+) -> None:
+    assert sla_state(due_at=due_at, first_touch_at=first_touch_at, now=NOW) == state

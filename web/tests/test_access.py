@@ -62,7 +62,7 @@ def test_transition_outside_scope_is_refused(
 @pytest.mark.parametrize(("role", "sees", "works"), SCOPES)
 def test_reassign_outside_scope_is_refused(org, others_lead, client_for, role, sees, works) -> None:
     response = client_for(getattr(org, role)).post(
-        reverse("web:lead_reassign", args=[others_lead.pk]), {"to": org.rep1.pk}
+        reverse("web:lead_reassign", args=[others_lead.pk]), {"to": "rep1"}
     )
 
     assert response.status_code == (302 if works else 403 if sees else 404)
@@ -97,7 +97,7 @@ def test_rep_cannot_reassign_even_their_own_lead(org, make_lead, client_for) -> 
     lead = make_lead("mine@acme.io", org.rep1)
 
     response = client_for(org.rep1).post(
-        reverse("web:lead_reassign", args=[lead.pk]), {"to": org.rep2.pk}
+        reverse("web:lead_reassign", args=[lead.pk]), {"to": "rep2"}
     )
 
     assert response.status_code == 403
@@ -108,10 +108,10 @@ def test_manager_cannot_give_a_lead_to_another_teams_rep(org, make_lead, client_
     lead = make_lead("mine@acme.io", org.rep1)
 
     response = client_for(org.manager).post(
-        reverse("web:lead_reassign", args=[lead.pk]), {"to": org.rep3.pk}
+        reverse("web:lead_reassign", args=[lead.pk]), {"to": "rep3"}
     )
 
     assert response.status_code == 400
-    assert b"Select a valid choice" in response.content
+    assert b"&#x27;rep3&#x27; is not a rep you may give this lead to" in response.content
     assert Lead.objects.get(pk=lead.pk).owner == org.rep1
     assert not StageChange.objects.filter(lead=lead, to_stage="accepted").exists()

@@ -31,9 +31,9 @@ def test_format_duration(delta, text) -> None:
         (None, None, "none", "no SLA clock", ""),
         (T + timedelta(hours=3), None, "running", "3h 0m left", ""),
         (T - timedelta(days=2, hours=3), None, "overdue", "overdue by 2d 3h", ""),
-        (T - timedelta(days=1), T - timedelta(days=2), "stopped", "clock stopped", ""),
-        (T - timedelta(days=2), T - timedelta(hours=1), "stopped", "clock stopped", "1d 23h"),
-        (None, T, "stopped", "clock stopped", ""),
+        (T - timedelta(days=1), T - timedelta(days=2), "met", "clock stopped", ""),
+        (T - timedelta(days=2), T - timedelta(hours=1), "missed", "clock stopped", "1d 23h"),
+        (None, T, "met", "clock stopped", ""),
     ],
 )
 def test_sla_status(due_at, first_touch_at, state, label, late_by) -> None:

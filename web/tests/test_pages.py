@@ -97,7 +97,7 @@ def test_touched_leads_come_after_untouched_ones(org, make_lead, client_for) -> 
     response = client.get(reverse("web:home"))
 
     assert [row.lead.first_name for row in response.context["mine"]] == ["Waiting", "Touched"]
-    assert [row.sla.state for row in response.context["mine"]] == ["running", "stopped"]
+    assert [row.sla.state for row in response.context["mine"]] == ["running", "missed"]
     assert b"clock stopped" in response.content
 
 
