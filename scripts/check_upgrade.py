@@ -225,7 +225,7 @@ class Table:
     rows: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
 
-def read_table(db: Database, conn: Any, table: str, columns: Sequence[str]) -> Table:
+def read_table(conn: Any, table: str, columns: Sequence[str]) -> Table:
     select = ", ".join(f'"{column}"' for column in columns)
     rows = [tuple(row) for row in conn.execute(f'SELECT {select} FROM "{table}"').fetchall()]
     digest = hashlib.sha256()
@@ -248,7 +248,7 @@ def snapshot(db: Database, before: dict[str, Table] | None = None) -> dict[str, 
                     tables[table] = Table(columns, -1, "columns gone: " + ", ".join(missing))
                     continue
                 columns = before[table].columns
-            tables[table] = read_table(db, conn, table, columns)
+            tables[table] = read_table(conn, table, columns)
         return tables
 
 
@@ -257,7 +257,7 @@ def checksum_over(db: Database, table: str, columns: list[str]) -> Table | None:
     with closing(db.connect()) as conn:
         if not set(columns) <= set(db.columns(conn, table)):
             return None
-        return read_table(db, conn, table, columns)
+        return read_table(conn, table, columns)
 
 
 # --- running Leadloop --------------------------------------------------------------------
@@ -517,7 +517,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default=DEFAULT_BASE, help="the old commit (default %(default)s)")
     parser.add_argument("--leads", type=int, default=3000, help="demo leads (at least 300)")
-    parser.add_argument("--keep", action="store_true", help="keep the worktree and databases")
+    parser.add_argument("--keep", action="store_true", help="keep the old worktree and the SQLite file (a PostgreSQL one is dropped)")
     options = parser.parse_args()
 
     base = git("rev-parse", "--short", options.base)
