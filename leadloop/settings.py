@@ -7,6 +7,7 @@ machine: SQLite (WAL) for data and a SQLite-backed Celery broker, no server to i
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "users",
     "leads",
     "capture",
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: it turns a login that axes refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadloop.urls"
@@ -118,8 +122,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
 
+# Checked where a person chooses a password: the admin's user and password forms,
+# `createsuperuser` and `changepassword`. set_password (seed_demo's "demo", test fixtures)
+# does not run them.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# axes first: a locked-out user name or address is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
@@ -252,6 +267,28 @@ if LEADLOOP_WEBHOOK_DELIVERIES_KEPT < 1:
 LEADLOOP_HOOK_UNAUTHENTICATED_LOGGED = int(
     os.environ.get("LEADLOOP_HOOK_UNAUTHENTICATED_LOGGED", "20")
 )
+
+# Failed logins (both /login/ and /admin/login/), counted by django-axes in its tables.
+# LEADLOOP_LOGIN_FAILURE_LIMIT failures for one user name, or from one address, lock that
+# user name or address out for LEADLOOP_LOGIN_LOCKOUT_MINUTES; another try while locked
+# starts the wait again. A successful login clears the counts of its user name and
+# address. `leadloop axes_reset` (or axes_reset_username / axes_reset_ip) lifts locks.
+LEADLOOP_LOGIN_FAILURE_LIMIT = int(os.environ.get("LEADLOOP_LOGIN_FAILURE_LIMIT", "5"))
+if LEADLOOP_LOGIN_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LEADLOOP_LOGIN_FAILURE_LIMIT must be 1 or more")
+LEADLOOP_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LEADLOOP_LOGIN_LOCKOUT_MINUTES", "15"))
+if LEADLOOP_LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LEADLOOP_LOGIN_LOCKOUT_MINUTES must be 1 or more")
+AXES_FAILURE_LIMIT = LEADLOOP_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LEADLOOP_LOGIN_LOCKOUT_MINUTES)
+# Either one locks: a user name guessed at from many addresses, or one address trying
+# many user names.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The client address as the rate limits see it: X-Forwarded-For is read only behind
+# LEADLOOP_TRUSTED_PROXIES proxies, and then only the entry the nearest proxy wrote.
+AXES_CLIENT_IP_CALLABLE = "capture.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "web.views.locked_out"
 
 CACHES = {
     "default": {

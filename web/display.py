@@ -30,6 +30,18 @@ def format_duration(delta: timedelta) -> str:
     return f"{minutes}m"
 
 
+def format_wait(delta: timedelta) -> str:
+    """A wait in words, to the minute: "1 minute", "15 minutes", "1 hour", "1 hour 30 minutes"."""
+    minutes = max(1, round(delta.total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
 def format_seconds(seconds: float) -> str:
     """A short running time, to the second: "under 1 s", "8 s", "2 min 5 s", "1 h 4 min"."""
     if seconds < 1:

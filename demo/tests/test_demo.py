@@ -6,6 +6,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.services import funnel_report
@@ -73,6 +75,10 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     assert reps.count() >= 5
     assert reps.filter(is_accepting_leads=False).count() == 1
     assert User.objects.get(username="rep1").check_password("demo")
+    # "demo" is weak on purpose: the validators judge passwords people choose (the admin,
+    # createsuperuser), not seed_demo's, and the login page lets it in.
+    login = Client().post(reverse("web:login"), {"username": "rep1", "password": "demo"})
+    assert (login.status_code, login["Location"]) == (302, "/")
     assert "rep1" in out.getvalue() and "demo" in out.getvalue()
 
     # Companies by domain; free-mail leads have none; the public contact form works.
