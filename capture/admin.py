@@ -3,6 +3,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
+from leadloop.admin import HistoryAdmin
+
 from .forms import WebhookSourceForm
 from .models import RateCounter, Submission, WebForm, WebhookDelivery, WebhookSource
 from .services import rotate_webhook_token
@@ -10,7 +12,7 @@ from .signatures import masked
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(HistoryAdmin):
     list_display = ("lead", "source", "campaign", "was_created", "received_at")
     list_filter = ("source", "was_created")
     raw_id_fields = ("lead",)
@@ -61,8 +63,9 @@ class WebhookSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    """The log the endpoint writes (also on each source's page); the admin only looks."""
+class WebhookDeliveryAdmin(HistoryAdmin):
+    """The log the endpoint writes (also on each source's page); the admin only looks, and
+    beat's clean-up sweep (or `leadloop prune_webhook_deliveries`) deletes old ones."""
 
     list_display = (
         "source", "received_at", "status_code", "outcome", "rejection", "events_recorded",
@@ -70,10 +73,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_filter = ("outcome", "rejection", "source")
     list_select_related = ("source",)
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(RateCounter)

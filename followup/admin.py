@@ -1,10 +1,14 @@
 from django.contrib import admin
 
+from leadloop.admin import HistoryAdmin
+
 from .models import Opportunity, Touch
 
 
 @admin.register(Touch)
-class TouchAdmin(admin.ModelAdmin):
+class TouchAdmin(HistoryAdmin):
+    """Touches stop the SLA clock and count the attempts: logged on the lead's page."""
+
     list_display = ("lead", "user", "kind", "outcome", "occurred_at")
     list_filter = ("kind", "outcome")
     raw_id_fields = ("lead",)

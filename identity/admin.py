@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.http import HttpRequest
+
+from leadloop.admin import HistoryAdmin
 
 from .models import DuplicateCandidate, LeadMatchKeys, MergeRecord
 
@@ -13,18 +14,11 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(MergeRecord)
-class MergeRecordAdmin(admin.ModelAdmin):
+class MergeRecordAdmin(HistoryAdmin):
     """The audit trail of merges: merge and undo happen on the duplicates pages."""
 
     list_display = ("survivor", "duplicate", "status", "merged_by", "merged_at", "undone_at")
     list_filter = ("status",)
-    readonly_fields = [f.name for f in MergeRecord._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(LeadMatchKeys)

@@ -1,15 +1,22 @@
 from django.contrib import admin
 
+from leadloop.admin import HistoryAdmin
+
 from .models import Account, Campaign, CampaignMember, Lead, StageChange
 
 
 class StageChangeInline(admin.TabularInline):
+    """The lead's stage history under it, looked at only, as in the StageChange admin."""
+
     model = StageChange
     extra = 0
     can_delete = False
-    readonly_fields = ("from_stage", "to_stage", "changed_at", "changed_by", "reason")
+    fields = ("from_stage", "to_stage", "changed_at", "changed_by", "reason")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
 
@@ -54,20 +61,14 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignMember)
-class CampaignMemberAdmin(admin.ModelAdmin):
+class CampaignMemberAdmin(HistoryAdmin):
     list_display = ("campaign", "lead", "status", "joined_at")
     list_filter = ("campaign", "status")
     raw_id_fields = ("lead",)
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(HistoryAdmin):
     list_display = ("lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason")
     list_filter = ("to_stage",)
     raw_id_fields = ("lead",)
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
