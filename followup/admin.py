@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from leadloop.admin import HistoryAdmin
 
@@ -16,6 +19,15 @@ class TouchAdmin(HistoryAdmin):
 
 @admin.register(Opportunity)
 class OpportunityAdmin(admin.ModelAdmin):
+    """Opened, won and lost on the lead's page, together with the lead's stage move; here
+    only its name and amount may be corrected."""
+
     list_display = ("__str__", "lead", "amount", "status", "opened_at", "closed_at")
     list_filter = ("status",)
-    raw_id_fields = ("lead",)
+    readonly_fields = ("lead", "status", "opened_at", "closed_at", "lost_reason", "owner")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,4 +1,8 @@
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from leadloop.admin import HistoryAdmin
 
@@ -20,31 +24,85 @@ class StageChangeInline(admin.TabularInline):
         return False
 
 
+# Who works a lead, where it stands and what it scored move only through the services
+# (capture, scoring, routing, the lead page's actions, merges), each of which writes the
+# history of the move; an edit here would have none.
+SERVICE_FIELDS = (
+    "stage",
+    "stage_changed_at",
+    "team",
+    "owner",
+    "assigned_at",
+    "sla_due_at",
+    "first_touch_at",
+    "sla_breached_at",
+    "last_touch_at",
+    "touch_count",
+    "segment",
+    "fit_score",
+    "engagement_score",
+    "score",
+    "engagement_at_recycle",
+    "merged_into",
+)
+PERSON_FIELDS = (
+    "email", "external_id", "first_name", "last_name", "phone", "title", "company_name",
+    "account", "country", "industry", "employees",
+)  # fmt: skip
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    """A person's details may be corrected here; everything with a history is shown only."""
+
     list_display = ("email", "display_name", "stage", "segment", "score", "owner", "sla_due_at")
     list_filter = ("stage", "segment", "source", "team")
     search_fields = ("email", "first_name", "last_name", "company_name")
-    raw_id_fields = ("account", "owner", "first_campaign")
-    # Stage, score and SLA are owned by the services; the admin shows them.
-    readonly_fields = (
-        "stage",
-        "stage_changed_at",
-        "segment",
-        "fit_score",
-        "engagement_score",
-        "score",
-        "assigned_at",
-        "sla_due_at",
-        "first_touch_at",
-        "sla_breached_at",
-        "last_touch_at",
-        "touch_count",
+    raw_id_fields = ("account", "first_campaign")
+    # When the lead really arrived is part of its history too (capture and imports set it).
+    readonly_fields = ("lead_page", *SERVICE_FIELDS, "arrived_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": PERSON_FIELDS}),
+        ("Fit answers", {"fields": ("need", "authority", "budget", "timeline", "custom_fields")}),
+        ("Source", {"fields": ("source", "first_campaign", "arrived_at")}),
+        (
+            "Stage, owner, SLA clock and scores",
+            {
+                "description": (
+                    "Read-only here. They change on the lead's page in the app (accept,"
+                    " reject, convert, win, lose, disqualify, reassign, log a touch) and"
+                    " through capture, scoring, routing and merges, which write each move"
+                    " to the lead's history; an edit here would leave none."
+                ),
+                "fields": ("lead_page", *SERVICE_FIELDS),
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
     )
     inlines = [StageChangeInline]
 
+    @admin.display(description="In the app")
+    def lead_page(self, lead: Lead) -> str:
+        return format_html(
+            '<a href="{}">Open the lead\'s page</a>', reverse("web:lead", args=[lead.pk])
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Leads arrive through capture (forms, the API, imports, webhooks), which starts
+        # their history and scores and routes them.
+        return False
+
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+    def save_model(
+        self, request: HttpRequest, obj: Lead, form: forms.ModelForm, change: bool
+    ) -> None:
+        # Write only what the form changed: a whole-row save would write back the stage,
+        # owner and scores read when the form was posted, undoing a service's move made
+        # in between.
+        if form.changed_data:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
 
 
 @admin.register(Account)

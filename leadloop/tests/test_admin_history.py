@@ -1,12 +1,15 @@
-"""The admin does not go around history: history rows are only looked at."""
+"""The admin does not go around history: history rows are only looked at, and a lead's
+stage, owner and team (or its deal's outcome) are not edited there."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db.models import Model
+from django.forms import MultiWidget
 from django.test import Client
 from django.urls import reverse
 
@@ -14,14 +17,14 @@ from capture.models import Submission, WebhookDelivery, WebhookSource
 from capture.services import EventInput, capture_lead, record_events
 from capture.webhook_sources import DeliveryReport, record_webhook_delivery
 from conftest import HOT
-from followup.models import Touch
-from followup.services import record_touch
+from followup.models import Opportunity, Touch
+from followup.services import accept_lead, convert_lead, record_touch
 from identity.merging import merge_leads
 from identity.models import MergeRecord
 from imports.models import ImportJob
 from imports.pipeline import ImportOptions
 from imports.services import create_import_job
-from leads.models import CampaignMember, StageChange
+from leads.models import CampaignMember, Lead, StageChange
 from qualify.models import Event
 
 HISTORY: list[type[Model]] = [
@@ -39,6 +42,24 @@ HISTORY: list[type[Model]] = [
 def url(model: type[Model], view: str, *args: Any) -> str:
     meta = model._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
+
+
+def form_data(page: Any) -> dict[str, Any]:
+    """What a browser would post back from an admin change page, unchanged: the main
+    form's and every inline formset's fields (management forms included)."""
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data: dict[str, Any] = {}
+    for form in forms:
+        for bound in form:
+            value, widget = bound.value(), bound.field.widget
+            if isinstance(widget, MultiWidget):  # a date and a time: two inputs
+                for index, part in enumerate(widget.decompress(value) or []):
+                    data[f"{bound.html_name}_{index}"] = "" if part is None else part
+            elif value is not None and value is not False:
+                data[bound.html_name] = value
+    return data
 
 
 @pytest.fixture
@@ -113,3 +134,79 @@ def test_history_rows_list_and_open_read_only(admin_client, history) -> None:
         )
 
     assert found == {model._meta.label: (200, 200, "View") for model in HISTORY}
+
+
+@pytest.fixture
+def ann(org, now) -> Lead:  # type: ignore[no-untyped-def]
+    """A sales-ready lead from Germany: routed to an EMEA rep, with its history."""
+    lead = capture_lead({"email": "ann@acme.io", "first_name": "Ann", **HOT}, source="api", now=now)
+    assert (lead.lead.team, lead.lead.stage) == (org.emea, "mql")
+    return lead.lead
+
+
+def test_the_admin_cannot_change_a_leads_stage_owner_or_team(org, admin_client, ann) -> None:
+    change = url(Lead, "change", ann.pk)
+    owner, history_before = ann.owner, StageChange.objects.filter(lead=ann).count()
+    other_rep = org.rep2 if owner == org.rep1 else org.rep1
+    data = form_data(admin_client.get(change))
+
+    response = admin_client.post(
+        change,
+        {
+            **data,
+            "first_name": "Annie",
+            "stage": "customer",
+            "owner": other_rep.pk,
+            "team": org.americas.pk,
+            "score": 99,
+            "sla_due_at_0": "2030-01-01",
+            "merged_into": "",
+        },
+    )
+
+    assert response.status_code == 302
+    ann.refresh_from_db()
+    assert ann.first_name == "Annie"  # a person's details may be corrected
+    assert (ann.stage, ann.owner, ann.team) == ("mql", owner, org.emea)
+    assert ann.score != 99
+    assert StageChange.objects.filter(lead=ann).count() == history_before
+
+
+def test_the_lead_admin_says_where_stage_and_owner_are_changed(admin_client, ann) -> None:
+    page = admin_client.get(url(Lead, "change", ann.pk))
+    html = page.content.decode()
+
+    assert "They change on the lead's page in the app" in html
+    assert f'href="{reverse("web:lead", args=[ann.pk])}"' in html
+    form = page.context["adminform"].form
+    for name in ("stage", "owner", "team", "score", "sla_due_at", "merged_into"):
+        assert name not in form.fields, name
+    assert {"first_name", "phone", "email"} <= set(form.fields)
+
+
+def test_the_admin_cannot_win_or_lose_an_opportunity(org, admin_client, ann, now) -> None:
+    accept_lead(ann, by=ann.owner, now=now)
+    deal = convert_lead(ann, by=ann.owner, amount=Decimal("5000"), now=now)
+    change = url(Opportunity, "change", deal.pk)
+    data = form_data(admin_client.get(change))
+
+    response = admin_client.post(
+        change,
+        {
+            **data,
+            "amount": "7500.00",
+            "status": "won",
+            "closed_at_0": "2026-11-20",
+            "closed_at_1": "12:00",
+        },
+    )
+
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.status, deal.closed_at, deal.amount) == ("open", None, Decimal("7500.00"))
+    ann.refresh_from_db()
+    assert ann.stage == "opportunity"
+    assert admin_client.get(url(Opportunity, "add")).status_code == 403
+    assert (
+        admin_client.post(url(Opportunity, "delete", deal.pk), {"post": "yes"}).status_code == 403
+    )
