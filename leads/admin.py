@@ -1,10 +1,13 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leadloop.admin import HistoryAdmin
+from leadloop.admin import HistoryAdmin, KeepsLeadsAdmin
 
 from .models import Account, Campaign, CampaignMember, Lead, StageChange
 
@@ -113,9 +116,23 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(KeepsLeadsAdmin):
     list_display = ("name", "channel", "cost", "starts_on", "ends_on")
     list_filter = ("channel",)
+
+    def leads_count(self, obj: Any) -> int:
+        return (
+            Lead.objects.filter(Q(memberships__campaign=obj) | Q(first_campaign=obj))
+            .distinct()
+            .count()
+        )
+
+    def refusal(self, obj: Any, leads: int) -> str:
+        return (
+            f"“{obj}” has {leads} lead{'s' if leads != 1 else ''} (its members, or leads that"
+            " first came from it). A campaign with leads is kept for their history and the"
+            " campaign reports; set its end date instead."
+        )
 
 
 @admin.register(CampaignMember)

@@ -1,11 +1,15 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from leadloop.admin import KeepsLeadsAdmin
 
 from .models import ApiToken, Notification, Team, User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(KeepsLeadsAdmin, BaseUserAdmin):
     list_display = ("username", "email", "role", "team", "is_accepting_leads", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = (
@@ -13,10 +17,30 @@ class UserAdmin(BaseUserAdmin):
         ("Leadloop", {"fields": ("role", "team", "is_accepting_leads", "timezone")}),
     )
 
+    def leads_count(self, obj: Any) -> int:
+        return obj.owned_leads.count()
+
+    def refusal(self, obj: Any, leads: int) -> str:
+        return (
+            f"“{obj}” owns {leads} lead{'s' if leads != 1 else ''}: deleting the user would"
+            " leave them unassigned with no history of it. Reassign them on their lead pages"
+            " first, or untick Active: the user can then neither log in nor get new leads."
+        )
+
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(KeepsLeadsAdmin):
     list_display = ("name", "timezone", "workday_start", "workday_end", "sla_hours")
+
+    def leads_count(self, obj: Any) -> int:
+        return obj.leads.count()
+
+    def refusal(self, obj: Any, leads: int) -> str:
+        return (
+            f"“{obj}” has {leads} lead{'s' if leads != 1 else ''}: deleting the team would"
+            " take them out of its queue and reports with no history of it. Reassign them"
+            " to reps of another team on their lead pages first."
+        )
 
 
 @admin.register(ApiToken)

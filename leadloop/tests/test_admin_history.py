@@ -1,5 +1,6 @@
-"""The admin does not go around history: history rows are only looked at, and a lead's
-stage, owner and team (or its deal's outcome) are not edited there."""
+"""The admin does not go around history: history rows are only looked at, a lead's stage,
+owner and team (or its deal's outcome) are not edited there, and nothing that leads hang
+on (a campaign, a team, a user who owns leads) is deleted from under them."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from identity.models import MergeRecord
 from imports.models import ImportJob
 from imports.pipeline import ImportOptions
 from imports.services import create_import_job
-from leads.models import CampaignMember, Lead, StageChange
+from leads.models import Campaign, CampaignMember, Lead, StageChange
 from qualify.models import Event
+from users.models import Team
 
 HISTORY: list[type[Model]] = [
     StageChange,
@@ -210,3 +212,80 @@ def test_the_admin_cannot_win_or_lose_an_opportunity(org, admin_client, ann, now
     assert (
         admin_client.post(url(Opportunity, "delete", deal.pk), {"post": "yes"}).status_code == 403
     )
+
+
+@pytest.fixture
+def webinar_leads(org, now) -> int:  # type: ignore[no-untyped-def]
+    for email in ("ann@acme.io", "bob@acme.io"):
+        capture_lead({"email": email, **HOT}, source="web_form", campaign=org.webinar, now=now)
+    return 2
+
+
+def test_deleting_a_campaign_with_leads_is_refused_naming_how_many(
+    org, admin_client, webinar_leads
+) -> None:
+    delete = url(Campaign, "delete", org.webinar.pk)
+
+    page = admin_client.get(delete)
+    response = admin_client.post(delete, {"post": "yes"})
+
+    for answer in (page, response):
+        html = answer.content.decode()
+        assert answer.status_code == 200
+        assert "has leads, so it cannot be deleted" in html
+        assert "“Webinar” has 2 leads" in html
+        assert 'name="post"' not in html  # no confirm button
+    assert Campaign.objects.filter(pk=org.webinar.pk).exists()
+    assert CampaignMember.objects.filter(campaign=org.webinar).count() == 2
+
+
+def test_delete_selected_refuses_campaigns_with_leads_and_deletes_those_without(
+    org, admin_client, webinar_leads
+) -> None:
+    empty = Campaign.objects.create(name="Trade show")
+    changelist = url(Campaign, "changelist")
+    both = {"action": "delete_selected", "_selected_action": [org.webinar.pk, empty.pk]}
+
+    response = admin_client.post(changelist, {**both, "post": "yes"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Some of the selected campaigns have leads, so none was deleted" in html
+    assert "“Webinar” has 2 leads" in html
+    assert set(Campaign.objects.values_list("name", flat=True)) == {"Webinar", "Trade show"}
+
+    alone = {"action": "delete_selected", "_selected_action": [empty.pk], "post": "yes"}
+    assert admin_client.post(changelist, alone).status_code == 302
+    assert set(Campaign.objects.values_list("name", flat=True)) == {"Webinar"}
+
+
+def test_deleting_a_team_with_leads_is_refused_and_one_without_is_deleted(
+    org, admin_client, ann
+) -> None:
+    empty = Team.objects.create(name="APAC")
+
+    refused = admin_client.post(url(Team, "delete", org.emea.pk), {"post": "yes"})
+    bulk = admin_client.post(
+        url(Team, "changelist"),
+        {"action": "delete_selected", "_selected_action": [org.emea.pk], "post": "yes"},
+    )
+    deleted = admin_client.post(url(Team, "delete", empty.pk), {"post": "yes"})
+
+    assert refused.status_code == bulk.status_code == 200
+    assert "“EMEA” has 1 lead:" in refused.content.decode()
+    assert "“EMEA” has 1 lead:" in bulk.content.decode()
+    assert deleted.status_code == 302
+    assert set(Team.objects.values_list("name", flat=True)) == {"EMEA", "Americas"}
+    ann.refresh_from_db()
+    assert ann.team == org.emea
+
+
+def test_deleting_a_user_who_owns_leads_is_refused(org, admin_client, ann) -> None:
+    owner = ann.owner
+
+    response = admin_client.post(url(type(owner), "delete", owner.pk), {"post": "yes"})
+
+    assert response.status_code == 200
+    assert f"“{owner.username}” owns 1 lead:" in response.content.decode()
+    ann.refresh_from_db()
+    assert ann.owner == owner
