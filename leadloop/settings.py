@@ -287,8 +287,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # The client address as the rate limits see it: X-Forwarded-For is read only behind
 # LEADLOOP_TRUSTED_PROXIES proxies, and then only the entry the nearest proxy wrote.
-AXES_CLIENT_IP_CALLABLE = "capture.ratelimit.client_ip"
-AXES_LOCKOUT_CALLABLE = "web.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "web.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "web.logins.locked_out"
 
 CACHES = {
     "default": {

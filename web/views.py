@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
-from axes.helpers import get_cool_off
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -23,7 +22,6 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -44,7 +42,7 @@ from users.permissions import lead_actions, may, may_act
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
-from .display import csv_safe, format_wait, sla_status
+from .display import csv_safe, sla_status
 from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
 from .queries import overview, rep_inbox, team_inbox, timeline
 
@@ -76,37 +74,6 @@ DONE: dict[LeadAction, str] = {
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
-
-
-def lockout_message(wait: timedelta) -> str:
-    return (
-        "Too many failed log-ins with this user name or from this address: logging in is"
-        f" locked for {format_wait(wait)}. Each try before then starts the wait again;"
-        " an administrator can lift the lock at once."
-    )
-
-
-def locked_out(
-    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
-) -> HttpResponse:
-    """What a locked-out login gets (axes' AXES_LOCKOUT_CALLABLE), at /login/ and
-    /admin/login/ alike: the page that login view rendered, status 429, with the lockout
-    and its wait as the form's one error, so it keeps that page's look."""
-    message = lockout_message(get_cool_off(request) or timedelta(0))
-    context = getattr(original_response, "context_data", None) or {}
-    form = context.get("form")
-    if not (
-        isinstance(original_response, TemplateResponse)
-        and isinstance(form, forms.Form)
-        and form.is_bound
-    ):
-        return HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-    # The form said "wrong password" (axes refuses before the password is checked); the
-    # lockout replaces that, it does not add to it.
-    form.errors.clear()
-    form.add_error(None, message)
-    page = TemplateResponse(request, original_response.template_name, context, status=429)
-    return page.render()
 
 
 class LogoutView(auth_views.LogoutView):

@@ -182,6 +182,17 @@ def test_behind_a_trusted_proxy_the_client_is_the_address_the_proxy_wrote(org, s
     assert (someone_else.status_code, someone_else["Location"]) == (302, "/")
 
 
+def test_a_forwarded_entry_that_is_no_address_counts_as_the_tcp_peer(org, settings) -> None:
+    # Set higher than the one proxy there is: the client's own first entry gets through.
+    settings.LEADLOOP_TRUSTED_PROXIES = 2
+    url = reverse("web:login")
+
+    tries = fail(url, "rep1", "192.0.2.254", 1, X_Forwarded_For="unknown, 203.0.113.70")
+
+    assert tries == [200]  # not a 500 from PostgreSQL's inet column
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["192.0.2.254"]
+
+
 def test_client_login_in_tests_goes_through_axes(org, client) -> None:
     for _ in range(LIMIT):
         assert client.login(username="rep1", password="wrong-password") is False
