@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from leadloop.admin import HistoryAdmin
+from leads.admin import HistoryAdmin
 
 from .forms import WebhookSourceForm
 from .models import RateCounter, Submission, WebForm, WebhookDelivery, WebhookSource

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from leadloop.admin import HistoryAdmin
+from leads.admin import HistoryAdmin
 
 from .models import Opportunity, Touch
 

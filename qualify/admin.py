@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leadloop.admin import HistoryAdmin
+from leads.admin import HistoryAdmin
 
 from .models import Event
 

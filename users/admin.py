@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from leadloop.admin import KeepsLeadsAdmin
+from leads.admin import KeepsLeadsAdmin
 
 from .models import ApiToken, Notification, Team, User
 
