@@ -517,7 +517,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default=DEFAULT_BASE, help="the old commit (default %(default)s)")
     parser.add_argument("--leads", type=int, default=3000, help="demo leads (at least 300)")
-    parser.add_argument("--keep", action="store_true", help="keep the old worktree and the SQLite file (a PostgreSQL one is dropped)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the old worktree and the SQLite file (a PostgreSQL one is dropped)",
+    )
     options = parser.parse_args()
 
     base = git("rev-parse", "--short", options.base)
