@@ -14,7 +14,8 @@ from django.db.models import Q
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
 from users.choices import Role
-from users.models import Notification, Team, User
+from users.models import Team, User
+from users.services import notify
 
 from .rules import BusinessCalendar, add_business_hours, next_in_rotation, rotation
 
@@ -239,22 +240,12 @@ def reassign_lead(lead: Lead, to: User, *, now: datetime, by: User | None = None
                 to,
                 kind="reassigned",
                 message=f"{by.get_full_name() or by.username} gave you {lead.display_name}",
-                lead=lead,
+                lead_id=lead.pk,
                 key=f"reassigned:{lead.pk}:{now.isoformat()}",
                 now=now,
             )
     lead.owner, lead.team, lead.assigned_at = to, to.team, now
     return lead
-
-
-def notify(
-    recipient: User, *, kind: str, message: str, lead: Lead | None, key: str, now: datetime
-) -> None:
-    Notification.objects.get_or_create(
-        recipient=recipient,
-        dedupe_key=key[:120],
-        defaults={"kind": kind, "message": message[:300], "lead": lead, "created_at": now},
-    )
 
 
 def open_sla_leads() -> Q:
@@ -302,7 +293,7 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
                         manager,
                         kind="sla_breach",
                         message=f"SLA breached: {lead.display_name} (owner {owner}) was not touched in time",
-                        lead=lead,
+                        lead_id=lead.pk,
                         key=f"sla_breach:{lead.pk}:{lead.sla_due_at:%Y%m%dT%H%M%S}",
                         now=now,
                     )

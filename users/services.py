@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
-from django.db import models
+from django.db import models, transaction
 
 from leads.history import history_ids, move_rows
 from leads.models import Lead
 
-from .models import Notification
+from .models import Notification, User
 
 # Notifications about a lead: its history, which follows the person when leads are merged.
 LEAD_HISTORY: dict[str, type[models.Model]] = {"notifications": Notification}
+
+
+def notify(
+    recipient: User,
+    *,
+    kind: str,
+    message: str,
+    lead_id: int | None,
+    key: str,
+    now: datetime,
+) -> Notification:
+    """Leave `recipient` a message, once per `key`.
+
+    The key names the event ("sla_breach:<lead>:<deadline>"), so a sweep or a retry that
+    tells the same thing again finds the first message instead of writing a second; the
+    unique constraint (recipient, dedupe_key) settles two callers racing for it.
+    """
+    notification, _created = Notification.objects.get_or_create(
+        recipient=recipient,
+        dedupe_key=key[:120],
+        defaults={"kind": kind, "message": message[:300], "lead_id": lead_id, "created_at": now},
+    )
+    return notification
+
+
+def mark_notifications_read(
+    user: User, ids: Collection[int] | None = None, *, now: datetime
+) -> int:
+    """Mark `user`'s unread messages read: those with `ids`, or all of them when None.
+    Someone else's messages are never touched. Returns how many were marked."""
+    with transaction.atomic():
+        unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+        if ids is not None:
+            unread = unread.filter(pk__in=list(ids))
+        return unread.update(read_at=now)
 
 
 def lead_history_ids(lead: Lead) -> dict[str, list[int]]:

@@ -39,6 +39,7 @@ from users.access import reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
 from users.models import User
 from users.permissions import lead_actions, may, may_act
+from users.services import mark_notifications_read
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
@@ -394,12 +395,11 @@ def funnel(request: HttpRequest) -> HttpResponse:
 def notifications(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
-        # Marking one's own messages read: a per-user flag, not a domain change.
-        unread = user.notifications.filter(read_at__isnull=True)
         chosen = request.POST.get("id", "")
-        if chosen:
-            unread = unread.filter(pk=int(chosen)) if chosen.isdigit() else unread.none()
-        unread.update(read_at=timezone.now())
+        # One message by id, or (no id) all of them; an id that is no row id marks none.
+        is_row_id = chosen.isascii() and chosen.isdigit() and len(chosen) <= 18
+        ids = None if not chosen else [int(chosen)] if is_row_id else []
+        mark_notifications_read(user, ids, now=timezone.now())
         return redirect("web:notifications")
     page = Paginator(user.notifications.select_related("lead"), PAGE_SIZE).get_page(
         request.GET.get("page")
