@@ -9,3 +9,18 @@ class SlaState(models.TextChoices):
     OVERDUE = "overdue", "Overdue"
     MET = "met", "Met"  # first contact made by the deadline (or with no deadline)
     MISSED = "missed", "Missed"  # first contact made after the deadline
+
+
+class AssignedHow(models.TextChoices):
+    """How a lead came to its owner (or its team's queue): the "why" of an assignment."""
+
+    ACCOUNT_OWNER = "account_owner", "account owner"
+    ROUND_ROBIN = "round_robin", "round robin"
+    # Routing found the team but no rep accepting leads: the lead waits in the queue.
+    TEAM_QUEUE = "team_queue", "team queue"
+    # A caller named the owner (assign_lead(to=…)), e.g. a lead placed by hand.
+    CHOSEN = "chosen", "chosen owner"
+    REASSIGNED = "reassigned", "reassigned"
+    # A rep took a lead waiting in their team's queue by working it.
+    CLAIMED = "claimed", "taken from the team queue"
+    BEFORE_HISTORY = "before_history", "assigned before history was kept"

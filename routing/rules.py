@@ -1,5 +1,5 @@
 """Pure routing decisions: business-hour arithmetic for SLAs, the state of an SLA clock,
-and round robin."""
+round robin, and how an assignment reads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .choices import SlaState
+from .choices import AssignedHow, SlaState
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,46 @@ def rotation(candidates: Sequence[int], last: int | None, count: int) -> list[in
     ordered = sorted(candidates)
     start = ordered.index(first)
     return [ordered[(start + i) % len(ordered)] for i in range(count)]
+
+
+def describe_assignment(
+    *,
+    how: str,
+    to_owner: str,
+    to_team: str,
+    from_owner: str = "",
+    from_team: str = "",
+    rule_name: str = "",
+) -> str:
+    """An assignment in one line, e.g. "Assigned to Rep One (round robin in team EMEA)"
+    or "Reassigned from Rep One to Rep Two". Names are display names ("" = none); who
+    decided and the reason a person typed are shown beside it, not in it."""
+
+    def holder(owner: str, team: str) -> str:
+        if owner:
+            return owner
+        return f"team {team}'s queue" if team else "nobody"
+
+    to = holder(to_owner, to_team)
+    by_rule = f" by rule '{rule_name}'" if rule_name else ""
+    in_team = f" in team {to_team}" if to_team else ""
+    match how:
+        case AssignedHow.REASSIGNED:
+            before = holder(from_owner, from_team)
+            if before == "nobody":
+                return f"Reassigned to {to}{by_rule}"
+            return f"Reassigned from {before} to {to}{by_rule}"
+        case AssignedHow.CLAIMED:
+            team = from_team or to_team
+            return f"Taken from team {team}'s queue" if team else "Taken while it had no owner"
+        case AssignedHow.ROUND_ROBIN:
+            why = f"round robin{in_team}"
+        case AssignedHow.TEAM_QUEUE:
+            why = "no rep accepting leads"
+        case AssignedHow.ACCOUNT_OWNER:
+            why = "account owner"
+        case AssignedHow.BEFORE_HISTORY:
+            why = "assigned before history was kept"
+        case _:
+            why = ""
+    return f"Assigned to {to}{by_rule}" + (f" ({why})" if why else "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,6 +17,8 @@ from users.choices import Role
 from users.models import Team, User
 from users.services import notify
 
+from .choices import AssignedHow
+from .models import Assignment
 from .rules import BusinessCalendar, add_business_hours, next_in_rotation, rotation
 
 log = logging.getLogger(__name__)
@@ -86,25 +88,90 @@ def _eligible_reps(team: Team) -> list[int]:
     )
 
 
-def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
-    """Give `lead` an owner and start its SLA clock.
+@dataclass(frozen=True)
+class Handover:
+    """One assignment to write to a lead's history: from whom to whom, and how. A lead
+    waiting in a team's queue has a team and no owner."""
+
+    lead_id: int
+    to_owner_id: int | None
+    to_team_id: int | None
+    how: AssignedHow
+    from_owner_id: int | None = None
+    from_team_id: int | None = None
+    reason: str = ""
+    rule_name: str = ""
+
+    @property
+    def changes_anything(self) -> bool:
+        """False when nobody had the lead and nobody gets it (routing found no team)."""
+        return any((self.to_owner_id, self.to_team_id, self.from_owner_id, self.from_team_id))
+
+
+# Rows per INSERT: a bulk routing or an import records up to a chunk's worth of leads.
+RECORD_BATCH_SIZE = 2000
+
+
+def record_assignments(
+    handovers: Iterable[Handover], *, by: User | None = None, now: datetime
+) -> int:
+    """Write one history row per hand-over, all at `now` and on `by`'s word (None: routing
+    itself), in as few INSERTs as the batch size allows. The caller has already given the
+    leads their new owner, in the same transaction. Returns how many rows were written."""
+    by_id = by.pk if by is not None else None
+    rows = [
+        Assignment(
+            lead_id=handover.lead_id,
+            from_owner_id=handover.from_owner_id,
+            to_owner_id=handover.to_owner_id,
+            from_team_id=handover.from_team_id,
+            to_team_id=handover.to_team_id,
+            assigned_by_id=by_id,
+            assigned_at=now,
+            how=handover.how,
+            rule_name=handover.rule_name[:100],
+            reason=handover.reason[:300],
+        )
+        for handover in handovers
+    ]
+    # No savepoint: the rows belong with the caller's owner change, which fails with them.
+    with transaction.atomic(savepoint=False):
+        Assignment.objects.bulk_create(rows, batch_size=RECORD_BATCH_SIZE)
+    return len(rows)
+
+
+def assign_lead(
+    lead: Lead, *, now: datetime, to: User | None = None, by: User | None = None
+) -> Lead:
+    """Give `lead` an owner, start its SLA clock, and write the assignment to its history.
 
     The owner is `to` if given, else the account owner (named accounts stay with their
     rep), else the next rep of the team's round robin. The team row is locked while the
-    pointer moves, so concurrent arrivals are spread evenly and never collide.
+    pointer moves, so concurrent arrivals are spread evenly and never collide. The lead's
+    owner and team before are read from `lead`: the caller holds its row.
     """
     with transaction.atomic():
         team = to.team if to is not None and to.team_id else choose_team(lead)
         owner_id: int | None = to.pk if to is not None else None
+        how = AssignedHow.CHOSEN if to is not None else AssignedHow.TEAM_QUEUE
         if owner_id is None and lead.account_id and lead.account and lead.account.owner_id:
             account_owner = lead.account.owner
             if account_owner and account_owner.is_active:
-                owner_id = account_owner.pk
+                owner_id, how = account_owner.pk, AssignedHow.ACCOUNT_OWNER
         if owner_id is None and team is not None:
             locked = Team.objects.select_for_update().get(pk=team.pk)
             owner_id = next_in_rotation(_eligible_reps(locked), locked.last_assigned_user_id)
             if owner_id is not None:
+                how = AssignedHow.ROUND_ROBIN
                 Team.objects.filter(pk=locked.pk).update(last_assigned_user_id=owner_id)
+        handover = Handover(
+            lead.pk,
+            to_owner_id=owner_id,
+            to_team_id=team.pk if team is not None else None,
+            how=how,
+            from_owner_id=lead.owner_id,
+            from_team_id=lead.team_id,
+        )
         due = sla_deadline(team, now) if team is not None else None
         fields = {
             "team": team,
@@ -117,6 +184,8 @@ def assign_lead(lead: Lead, *, now: datetime, to: User | None = None) -> Lead:
             "updated_at": now,
         }
         Lead.objects.filter(pk=lead.pk).update(**fields)
+        if handover.changes_anything:
+            record_assignments([handover], by=by, now=now)
         for name, value in fields.items():
             setattr(lead, name, value)
     if owner_id is None:
@@ -142,6 +211,7 @@ class Route:
     team_id: int | None
     owner_id: int | None
     sla_due_at: datetime | None
+    how: AssignedHow
 
 
 def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]:
@@ -157,6 +227,7 @@ def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]
     reps = eligible_rep_ids(list(teams))
     team_of: dict[int, int | None] = {}
     owner_of: dict[int, int | None] = {}
+    how_of: dict[int, AssignedHow] = {}
     queues: dict[int, list[int]] = {}
     for lead in leads:
         team_id = lead.team_id or lead.owner_team_id
@@ -164,18 +235,24 @@ def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]
             team_id = by_country.get(lead.country.strip().lower())
         team_of[lead.lead_id] = team_id = team_id or first_team
         owner_of[lead.lead_id] = lead.owner_id if lead.owner_is_active else None
-        if owner_of[lead.lead_id] is None and team_id is not None:
-            queues.setdefault(team_id, []).append(lead.lead_id)
+        how_of[lead.lead_id] = AssignedHow.ACCOUNT_OWNER
+        if owner_of[lead.lead_id] is None:
+            how_of[lead.lead_id] = AssignedHow.TEAM_QUEUE
+            if team_id is not None:
+                queues.setdefault(team_id, []).append(lead.lead_id)
     for team_id, queue in queues.items():
         picked = rotation(reps.get(team_id, []), teams[team_id].last_assigned_user_id, len(queue))
         for lead_id, rep in zip(queue, picked, strict=False):
-            owner_of[lead_id] = rep
+            owner_of[lead_id], how_of[lead_id] = rep, AssignedHow.ROUND_ROBIN
         if picked:
             Team.objects.filter(pk=team_id).update(last_assigned_user_id=picked[-1])
     deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
     return {
         lead_id: Route(
-            team_id, owner_of[lead_id], deadlines[team_id] if team_id is not None else None
+            team_id,
+            owner_of[lead_id],
+            deadlines[team_id] if team_id is not None else None,
+            how_of[lead_id],
         )
         for lead_id, team_id in team_of.items()
     }
@@ -183,31 +260,43 @@ def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]
 
 def assign_leads(leads: list[Lead], *, now: datetime) -> None:
     """assign_lead for many leads, in the order given, with a few statements for all:
-    route_leads decides, then one UPDATE per (team, owner). The caller holds the leads'
-    rows, with their account and its owner loaded."""
+    route_leads decides, then one UPDATE per (team, owner), then one INSERT of their
+    history per batch of rows. The caller holds the leads' rows, with their account and
+    its owner loaded."""
     if not leads:
         return
     with transaction.atomic():
         routes = route_leads([_routable(lead) for lead in leads], now=now)
-        groups: dict[Route, list[int]] = {}
+        groups: dict[tuple[int | None, int | None, datetime | None], list[int]] = {}
         for lead in leads:
-            groups.setdefault(routes[lead.pk], []).append(lead.pk)
-        for route, ids in groups.items():
+            route = routes[lead.pk]
+            groups.setdefault((route.team_id, route.owner_id, route.sla_due_at), []).append(lead.pk)
+        for (team_id, owner_id, sla_due_at), ids in groups.items():
             Lead.objects.filter(pk__in=ids).update(
-                team_id=route.team_id,
-                owner_id=route.owner_id,
-                assigned_at=now if route.owner_id else None,
-                sla_due_at=route.sla_due_at,
+                team_id=team_id,
+                owner_id=owner_id,
+                assigned_at=now if owner_id else None,
+                sla_due_at=sla_due_at,
                 first_touch_at=None,
                 sla_breached_at=None,
                 updated_at=now,
             )
-            if route.owner_id is None:
+            if owner_id is None:
                 log.warning(
-                    "%d leads wait in team %s's queue: no rep accepting leads",
-                    len(ids),
-                    route.team_id,
+                    "%d leads wait in team %s's queue: no rep accepting leads", len(ids), team_id
                 )
+        handovers = (
+            Handover(
+                lead.pk,
+                to_owner_id=routes[lead.pk].owner_id,
+                to_team_id=routes[lead.pk].team_id,
+                how=routes[lead.pk].how,
+                from_owner_id=lead.owner_id,
+                from_team_id=lead.team_id,
+            )
+            for lead in leads
+        )
+        record_assignments([h for h in handovers if h.changes_anything], now=now)
     for lead in leads:
         route = routes[lead.pk]
         lead.team_id, lead.owner_id, lead.sla_due_at = (
@@ -231,10 +320,25 @@ def _routable(lead: Lead) -> Routable:
     )
 
 
-def reassign_lead(lead: Lead, to: User, *, now: datetime, by: User | None = None) -> Lead:
-    """Hand a lead to another rep; a clock that has not stopped keeps running."""
+def reassign_lead(
+    lead: Lead, to: User, *, now: datetime, by: User | None = None, reason: str = ""
+) -> Lead:
+    """Hand a lead to another rep, on `by`'s word and for the `reason` they typed; a clock
+    that has not stopped keeps running. The new owner hears of it unless they did it."""
     with transaction.atomic():
+        # Locked, so the history names the owner it really took the lead from.
+        before = Lead.objects.select_for_update().values("owner_id", "team_id").get(pk=lead.pk)
         Lead.objects.filter(pk=lead.pk).update(owner=to, team=to.team, assigned_at=now)
+        handover = Handover(
+            lead.pk,
+            to_owner_id=to.pk,
+            to_team_id=to.team_id,
+            how=AssignedHow.REASSIGNED,
+            from_owner_id=before["owner_id"],
+            from_team_id=before["team_id"],
+            reason=reason.strip(),
+        )
+        record_assignments([handover], by=by, now=now)
         if by is not None and by.pk != to.pk:
             notify(
                 to,

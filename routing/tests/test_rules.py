@@ -6,6 +6,7 @@ from routing.rules import (
     BusinessCalendar,
     add_business_hours,
     business_hours_between,
+    describe_assignment,
     next_in_rotation,
     sla_state,
 )
@@ -89,3 +90,32 @@ def test_the_state_of_an_sla_clock(
     due_at: datetime | None, first_touch_at: datetime | None, state: str
 ) -> None:
     assert sla_state(due_at=due_at, first_touch_at=first_touch_at, now=NOW) == state
+
+
+@pytest.mark.parametrize(
+    ("how", "names", "expected"),
+    [
+        ("round_robin", {"to_owner": "Rep One", "to_team": "EMEA"},
+         "Assigned to Rep One (round robin in team EMEA)"),
+        ("account_owner", {"to_owner": "Rep One", "to_team": "EMEA"},
+         "Assigned to Rep One (account owner)"),
+        ("team_queue", {"to_owner": "", "to_team": "EMEA"},
+         "Assigned to team EMEA's queue (no rep accepting leads)"),
+        ("chosen", {"to_owner": "Rep One", "to_team": ""}, "Assigned to Rep One"),
+        ("before_history", {"to_owner": "Rep One", "to_team": "EMEA"},
+         "Assigned to Rep One (assigned before history was kept)"),
+        ("reassigned", {"from_owner": "Rep One", "to_owner": "Rep Two", "to_team": "EMEA"},
+         "Reassigned from Rep One to Rep Two"),
+        ("reassigned", {"from_team": "EMEA", "to_owner": "Rep Two", "to_team": "EMEA"},
+         "Reassigned from team EMEA's queue to Rep Two"),
+        ("reassigned", {"to_owner": "Rep Two", "to_team": "EMEA"}, "Reassigned to Rep Two"),
+        ("claimed", {"from_team": "EMEA", "to_owner": "Rep One", "to_team": "EMEA"},
+         "Taken from team EMEA's queue"),
+        ("claimed", {"to_owner": "Rep One", "to_team": ""}, "Taken while it had no owner"),
+        # Routing rules (next): the rule's name, then how it picked.
+        ("round_robin", {"to_owner": "Ana", "to_team": "EMEA", "rule_name": "DACH enterprise"},
+         "Assigned to Ana by rule 'DACH enterprise' (round robin in team EMEA)"),
+    ],
+)  # fmt: skip
+def test_an_assignment_reads_as_a_sentence(how: str, names: dict[str, str], expected: str) -> None:
+    assert describe_assignment(how=how, **{"to_owner": "", "to_team": "", **names}) == expected

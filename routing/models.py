@@ -1,0 +1,94 @@
+"""Routing's records: the history of who was given each lead."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from users.models import User
+
+from .choices import AssignedHow
+from .rules import describe_assignment
+
+
+class Assignment(models.Model):
+    """One hand-over of a lead: to a rep or a team's queue, from whom, when, how and on
+    whose word (`assigned_by`; None is Leadloop's routing itself).
+
+    Written by routing's services in the same transaction as the lead's new owner, one row
+    per lead and hand-over, bulk paths included; never changed afterwards. `reason` is what
+    a person typed; `rule_name` keeps the name of the routing rule that decided, as it was
+    then (a rule renamed or deleted later does not rewrite history).
+    """
+
+    # assignment_lead (lead, assigned_at) serves look-ups by lead.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    # Who had it before and who has it now. Only to_owner is indexed ("what was each rep
+    # given"): an import adds a row per routed lead, and every index costs each insert.
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_team = models.ForeignKey(
+        "users.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    to_team = models.ForeignKey(
+        "users.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    assigned_at = models.DateTimeField()
+    how = models.CharField(max_length=20, choices=AssignedHow.choices)
+    rule_name = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["assigned_at", "pk"]
+        indexes = [models.Index(fields=["lead", "assigned_at"], name="assignment_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """One line for people, e.g. "Assigned to Rep One (round robin in team EMEA)".
+        Reads the owners, team and assigner: select them with the row."""
+        return describe_assignment(
+            how=self.how,
+            from_owner=display_name(self.from_owner),
+            to_owner=display_name(self.to_owner),
+            from_team=self.from_team.name if self.from_team else "",
+            to_team=self.to_team.name if self.to_team else "",
+            rule_name=self.rule_name,
+        )
+
+
+def display_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
