@@ -14,6 +14,8 @@ from leads.history import history_ids, move_rows
 from leads.lifecycle import TransitionError
 from leads.models import Lead
 from leads.services import transition_lead
+from routing.choices import AssignedHow
+from routing.services import Handover, record_assignments
 from users.models import User
 
 from .choices import CONTACT_KINDS, OpportunityStatus
@@ -47,10 +49,13 @@ def record_touch(
             updates["last_touch_at"] = when
         if kind in CONTACT_KINDS and locked.first_touch_at is None:
             updates["first_touch_at"] = when
-        if locked.owner_id is None and by.is_rep:
+        is_claimed = locked.owner_id is None and by.is_rep
+        if is_claimed:
             updates["owner_id"] = by.pk
             updates["assigned_at"] = now
         Lead.objects.filter(pk=locked.pk).update(**updates)
+        if is_claimed:
+            _record_claim(locked, by=by, now=now)
     lead.refresh_from_db()
     return touch
 
@@ -61,8 +66,21 @@ def accept_lead(lead: Lead, *, by: User, now: datetime) -> Lead:
         transition_lead(lead, Stage.ACCEPTED, now=now, by=by, reason="accepted by sales")
         if lead.owner_id is None and by.is_rep:
             Lead.objects.filter(pk=lead.pk).update(owner=by, assigned_at=now)
+            _record_claim(lead, by=by, now=now)
             lead.owner, lead.assigned_at = by, now
     return lead
+
+
+def _record_claim(lead: Lead, *, by: User, now: datetime) -> None:
+    """A rep who works a lead waiting in the team queue takes it: routing's history says so."""
+    claim = Handover(
+        lead.pk,
+        to_owner_id=by.pk,
+        to_team_id=lead.team_id,
+        how=AssignedHow.CLAIMED,
+        from_team_id=lead.team_id,
+    )
+    record_assignments([claim], by=by, now=now)
 
 
 def reject_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
