@@ -1,7 +1,7 @@
 """Merging a duplicate lead into the lead that survives, and undoing it.
 
 A merge moves every touch, event, submission, stage change, campaign membership,
-opportunity and notification of the duplicate to the survivor, writes the field values
+opportunity, notification and assignment of the duplicate to the survivor, writes the field values
 chosen for the survivor, and hides the duplicate (`Lead.merged_into`); nothing is deleted
 but a campaign membership the survivor already has (the furthest status is kept). The
 `MergeRecord` remembers the ids of every row moved and both leads' fields before, so
@@ -32,6 +32,7 @@ from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
+from routing import services as routing_services
 from users import services as users_services
 from users.access import visible_leads
 from users.models import User
@@ -60,6 +61,7 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     capture_services,
     leads_services,
     users_services,
+    routing_services,
 )
 # Every table of a lead's history by that name, for the merge screen's counts.
 HISTORY: dict[str, type[models.Model]] = {

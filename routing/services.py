@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 
+from leads.history import history_ids, move_rows
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
 from users.choices import Role
@@ -404,3 +405,19 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
             marked += len(batch)
         if len(batch) < batch_size:
             return marked
+
+
+# Assignments are a lead's history: they follow the person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"assignments": Assignment}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's assignments, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the assignments named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)

@@ -51,6 +51,7 @@ HISTORY_LABELS = (
     ("submissions", "submission", "submissions"),
     ("memberships", "campaign", "campaigns"),
     ("opportunities", "opportunity", "opportunities"),
+    ("assignments", "assignment", "assignments"),
 )
 
 

@@ -22,6 +22,7 @@ from identity.models import DuplicateCandidate, MergeRecord
 from identity.rules import DUPLICATE, SURVIVOR
 from leads.models import Campaign, CampaignMember, Lead
 from qualify.models import Event
+from routing.models import Assignment
 from routing.services import assign_lead
 from users.access import visible_leads
 from users.models import Notification
@@ -101,18 +102,25 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
     before_ann, before_dup = history(pair.ann), history(pair.dup)
     assert counts(pair.ann) == {
         "touches": 2, "events": 1, "submissions": 1, "stage_changes": 2, "opportunities": 0,
-        "notifications": 0, "memberships": 1,
+        "notifications": 0, "assignments": 2, "memberships": 1,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
-        "notifications": 1, "memberships": 2,
+        "notifications": 1, "assignments": 2, "memberships": 2,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 
     record = merge_leads(pair.ann, pair.dup, field_choices={}, by=org.manager, now=now)
 
     after = history(pair.ann)
-    for name in ("touches", "events", "submissions", "stage_changes", "opportunities"):
+    for name in (
+        "touches",
+        "events",
+        "submissions",
+        "stage_changes",
+        "opportunities",
+        "assignments",
+    ):
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
     assert after["notifications"] == before_dup["notifications"]
     # Both were in the webinar: one membership, the furthest status; the dup's row dropped.
@@ -248,6 +256,19 @@ def test_undo_after_new_activity_keeps_it_with_the_survivor(
     assert sorted(Touch.objects.filter(lead=ann).values_list("pk", flat=True))[-1] == new_touch.pk
     assert (ann.touch_count, ann.title, ann.last_touch_at) == (3, "VP Engineering", later)
     assert Touch.objects.filter(lead=pair.dup).count() == 1
+
+
+def test_a_merge_made_before_assignments_were_moved_can_be_undone(
+    org: Any, now: datetime, pair: Pair
+) -> None:
+    record = merge_leads(pair.ann, pair.dup, by=org.admin, now=now)
+    moved = record.snapshot["moved"].pop("assignments")
+    Assignment.objects.filter(pk__in=moved).update(lead=pair.dup)
+    record.save(update_fields=["snapshot"])
+
+    undo_merge(record, by=org.admin, now=now + timedelta(minutes=1))
+
+    assert sorted(Assignment.objects.filter(lead=pair.dup).values_list("pk", flat=True)) == moved
 
 
 def test_undo_twice_is_refused(org: Any, now: datetime, pair: Pair) -> None:

@@ -75,6 +75,8 @@ def test_merge_screen_shows_both_leads_side_by_side(org, client_for, twins) -> N
     histories = {label: (a, b) for label, a, b in response.context["histories"]}
     assert histories["touches"] == ((0, "touches"), (1, "touch"))
     assert histories["stage changes"] == ((2, "stage changes"), (2, "stage changes"))
+    # each routed on capture, then given to rep1
+    assert histories["assignments"] == ((2, "assignments"), (2, "assignments"))
     assert 'name="keep_title" value="first" checked' in body
     assert 'name="survivor" value="second" checked' in body  # the one worked more
     assert "Not a duplicate" in body
@@ -196,8 +198,8 @@ def test_merge_screen_runs_a_fixed_number_of_queries(
 ) -> None:
     client = client_for(org.manager)
 
-    # session, user, top bar, the pair, last submissions, 7 history counts, may_merge
-    with django_assert_max_num_queries(13):
+    # session, user, top bar, the pair, last submissions, 8 history counts, may_merge
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("web:duplicate", args=[twins[2].pk]))
 
     assert response.status_code == 200
