@@ -25,7 +25,9 @@ from identity.models import MergeRecord
 from leads.bulk import ACCOUNT_COLUMNS, LEAD, LEAD_TEXT, ensure_accounts, fetch_accounts
 from leads.models import CampaignMember, Lead, StageChange
 from leads.sql import in_list, is_postgres
-from routing.services import Routable, route_leads
+from routing.choices import AssignedHow
+from routing.models import Assignment
+from routing.services import Handover, Routable, record_assignments, route_leads
 
 from .pipeline import EXISTING_COLUMNS
 
@@ -68,8 +70,15 @@ def deferred_checkpoints() -> Iterator[None]:
 
 # --- foreign keys, checked per chunk on PostgreSQL -------------------------------------
 
-# The tables an import chunk writes rows into (accounts are made before, row by row).
-WRITTEN: tuple[type[models.Model], ...] = (Lead, StageChange, Submission, CampaignMember)
+# The tables an import chunk writes rows into (accounts are made before, row by row);
+# routing's history through routing.services.record_assignments.
+WRITTEN: tuple[type[models.Model], ...] = (
+    Lead,
+    StageChange,
+    Submission,
+    CampaignMember,
+    Assignment,
+)
 
 
 @dataclass(frozen=True)
@@ -313,12 +322,13 @@ def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
     their round-robin pointers).
 
     `leads` has: id, team_id (own), country, owner_id, owner_team_id, owner_is_active
-    (of its account). Returns id, team_id, owner_id, sla_due_at."""
+    (of its account). Returns id, team_id, owner_id, sla_due_at, how (AssignedHow)."""
     schema = {
         "id": pl.Int64(),
         "team_id": pl.Int64(),
         "owner_id": pl.Int64(),
         "sla_due_at": pl.Datetime("us", "UTC"),
+        "how": pl.String(),
     }
     routes = route_leads(
         [
@@ -330,10 +340,27 @@ def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
         now=now,
     )
     return pl.DataFrame(
-        [(lead_id, r.team_id, r.owner_id, r.sla_due_at) for lead_id, r in routes.items()],
+        [
+            (lead_id, r.team_id, r.owner_id, r.sla_due_at, str(r.how))
+            for lead_id, r in routes.items()
+        ],
         schema=schema,
         orient="row",
     )
+
+
+def record_routed(leads: pl.DataFrame, *, now: datetime) -> int:
+    """The history of the leads assign_in_bulk routed, written by routing (one INSERT per
+    batch). `leads` has: id, from_owner_id, from_team_id (None for a new lead), to_owner_id,
+    to_team_id, how."""
+    columns = ("id", "to_owner_id", "to_team_id", "how", "from_owner_id", "from_team_id")
+    handovers = (
+        Handover(lead_id, to_owner, to_team, AssignedHow(how), from_owner, from_team)
+        for lead_id, to_owner, to_team, how, from_owner, from_team in leads.select(
+            columns
+        ).iter_rows()
+    )
+    return record_assignments([h for h in handovers if h.changes_anything], now=now)
 
 
 # --- writes --------------------------------------------------------------------------------

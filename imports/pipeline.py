@@ -368,6 +368,7 @@ EXISTING_COLUMNS: dict[str, pl.DataType] = {
     "engagement_at_recycle": pl.Int64(),
     "account_id": pl.Int64(),
     "team_id": pl.Int64(),
+    "owner_id": pl.Int64(),
     "arrived_at": pl.Datetime("us", "UTC"),
 }
 

@@ -503,6 +503,7 @@ def _apply_chunk(
             pl.col("team_id").alias("__team"),
             pl.col("owner_id").alias("__owner"),
             pl.col("sla_due_at").alias("__sla"),
+            pl.col("how").alias("__how"),
             pl.lit(1).alias("__assigned"),
         ),
         on=LEAD_ID,
@@ -617,6 +618,18 @@ def _write(
         )[LEAD_ID].to_list()
     )
     tick = _timed(timings, "write: update leads", tick)
+    apply.record_routed(
+        planned.filter(assigned).select(
+            pl.col(LEAD_ID).alias("id"),
+            pl.col("ex_owner_id").alias("from_owner_id"),
+            pl.col("ex_team_id").alias("from_team_id"),
+            pl.col("__owner").alias("to_owner_id"),
+            pl.col("__team").alias("to_team_id"),
+            pl.col("__how").alias("how"),
+        ),
+        now=now,
+    )
+    tick = _timed(timings, "write: assignments", tick)
     # History: the arrival of each new lead, then every stage move.
     stamp = db_now(now)
     ids = creates[LEAD_ID]
