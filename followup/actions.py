@@ -74,7 +74,7 @@ TAKES: dict[LeadAction, frozenset[str]] = {
     LeadAction.LOSE: frozenset({"reason"}),
     LeadAction.DISQUALIFY: frozenset({"reason"}),
     LeadAction.NURTURE: frozenset({"reason"}),
-    LeadAction.REASSIGN: frozenset({"to"}),
+    LeadAction.REASSIGN: frozenset({"to", "reason"}),
 }
 
 # The words of refusals: "the marketing role may not accept a lead".
@@ -220,12 +220,13 @@ def _dispatch(
         case LeadAction.NURTURE:
             transition_lead(lead, Stage.NURTURING.value, now=now, by=by, reason=reason)
         case LeadAction.REASSIGN:
-            return _reassign(lead, data["to"], by=by, now=now)
+            return _reassign(lead, data["to"], by=by, reason=reason, now=now)
     return Outcome(action, lead)
 
 
-def _reassign(lead: Lead, to: User | str, *, by: User, now: datetime) -> Outcome:
-    """Hand the lead to a rep `by` may give it to (a User, or a username)."""
+def _reassign(lead: Lead, to: User | str, *, by: User, reason: str = "", now: datetime) -> Outcome:
+    """Hand the lead to a rep `by` may give it to (a User, or a username), for the
+    `reason` they typed, if any (kept in the lead's history)."""
     targets = reassign_targets(by, lead)
     rep = targets.filter(**({"username": to} if isinstance(to, str) else {"pk": to.pk})).first()
     if rep is None:
@@ -233,5 +234,5 @@ def _reassign(lead: Lead, to: User | str, *, by: User, now: datetime) -> Outcome
         raise ActionError("to", f"{name!r} is not a rep you may give this lead to")
     if rep.pk == lead.owner_id:
         return Outcome(LeadAction.REASSIGN, lead, changed=False)
-    reassign_lead(lead, rep, now=now, by=by)
+    reassign_lead(lead, rep, now=now, by=by, reason=reason)
     return Outcome(LeadAction.REASSIGN, lead)

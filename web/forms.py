@@ -122,9 +122,16 @@ class NurtureForm(forms.Form):
 class ReassignForm(forms.Form):
     """The rep to give a lead to, by username: the page offers the reps the viewer may
     give it to (`users.access.reassign_targets`), and `followup.actions.act_on_lead`
-    decides, as for the API."""
+    decides, as for the API. The reason is optional (the team page's one-click "Give"
+    sends none) and kept in the lead's history."""
 
     to = forms.CharField(label="Give to", max_length=150, widget=forms.Select)
+    reason = forms.CharField(
+        label="Why?",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. rep1 is on leave"}),
+    )
 
     def __init__(self, *args: Any, reps: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

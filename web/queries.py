@@ -17,6 +17,7 @@ from followup.models import Touch
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead, StageChange
 from qualify.models import Event
+from routing.models import Assignment
 from users.access import visible_leads
 from users.models import User
 
@@ -122,7 +123,7 @@ def overview(user: User, now: datetime) -> Overview:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "stage", "touch", "event", "submission"
+    kind: str  # "assignment", "stage", "touch", "event", "submission"
     title: str
     detail: str
     who: str
@@ -144,7 +145,13 @@ def _submission_detail(submission: Submission) -> str:
 
 
 def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """Stage changes, touches, events and submissions of one lead, newest first."""
+    """Assignments, stage changes, touches, events and submissions of one lead, newest
+    first."""
+    assignments = (
+        Assignment.objects.filter(lead=lead)
+        .select_related("from_owner", "to_owner", "from_team", "to_team", "assigned_by")
+        .order_by("-assigned_at", "-pk")[:limit]
+    )
     stages = (
         StageChange.objects.filter(lead=lead)
         .select_related("changed_by")
@@ -164,6 +171,16 @@ def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
         .order_by("-received_at")[:limit]
     )
     entries = chain(
+        (
+            TimelineEntry(
+                assignment.assigned_at,
+                "assignment",
+                assignment.summary,
+                assignment.reason,
+                _name(assignment.assigned_by),
+            )
+            for assignment in assignments
+        ),
         (
             TimelineEntry(
                 change.changed_at,
@@ -209,7 +226,7 @@ def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
             for submission in submissions
         ),
     )
-    order = {"stage": 0, "touch": 1, "event": 2, "submission": 3}
-    # Same instant: a capture writes submission, then stage moves; newest first shows the
-    # consequence above its cause.
+    order = {"assignment": 0, "stage": 1, "touch": 2, "event": 3, "submission": 4}
+    # Same instant: a capture writes submission, then stage moves, then the assignment;
+    # newest first shows the consequence above its cause.
     return sorted(entries, key=lambda e: (e.at, -order[e.kind]), reverse=True)[:limit]

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from followup.services import record_touch
+from routing.services import reassign_lead
 from users.models import Notification
 
 # session, user, unread count, and the page's own reads
@@ -14,7 +15,7 @@ MAX_QUERIES = {
     "manager_home": 6,
     "marketing_home": 6,
     "leads": 7,
-    "lead": 10,
+    "lead": 11,
 }
 
 
@@ -71,6 +72,8 @@ def test_lead_page_queries_do_not_grow_with_its_history(
     lead = make_lead("ann@acme.io", org.rep1, days_ago=1)
     for _ in range(touches):
         record_touch(lead, by=org.rep1, kind="call", now=real_now)
+        reassign_lead(lead, org.rep2, now=real_now, by=org.manager)
+        reassign_lead(lead, org.rep1, now=real_now, by=org.manager)
     Notification.objects.create(
         recipient=org.rep1, kind="x", message="m", dedupe_key="k", created_at=real_now
     )
@@ -79,4 +82,7 @@ def test_lead_page_queries_do_not_grow_with_its_history(
     with django_assert_max_num_queries(MAX_QUERIES["lead"]):
         response = client.get(reverse("web:lead", args=[lead.pk]))
 
-    assert len([e for e in response.context["timeline"] if e.kind == "touch"]) == touches
+    kinds = [entry.kind for entry in response.context["timeline"]]
+    assert kinds.count("touch") == touches
+    # routed on capture, given to rep1, then to rep2 and back each time
+    assert kinds.count("assignment") == 2 + 2 * touches
