@@ -204,6 +204,9 @@ def create_transition(
 
 class ReassignmentIn(InputSchema):
     to: str = Field(min_length=1, max_length=150, description="Username of the rep who takes it")
+    reason: str | None = Field(
+        None, max_length=300, description="Why, in a few words: kept in the lead's history"
+    )
 
 
 class ReassignmentOut(Schema):
@@ -232,7 +235,9 @@ def create_reassignment(
     lead = get_visible_lead(user, lead_id)
 
     def work() -> Outcome:
-        outcome = act_on_lead(lead, LeadAction.REASSIGN, by=user, now=now, to=payload.to)
+        outcome = act_on_lead(
+            lead, LeadAction.REASSIGN, by=user, now=now, to=payload.to, reason=payload.reason
+        )
         fresh = Lead.objects.select_related("owner", "team").get(pk=lead.pk)
         answer = ReassignmentOut.model_validate(
             {"lead": lead_summary(fresh, now=now), "changed": outcome.changed}

@@ -35,9 +35,11 @@ from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
 from qualify.models import Event
+from routing.choices import AssignedHow
+from routing.models import Assignment
 from routing.rules import sla_state
 from users.access import visible_leads
-from users.models import User
+from users.models import Team, User
 
 router = Router(tags=["leads"])
 
@@ -152,6 +154,19 @@ class StageChangeOut(Schema):
     reason: str
 
 
+class AssignmentOut(Schema):
+    at: datetime
+    how: AssignedHow = Field(description="How the owner was found, e.g. round_robin")
+    summary: str = Field(examples=["Assigned to Rep One (round robin in team EMEA)"])
+    from_owner: str | None = Field(description="Username of the rep who had the lead")
+    to_owner: str | None = Field(description="Username of the rep given it; null: a team queue")
+    from_team: str | None
+    to_team: str | None
+    by: str | None = Field(description="Username of who decided; null: routing itself")
+    rule: str | None = Field(description="The routing rule that decided, by its name then")
+    reason: str = Field(description="What the person who decided typed")
+
+
 class TouchOut(Schema):
     id: int
     kind: str
@@ -211,6 +226,9 @@ class LeadDetailOut(LeadSummaryOut):
     assigned_at: datetime | None
     campaigns: list[MembershipOut]
     history: list[StageChangeOut] = Field(description="Every stage move, oldest first")
+    assignments: list[AssignmentOut] = Field(
+        description="Every assignment and reassignment, oldest first"
+    )
     touches: list[TouchOut] = Field(description=f"The {TOUCHES_SHOWN} most recent")
     events: EventsOut
     opportunities: list[OpportunityOut]
@@ -266,6 +284,25 @@ def lead_summary(lead: Lead, *, now: datetime) -> dict[str, Any]:
     }
 
 
+def team_name(team: Team | None) -> str | None:
+    return team.name if team is not None else None
+
+
+def assignment_out(assignment: Assignment) -> dict[str, Any]:
+    return {
+        "at": assignment.assigned_at,
+        "how": assignment.how,
+        "summary": assignment.summary,
+        "from_owner": username(assignment.from_owner),
+        "to_owner": username(assignment.to_owner),
+        "from_team": team_name(assignment.from_team),
+        "to_team": team_name(assignment.to_team),
+        "by": username(assignment.assigned_by),
+        "rule": assignment.rule_name or None,
+        "reason": assignment.reason,
+    }
+
+
 def touch_out(touch: Touch) -> dict[str, Any]:
     return {
         "id": touch.pk,
@@ -293,6 +330,9 @@ def opportunity_out(opportunity: Opportunity) -> dict[str, Any]:
 
 def lead_detail(lead: Lead, *, now: datetime) -> dict[str, Any]:
     history = StageChange.objects.filter(lead=lead).select_related("changed_by")
+    assignments = Assignment.objects.filter(lead=lead).select_related(
+        "from_owner", "to_owner", "from_team", "to_team", "assigned_by"
+    )
     touches = Touch.objects.filter(lead=lead).select_related("user")[:TOUCHES_SHOWN]
     events = Event.objects.filter(lead=lead).order_by("-occurred_at", "-pk")
     opportunities = Opportunity.objects.filter(lead=lead).select_related("owner")
@@ -336,6 +376,7 @@ def lead_detail(lead: Lead, *, now: datetime) -> dict[str, Any]:
             }
             for change in history
         ],
+        "assignments": [assignment_out(assignment) for assignment in assignments],
         "touches": [touch_out(touch) for touch in touches],
         "events": {
             "count": events.count(),
