@@ -1,12 +1,14 @@
 from django.contrib import admin
-from django.http import HttpRequest
+
+from leads.admin import HistoryAdmin
 
 from .models import Assignment
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
-    """History: shown, never added, changed or deleted here (routing's services write it)."""
+class AssignmentAdmin(HistoryAdmin):
+    """Who was given each lead: shown, never added, changed or deleted here (routing's
+    services write it with the hand-over it records)."""
 
     list_display = ("assigned_at", "lead", "summary", "assigned_by", "how", "reason")
     list_filter = ("how",)
@@ -19,12 +21,3 @@ class AssignmentAdmin(admin.ModelAdmin):
     @admin.display(description="assignment")
     def summary(self, obj: Assignment) -> str:
         return obj.summary
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
-        return False

@@ -27,6 +27,7 @@ from imports.pipeline import ImportOptions
 from imports.services import create_import_job
 from leads.models import Campaign, CampaignMember, Lead, StageChange
 from qualify.models import Event
+from routing.models import Assignment
 from users.models import Team
 
 HISTORY: list[type[Model]] = [
@@ -38,6 +39,7 @@ HISTORY: list[type[Model]] = [
     MergeRecord,
     WebhookDelivery,
     ImportJob,
+    Assignment,
 ]
 
 
