@@ -86,11 +86,13 @@ def test_a_reassignment_says_who_from_whom_to_whom_and_why(org: Any, now: dateti
     lead = capture_lead({"email": "ann@acme.io", **HOT}, source="api", now=now).lead
     later = now + timedelta(hours=2)
 
-    reassign_lead(lead, org.rep2, now=later, by=org.manager, reason="  rep1 is on leave ")
+    reassign_lead(
+        lead, org.rep2, now=later, by=org.manager, reason="  rep1 is on leave — zurück am Montag "
+    )
 
     assert history(lead)[1:] == [
         (lead.pk, org.rep1, org.rep2, org.emea, org.emea, org.manager, "reassigned", later,
-         "rep1 is on leave", "Reassigned from rep1 to rep2"),
+         "rep1 is on leave — zurück am Montag", "Reassigned from rep1 to rep2"),
     ]  # fmt: skip
     assert Notification.objects.get().recipient == org.rep2
 
