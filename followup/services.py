@@ -13,7 +13,7 @@ from leads.choices import Segment, Stage
 from leads.history import history_ids, move_rows
 from leads.lifecycle import TransitionError
 from leads.models import Lead
-from leads.services import transition_lead
+from leads.services import transition_lead, update_lead
 from routing.choices import AssignedHow
 from routing.services import Handover, record_assignments
 from users.models import User
@@ -53,7 +53,7 @@ def record_touch(
         if is_claimed:
             updates["owner_id"] = by.pk
             updates["assigned_at"] = now
-        Lead.objects.filter(pk=locked.pk).update(**updates)
+        update_lead(locked.pk, **updates)
         if is_claimed:
             _record_claim(locked, by=by, now=now)
     lead.refresh_from_db()
@@ -65,7 +65,7 @@ def accept_lead(lead: Lead, *, by: User, now: datetime) -> Lead:
     with transaction.atomic():
         transition_lead(lead, Stage.ACCEPTED, now=now, by=by, reason="accepted by sales")
         if lead.owner_id is None and by.is_rep:
-            Lead.objects.filter(pk=lead.pk).update(owner=by, assigned_at=now)
+            update_lead(lead.pk, owner=by, assigned_at=now)
             _record_claim(lead, by=by, now=now)
             lead.owner, lead.assigned_at = by, now
     return lead
@@ -150,7 +150,8 @@ def lose_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Opportunit
 
 def _back_to_marketing(lead: Lead) -> None:
     """A recycled lead leaves the rep's inbox and goes back to nurture."""
-    Lead.objects.filter(pk=lead.pk).update(
+    update_lead(
+        lead.pk,
         owner=None,
         team=None,
         sla_due_at=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -162,6 +162,13 @@ def accounts_for_domains(names: dict[str, str]) -> dict[str, Account]:
         )
         found.update({a.domain or "": a for a in accounts.filter(domain__in=missing)})
     return found
+
+
+def update_leads(lead_ids: Iterable[int], **values: Any) -> int:
+    """update_lead for many leads given the same values; how many were written."""
+    if HISTORY_COLUMNS & set(values):
+        raise ValueError("a lead's stage moves only through transition_lead / move_leads")
+    return Lead.objects.filter(pk__in=list(lead_ids)).update(**values)
 
 
 def record_arrival(lead: Lead, *, now: datetime, by: User | None = None, reason: str = "") -> None:

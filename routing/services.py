@@ -15,6 +15,7 @@ from django.db.models import Q
 from leads.history import history_ids, move_rows
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
+from leads.services import update_lead, update_leads
 from users.choices import Role
 from users.models import Team, User
 from users.services import notify
@@ -211,7 +212,7 @@ def assign_lead(
             "sla_breached_at": None,
             "updated_at": now,
         }
-        Lead.objects.filter(pk=lead.pk).update(**fields)
+        update_lead(lead.pk, **fields)
         if handover.changes_anything:
             record_assignments([handover], by=by, now=now)
         for name, value in fields.items():
@@ -300,7 +301,8 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
             route = routes[lead.pk]
             groups.setdefault((route.team_id, route.owner_id, route.sla_due_at), []).append(lead.pk)
         for (team_id, owner_id, sla_due_at), ids in groups.items():
-            Lead.objects.filter(pk__in=ids).update(
+            update_leads(
+                ids,
                 team_id=team_id,
                 owner_id=owner_id,
                 assigned_at=now if owner_id else None,
@@ -356,7 +358,7 @@ def reassign_lead(
     with transaction.atomic():
         # Locked, so the history names the owner it really took the lead from.
         before = Lead.objects.select_for_update().values("owner_id", "team_id").get(pk=lead.pk)
-        Lead.objects.filter(pk=lead.pk).update(owner=to, team=to.team, assigned_at=now)
+        update_lead(lead.pk, owner=to, team=to.team, assigned_at=now)
         handover = Handover(
             lead.pk,
             to_owner_id=to.pk,
@@ -407,7 +409,7 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
             )
             if not batch:
                 return marked
-            Lead.objects.filter(pk__in=[lead.pk for lead in batch]).update(sla_breached_at=now)
+            update_leads([lead.pk for lead in batch], sla_breached_at=now)
             managers_by_team: dict[int, list[User]] = {}
             for lead in batch:
                 team_id = lead.team_id

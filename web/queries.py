@@ -12,12 +12,14 @@ from itertools import chain
 
 from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
 
-from capture.models import Submission
-from followup.models import Touch
+from capture import queries as capture_queries
+from followup import queries as followup_queries
+from leads import queries as leads_queries
 from leads.lifecycle import SALES_STAGES
-from leads.models import Lead, StageChange
-from qualify.models import Event
-from routing.models import Assignment
+from leads.models import Lead
+from leads.timeline import TimelineEntry
+from qualify import queries as qualify_queries
+from routing import queries as routing_queries
 from users.access import visible_leads
 from users.models import User
 
@@ -120,111 +122,15 @@ def overview(user: User, now: datetime) -> Overview:
     )
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    kind: str  # "assignment", "stage", "touch", "event", "submission"
-    title: str
-    detail: str
-    who: str
-
-
-def _name(user: User | None) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.username
-
-
-def _submission_detail(submission: Submission) -> str:
-    """Its campaign, and for an import row the job, file and line it came from."""
-    parts = [submission.campaign.name] if submission.campaign else []
-    job = submission.import_job
-    if job is not None:
-        parts.append(f"import #{job.pk} of {job.file_name}, line {submission.line}")
-    return " · ".join(parts)
-
-
 def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
     """Assignments, stage changes, touches, events and submissions of one lead, newest
-    first."""
-    assignments = (
-        Assignment.objects.filter(lead=lead)
-        .select_related("from_owner", "to_owner", "from_team", "to_team", "assigned_by")
-        .order_by("-assigned_at", "-pk")[:limit]
-    )
-    stages = (
-        StageChange.objects.filter(lead=lead)
-        .select_related("changed_by")
-        .order_by("-changed_at", "-pk")[:limit]
-    )
-    touches = (
-        Touch.objects.filter(lead=lead)
-        .select_related("user")
-        .order_by("-occurred_at", "-pk")[:limit]
-    )
-    events = (
-        Event.objects.filter(lead=lead).select_related("campaign").order_by("-occurred_at")[:limit]
-    )
-    submissions = (
-        Submission.objects.filter(lead=lead)
-        .select_related("campaign", "submitted_by", "import_job")
-        .order_by("-received_at")[:limit]
-    )
+    first: each app reads its own history (`timeline_entries` in its queries)."""
     entries = chain(
-        (
-            TimelineEntry(
-                assignment.assigned_at,
-                "assignment",
-                assignment.summary,
-                assignment.reason,
-                _name(assignment.assigned_by),
-            )
-            for assignment in assignments
-        ),
-        (
-            TimelineEntry(
-                change.changed_at,
-                "stage",
-                f"{change.get_from_stage_display() or 'arrived'} → {change.get_to_stage_display()}",
-                change.reason,
-                _name(change.changed_by),
-            )
-            for change in stages
-        ),
-        (
-            TimelineEntry(
-                touch.occurred_at,
-                "touch",
-                touch.get_kind_display()
-                + (f": {touch.get_outcome_display()}" if touch.outcome else ""),
-                touch.notes,
-                _name(touch.user),
-            )
-            for touch in touches
-        ),
-        (
-            TimelineEntry(
-                event.occurred_at,
-                "event",
-                event.kind.replace("_", " "),
-                f"{event.points:+d} points"
-                + (f" · {event.campaign.name}" if event.campaign else "")
-                + (f" · form {event.properties['form']}" if "form" in event.properties else ""),
-                "",
-            )
-            for event in events
-        ),
-        (
-            TimelineEntry(
-                submission.received_at,
-                "submission",
-                f"submission via {submission.source.replace('_', ' ')}"
-                + (" (new lead)" if submission.was_created else ""),
-                _submission_detail(submission),
-                _name(submission.submitted_by),
-            )
-            for submission in submissions
-        ),
+        routing_queries.timeline_entries(lead, limit),
+        leads_queries.timeline_entries(lead, limit),
+        followup_queries.timeline_entries(lead, limit),
+        qualify_queries.timeline_entries(lead, limit),
+        capture_queries.timeline_entries(lead, limit),
     )
     order = {"assignment": 0, "stage": 1, "touch": 2, "event": 3, "submission": 4}
     # Same instant: a capture writes submission, then stage moves, then the assignment;

@@ -74,3 +74,23 @@ def test_the_map_in_the_docs_is_the_map_in_the_code() -> None:
             documented[match[1]] = set(re.findall(r"`(\w+)`", match[2]))
 
     assert documented == MAY_IMPORT
+
+
+# Writes of the lead, stage-change and membership tables: leads/ is their only writer.
+CORE_WRITE = re.compile(
+    r"\b(Lead|StageChange|CampaignMember)\.objects\b[^\n]*?"
+    r"\.(update|delete|create|bulk_create|bulk_update|get_or_create|update_or_create)\("
+    r"|\blead\.save\("
+)
+
+
+def test_only_leads_writes_the_lead_stage_change_and_membership_tables() -> None:
+    writers = {
+        f"{path.relative_to(ROOT)}:{number}"
+        for app in APPS - {"leads"}
+        for path in code_of(app)
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if CORE_WRITE.search(line)
+    }
+
+    assert writers == set()

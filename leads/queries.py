@@ -1,0 +1,25 @@
+"""Reads of the core tables for pages and reports."""
+
+from __future__ import annotations
+
+from .models import Lead, StageChange
+from .timeline import TimelineEntry, person_name
+
+
+def timeline_entries(lead: Lead, limit: int) -> list[TimelineEntry]:
+    """The lead's newest `limit` stage changes."""
+    changes = (
+        StageChange.objects.filter(lead=lead)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+    return [
+        TimelineEntry(
+            change.changed_at,
+            "stage",
+            f"{change.get_from_stage_display() or 'arrived'} → {change.get_to_stage_display()}",
+            change.reason,
+            person_name(change.changed_by),
+        )
+        for change in changes
+    ]
