@@ -158,7 +158,7 @@ def raw_insert(rows: list[tuple[Any, ...]]) -> float:
 
 
 def orm_insert(rows: list[tuple[Any, ...]]) -> float:
-    from capture.models import Event
+    from qualify.models import Event
 
     events = [
         Event(
@@ -345,8 +345,8 @@ def main() -> None:
 def verify() -> None:
     from django.db import connections
 
-    from capture.models import Event
     from leads.models import Lead
+    from qualify.models import Event
 
     connections.close_all()
     mql = Lead.objects.filter(email__contains="-mql")
