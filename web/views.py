@@ -44,7 +44,14 @@ from users.services import mark_notifications_read
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
 from .display import csv_safe, sla_status
-from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
+from .forms import (
+    DisqualifyForm,
+    FunnelFilterForm,
+    LeadFilterForm,
+    NurtureForm,
+    ReassignForm,
+    SendToSalesForm,
+)
 from .queries import overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
@@ -58,6 +65,7 @@ ACTION_FORMS: dict[LeadAction, type[forms.Form]] = {
     LeadAction.LOSE: LoseForm,
     LeadAction.DISQUALIFY: DisqualifyForm,
     LeadAction.NURTURE: NurtureForm,
+    LeadAction.SEND_TO_SALES: SendToSalesForm,
 }
 
 # What the page says when an action is done.
@@ -69,6 +77,7 @@ DONE: dict[LeadAction, str] = {
     LeadAction.LOSE: "Deal lost; the lead goes back to nurture.",
     LeadAction.DISQUALIFY: "Lead disqualified.",
     LeadAction.NURTURE: "Lead moved back to nurture.",
+    LeadAction.SEND_TO_SALES: "Lead sent to sales.",
 }
 
 
