@@ -11,6 +11,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
+from capture.models import WebForm
 from leads.models import Campaign, Lead
 from leads.services import add_to_campaign
 from users.models import User
@@ -218,3 +219,15 @@ def test_anyone_sets_their_own_time_zone_and_every_page_says_it(
     assert "Times shown in Europe/Berlin." in home
     org.rep1.refresh_from_db()
     assert org.rep1.timezone == "Europe/Berlin"
+
+
+def test_pages_outside_the_uis_views_render_in_the_viewers_zone_too(
+    org: Any, client_for: Callable[[User], Client]
+) -> None:
+    WebForm.objects.create(name="Demo", slug="demo")
+    User.objects.filter(pk=org.marketer.pk).update(timezone="Asia/Tokyo")
+    org.marketer.refresh_from_db()
+
+    page = client_for(org.marketer).get(reverse("capture:embed", args=["demo"]))
+
+    assert "Times shown in Asia/Tokyo." in page.content.decode()
