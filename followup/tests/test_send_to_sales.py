@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from capture.services import capture_lead
 from followup.actions import ActionError, NotAllowed, act_on_lead
@@ -81,3 +83,20 @@ def test_sales_may_not_send_a_lead_to_sales(org: Any, now: datetime, nurtured: L
         act_on_lead(nurtured, "send_to_sales", by=org.manager, now=now, reason="mine")
 
     assert refused.value.message == "the sales manager role may not send a lead to sales"
+
+
+def test_the_cli_sends_a_lead_to_sales_through_the_same_entry(
+    org: Any, now: datetime, nurtured: Lead
+) -> None:
+    out = StringIO()
+
+    call_command(
+        "lead_action", str(nurtured.pk), "send_to_sales", "--as", "marketer",
+        "--reason", "called us", stdout=out,
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="the sales rep role may not send a lead to sales"):
+        call_command(
+            "lead_action", str(nurtured.pk), "send_to_sales", "--as", "rep1", "--reason", "x"
+        )
+
+    assert out.getvalue() == f"lead {nurtured.pk}: MQL, owned by rep1\n"

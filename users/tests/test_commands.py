@@ -58,3 +58,13 @@ def test_campaigns_create_update_and_list(org: Any) -> None:
         run("campaigns", "create", "Mine", "--as", "rep1")
     with pytest.raises(CommandError, match="cost: must be an amount"):
         run("campaigns", "create", "Odd", "--as", "marketer", "--cost", "lots")
+
+
+def test_people_set_as_a_manager(org: Any) -> None:
+    shown = run("people", "set", "rep1", "--as", "manager", "--away", "--timezone", "Europe/Paris")
+
+    assert shown == "rep1\tSales rep\tEMEA\taway\tEurope/Paris\n"
+    with pytest.raises(CommandError, match="role: you may not change role"):
+        run("people", "set", "rep1", "--as", "manager", "--role", "admin")
+    with pytest.raises(CommandError, match="team: you may not change team"):
+        run("people", "set", "rep1", "--as", "manager", "--team", "none")
