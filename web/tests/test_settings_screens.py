@@ -8,6 +8,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -231,3 +232,26 @@ def test_pages_outside_the_uis_views_render_in_the_viewers_zone_too(
     page = client_for(org.marketer).get(reverse("capture:embed", args=["demo"]))
 
     assert "Times shown in Asia/Tokyo." in page.content.decode()
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_the_campaign_page_and_list_do_not_grow_with_rows(
+    org: Any,
+    make_lead: Callable[..., Lead],
+    client_for: Callable[[User], Client],
+    django_assert_max_num_queries: Any,
+    rows: int,
+) -> None:
+    for i in range(rows):
+        lead = make_lead(f"l{i}@acme.io", org.rep1 if i % 2 else org.rep2)
+        add_to_campaign(lead, org.webinar, now=lead.arrived_at)
+    client = client_for(org.manager)
+
+    with django_assert_max_num_queries(9):
+        page = client.get(reverse("web:campaign", args=[org.webinar.pk]))
+    with django_assert_max_num_queries(4):
+        client.get(reverse("web:campaigns"))
+    with django_assert_max_num_queries(4):
+        client.get(reverse("web:people"))
+
+    assert len(page.context["page"].object_list) == rows
