@@ -27,7 +27,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError, ValidationErrorContext
 
 from followup.actions import ActionError, NotAllowed
-from leads.errors import FieldError
+from leads.errors import FieldError, NotPermitted
 from leads.lifecycle import TransitionError
 
 if TYPE_CHECKING:
@@ -121,6 +121,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
         return respond(request, 422, error_body([(exc.field, exc.message)]))
 
+    def on_not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
+        return respond(request, 403, error_body([(exc.field, exc.message)]))
+
     def on_transition(request: HttpRequest, exc: TransitionError) -> HttpResponse:
         status = transition_status(exc.field)
         return respond(request, status, error_body([(exc.field, exc.message)]))
@@ -156,6 +159,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     register(api, ValidationError, on_validation)
     register(api, FieldError, on_field_error)
+    register(api, NotPermitted, on_not_permitted)
     register(api, TransitionError, on_transition)
     register(api, ActionError, on_action_error)
     register(api, NotAllowed, on_not_allowed)

@@ -47,7 +47,9 @@ router = Router(tags=["follow-up"])
 
 # The lead actions that move a lead's stage (touches and reassignments have their own
 # endpoints).
-Action = Literal["accept", "reject", "convert", "win", "lose", "disqualify", "nurture"]
+Action = Literal[
+    "accept", "reject", "convert", "win", "lose", "disqualify", "nurture", "send_to_sales"
+]
 
 
 class TouchIn(InputSchema):
@@ -81,7 +83,8 @@ class TransitionIn(InputSchema):
         description=(
             "accept (MQL → accepted), reject (→ recycled, reason), convert (accepted →"
             " opportunity, amount), win (opportunity → customer, amount optional), lose"
-            " (→ recycled, reason), disqualify (reason), nurture (→ nurturing)"
+            " (→ recycled, reason), disqualify (reason), nurture (→ nurturing),"
+            " send_to_sales (new, nurturing or recycled → MQL, routed; reason)"
         )
     )
     reason: str | None = Field(None, max_length=1000)
@@ -156,7 +159,7 @@ def create_touch(
 @router.post(
     "/leads/{lead_id}/transitions",
     response={200: TransitionOut, **ERROR_RESPONSES},
-    summary="Accept, reject, convert, win, lose, disqualify or nurture a lead",
+    summary="Accept, reject, convert, win, lose, disqualify, nurture or send a lead to sales",
 )
 def create_transition(
     request: HttpRequest,

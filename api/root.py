@@ -10,9 +10,11 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
 from api.auth import BearerTokenAuth
+from api.campaigns import router as campaigns_router
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
+from api.people import router as people_router
 from api.reports import router as reports_router
 
 from .errors import field_errors_from_contexts, install_error_handlers
@@ -47,3 +49,5 @@ api.add_router("", leads_router)
 api.add_router("", followup_router)
 api.add_router("", events_router)
 api.add_router("", reports_router)
+api.add_router("", people_router)
+api.add_router("", campaigns_router)

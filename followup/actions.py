@@ -18,7 +18,7 @@ from leads.choices import Stage
 from leads.lifecycle import REASON_REQUIRED, TransitionError
 from leads.models import Lead
 from leads.services import transition_lead
-from routing.services import reassign_lead
+from routing.services import reassign_lead, send_to_sales
 from users.access import can_access_lead, reassign_targets
 from users.choices import LeadAction, Role
 from users.models import User
@@ -74,6 +74,7 @@ TAKES: dict[LeadAction, frozenset[str]] = {
     LeadAction.LOSE: frozenset({"reason"}),
     LeadAction.DISQUALIFY: frozenset({"reason"}),
     LeadAction.NURTURE: frozenset({"reason"}),
+    LeadAction.SEND_TO_SALES: frozenset({"reason"}),
     LeadAction.REASSIGN: frozenset({"to", "reason"}),
 }
 
@@ -88,6 +89,7 @@ PHRASES: dict[LeadAction, str] = {
     LeadAction.LOSE: "mark a deal lost",
     LeadAction.DISQUALIFY: "disqualify a lead",
     LeadAction.NURTURE: "move a lead back to nurture",
+    LeadAction.SEND_TO_SALES: "send a lead to sales",
     LeadAction.REASSIGN: "reassign a lead",
 }
 
@@ -95,6 +97,7 @@ PHRASES: dict[LeadAction, str] = {
 STAGE_HINTS: dict[LeadAction, str] = {
     LeadAction.REJECT: "an opportunity is not rejected: mark it lost",
     LeadAction.NURTURE: "an MQL is sales' until sales rejects it",
+    LeadAction.SEND_TO_SALES: "only a lead marketing holds goes to sales",
 }
 
 # The request field a refusal of the role names.
@@ -161,6 +164,8 @@ def _check_data(action: LeadAction, data: dict[str, Any]) -> None:
     needs_reason = to_stage is not None and all(
         (stage, to_stage) in REASON_REQUIRED for stage in STAGES[action].from_stages
     )
+    # Sending a lead to sales overrules the score: the history says why.
+    needs_reason = needs_reason or action == LeadAction.SEND_TO_SALES
     if needs_reason and not str(data.get("reason", "")).strip():
         raise ActionError("reason", f"a reason is required to {PHRASES[action]}")
     amount = data.get("amount")
@@ -219,6 +224,8 @@ def _dispatch(
             transition_lead(lead, Stage.DISQUALIFIED.value, now=now, by=by, reason=reason)
         case LeadAction.NURTURE:
             transition_lead(lead, Stage.NURTURING.value, now=now, by=by, reason=reason)
+        case LeadAction.SEND_TO_SALES:
+            send_to_sales(lead, by=by, reason=reason, now=now)
         case LeadAction.REASSIGN:
             return _reassign(lead, data["to"], by=by, reason=reason, now=now)
     return Outcome(action, lead)

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages render in the signed-in viewer's time zone (User.timezone).
+    "web.middleware.ViewerTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -242,6 +244,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.
+# The currency of every amount (budgets, campaign costs, deals): one per installation.
+LEADLOOP_CURRENCY = os.environ.get("LEADLOOP_CURRENCY", "EUR").strip().upper() or "EUR"
 LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "24"))
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").

@@ -14,3 +14,8 @@ class FieldError(Exception):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+class NotPermitted(FieldError):
+    """The person's role (or scope) does not let them make this change: the API answers
+    403, a page shows the message."""

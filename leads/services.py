@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models, transaction
 
+from users.choices import Capability
 from users.models import User
+from users.permissions import may
 
-from .choices import MemberStatus
+from .choices import Channel, MemberStatus
+from .errors import FieldError, NotPermitted
 from .history import history_ids, move_rows
 from .lifecycle import check_transition
 from .models import Account, Campaign, CampaignMember, Lead, StageChange
@@ -310,3 +314,80 @@ def restore_memberships(
             status=after["status"],
             joined_at=datetime.fromisoformat(after["joined_at"]),
         ).update(status=before["status"], joined_at=datetime.fromisoformat(before["joined_at"]))
+
+
+# --- Campaigns ----------------------------------------------------------------------------
+
+CAMPAIGN_FIELDS = frozenset({"name", "channel", "cost", "starts_on", "ends_on"})
+
+
+def _campaign_values(campaign: Campaign, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """What `changes` would set on `campaign`, checked: FieldError names the first bad
+    field."""
+    clean: dict[str, Any] = {}
+    for field in changes:
+        if field not in CAMPAIGN_FIELDS:
+            raise FieldError(field, "not a setting of a campaign")
+    if "name" in changes:
+        name = str(changes["name"] or "").strip()
+        if not name:
+            raise FieldError("name", "a campaign needs a name")
+        if len(name) > 200:
+            raise FieldError("name", "at most 200 characters")
+        if Campaign.objects.filter(name__iexact=name).exclude(pk=campaign.pk).exists():
+            raise FieldError("name", f"there is already a campaign called {name!r}")
+        clean["name"] = name
+    if "channel" in changes:
+        if changes["channel"] not in Channel.values:
+            raise FieldError("channel", f"must be one of: {', '.join(Channel.values)}")
+        clean["channel"] = changes["channel"]
+    if "cost" in changes:
+        try:
+            cost = Decimal(str(changes["cost"] if changes["cost"] is not None else "0"))
+        except InvalidOperation:
+            raise FieldError("cost", "must be an amount, e.g. 1500.00") from None
+        if not cost.is_finite() or cost < 0 or cost >= Decimal("1e10"):
+            raise FieldError("cost", "must be an amount from 0 to 9,999,999,999.99")
+        clean["cost"] = cost.quantize(Decimal("0.01"))
+    for field in ("starts_on", "ends_on"):
+        if field in changes:
+            value = changes[field]
+            if value is not None and not isinstance(value, date):
+                raise FieldError(field, "must be a date (YYYY-MM-DD)")
+            clean[field] = value
+    starts = clean.get("starts_on", campaign.starts_on)
+    ends = clean.get("ends_on", campaign.ends_on)
+    if starts is not None and ends is not None and ends < starts:
+        raise FieldError("ends_on", "a campaign cannot end before it starts")
+    return clean
+
+
+def _may_manage_campaigns(by: User) -> None:
+    if not may(by, Capability.MANAGE_CAMPAIGNS):
+        raise NotPermitted("campaign", "your role may not create or change campaigns")
+
+
+def create_campaign(*, by: User, **values: Any) -> Campaign:
+    """A new campaign (name, channel, cost, dates), if `by` may manage campaigns."""
+    _may_manage_campaigns(by)
+    if not str(values.get("name") or "").strip():
+        raise FieldError("name", "a campaign needs a name")
+    campaign = Campaign()
+    clean = _campaign_values(campaign, values)
+    with transaction.atomic():
+        for field, value in clean.items():
+            setattr(campaign, field, value)
+        campaign.save()
+    return campaign
+
+
+def update_campaign(campaign: Campaign, *, by: User, **changes: Any) -> Campaign:
+    """Change a campaign's name, channel, cost or dates, if `by` may manage campaigns."""
+    _may_manage_campaigns(by)
+    clean = _campaign_values(campaign, changes)
+    with transaction.atomic():
+        for field, value in clean.items():
+            setattr(campaign, field, value)
+        if clean:
+            campaign.save(update_fields=list(clean))
+    return campaign

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 
+from leads.choices import Stage
 from leads.history import history_ids, move_rows
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
-from leads.services import update_lead, update_leads
+from leads.services import transition_lead, update_lead, update_leads
 from users.choices import Role
 from users.models import Team, User
 from users.services import notify
@@ -170,14 +171,20 @@ def record_assignments(
 
 
 def assign_lead(
-    lead: Lead, *, now: datetime, to: User | None = None, by: User | None = None
+    lead: Lead,
+    *,
+    now: datetime,
+    to: User | None = None,
+    by: User | None = None,
+    reason: str = "",
 ) -> Lead:
     """Give `lead` an owner, start its SLA clock, and write the assignment to its history.
 
     The owner is `to` if given, else the account owner (named accounts stay with their
     rep), else the next rep of the team's round robin. The team row is locked while the
     pointer moves, so concurrent arrivals are spread evenly and never collide. The lead's
-    owner and team before are read from `lead`: the caller holds its row.
+    owner and team before are read from `lead`: the caller holds its row. `reason`, if
+    any, is kept with the assignment.
     """
     with transaction.atomic():
         team = to.team if to is not None and to.team_id else choose_team(lead)
@@ -200,6 +207,7 @@ def assign_lead(
             how=how,
             from_owner_id=lead.owner_id,
             from_team_id=lead.team_id,
+            reason=reason.strip(),
         )
         due = sla_deadline(team, now) if team is not None else None
         fields = {
@@ -219,6 +227,18 @@ def assign_lead(
             setattr(lead, name, value)
     if owner_id is None:
         log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
+    return lead
+
+
+def send_to_sales(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
+    """Marketing hands `lead` to sales by hand: it becomes an MQL and is routed as if it
+    had scored sales-ready (account owner, else the team's round robin), with `reason` in
+    its stage change and its assignment. The lifecycle refuses a lead not marketing's
+    (new, nurturing, recycled: `users.permissions`) under the lead's row lock."""
+    why = f"sent to sales by hand: {reason.strip()}"
+    with transaction.atomic():
+        transition_lead(lead, Stage.MQL.value, now=now, by=by, reason=why)
+        assign_lead(lead, now=now, by=by, reason=why)
     return lead
 
 

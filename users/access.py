@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
-from .choices import Role
+from .choices import Capability, Role
 
 if TYPE_CHECKING:
     from leads.models import Lead
 
-    from .models import User
+    from .models import Team, User
 
 
 def lead_scope(user: User) -> Q | None:
@@ -64,3 +64,54 @@ def reassign_targets(user: User, lead: Lead | None = None) -> QuerySet[User]:
     if lead is not None and lead.team_id:
         return reps.filter(team_id=lead.team_id)
     return reps
+
+
+def editable_users(user: User) -> QuerySet[User]:
+    """The people whose settings `user` may change: an admin everyone, a manager the reps
+    of their own team (and themselves), anyone else nobody (but their own time zone:
+    `users.services.update_user`)."""
+    from .models import User
+    from .permissions import may, role_of
+
+    people = User.objects.order_by("username")
+    if not may(user, Capability.MANAGE_USERS):
+        return people.none()
+    if role_of(user) == Role.ADMIN:
+        return people
+    if user.team_id is None:
+        return people.filter(pk=user.pk)
+    return people.filter(Q(team_id=user.team_id, role=Role.SALES_REP) | Q(pk=user.pk))
+
+
+def editable_teams(user: User) -> QuerySet[Team]:
+    """The teams whose calendar `user` may change: an admin every team, a manager their
+    own."""
+    from .models import Team
+    from .permissions import may, role_of
+
+    teams = Team.objects.order_by("name")
+    if not may(user, Capability.MANAGE_TEAMS):
+        return teams.none()
+    if role_of(user) == Role.ADMIN:
+        return teams
+    return teams.filter(pk=user.team_id) if user.team_id else teams.none()
+
+
+def user_fields(user: User, person: User) -> frozenset[str]:
+    """What `user` may change of `person`: an admin role, team, lead intake and time zone;
+    a manager a rep's lead intake and time zone (never a role or another team); anyone
+    their own time zone."""
+    from .permissions import role_of
+
+    if role_of(user) == Role.ADMIN:
+        return USER_FIELDS
+    if editable_users(user).filter(pk=person.pk).exists():
+        return frozenset({"is_accepting_leads", "timezone"})
+    if user.is_authenticated and user.is_active and user.pk == person.pk:
+        return frozenset({"timezone"})
+    return frozenset()
+
+
+# The settings of a person the app lets one change (name, email and password are
+# Django's: the admin and the password pages).
+USER_FIELDS = frozenset({"role", "team", "is_accepting_leads", "timezone"})

@@ -21,6 +21,7 @@ class LeadAction(models.TextChoices):
     LOSE = "lose", "Lost"
     DISQUALIFY = "disqualify", "Disqualify"
     NURTURE = "nurture", "Back to nurture"
+    SEND_TO_SALES = "send_to_sales", "Send to sales"
     REASSIGN = "reassign", "Reassign"
 
 
@@ -33,3 +34,6 @@ class Capability(models.TextChoices):
     POST_EVENTS = "post_events", "Post engagement events through the API"
     MERGE_DUPLICATES = "merge_duplicates", "Merge duplicates"
     EXPORT = "export", "Export the leads one sees as CSV"
+    MANAGE_USERS = "manage_users", "Set people's team, time zone and lead intake"
+    MANAGE_TEAMS = "manage_teams", "Set a team's calendar, countries and SLA"
+    MANAGE_CAMPAIGNS = "manage_campaigns", "Create and edit campaigns"

@@ -60,6 +60,9 @@ ROLES: dict[str, frozenset[str]] = {
     LeadAction.DISQUALIFY: EVERYONE,
     # Nurture is marketing's program; sales hands a lead back with `reject`.
     LeadAction.NURTURE: MARKETING,
+    # Marketing judges a lead sales-ready when the score has not seen it yet (a call at a
+    # trade show); the lead is routed as if it had scored sales-ready.
+    LeadAction.SEND_TO_SALES: MARKETING,
     # Moving work between reps is the manager's call.
     LeadAction.REASSIGN: MANAGERS,
     # Forms, imports, webhook sources and event feeds create leads for everyone: they are
@@ -72,6 +75,12 @@ ROLES: dict[str, frozenset[str]] = {
     Capability.MERGE_DUPLICATES: EVERYONE,
     # The leads one sees, as CSV.
     Capability.EXPORT: EVERYONE,
+    # A manager sets their own team's reps (team, time zone, lead intake: never a role)
+    # and their own team's calendar; admins everyone's (`users.services.may_edit_user`).
+    Capability.MANAGE_USERS: MANAGERS,
+    Capability.MANAGE_TEAMS: MANAGERS,
+    # Campaigns and their cost are marketing's budget.
+    Capability.MANAGE_CAMPAIGNS: MARKETING,
 }
 
 
@@ -113,6 +122,10 @@ STAGES: dict[str, StageRule] = {
     # inbox with no reason given, still owned, its clock silently stopped, and the
     # follow-up reports would never count it as ignored: the leak this product closes.
     LeadAction.NURTURE: moves_to(Stage.NURTURING, only_from=frozenset(ALLOWED) - SALES_STAGES),
+    # A lead marketing holds (new, in nurture, recycled) goes to sales as an MQL.
+    LeadAction.SEND_TO_SALES: moves_to(
+        Stage.MQL, only_from=frozenset({Stage.NEW, Stage.NURTURING, Stage.RECYCLED})
+    ),
     # A lead changes hands while it is sales' work; in nurture it has no owner (sales gets
     # it back through routing).
     LeadAction.REASSIGN: StageRule(SALES_STAGES),

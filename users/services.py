@@ -1,16 +1,22 @@
-"""Operations on people's own records: notifications."""
+"""Operations on people's own records: their settings, their teams' calendars,
+notifications."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
+from typing import Any
 
 from django.db import models, transaction
 
+from leads.errors import FieldError, NotPermitted
 from leads.history import history_ids, move_rows
 from leads.models import Lead
 
-from .models import Notification, User
+from .access import editable_teams, user_fields
+from .choices import Role
+from .models import Notification, Team, User
 
 # Notifications about a lead: its history, which follows the person when leads are merged.
 LEAD_HISTORY: dict[str, type[models.Model]] = {"notifications": Notification}
@@ -61,3 +67,118 @@ def move_lead_history(
 ) -> dict[str, int]:
     """Give the notifications named by `ids` to the lead `to` (a merge, or its undo)."""
     return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
+
+
+# --- People's settings and their teams' calendars ---------------------------------------
+
+
+def _check_timezone(field: str, value: Any) -> str:
+    zone = str(value or "").strip()
+    if zone not in zoneinfo.available_timezones():
+        raise FieldError(field, f"{zone!r} is not a time zone (e.g. Europe/Berlin)")
+    return zone
+
+
+def update_user(person: User, *, by: User, **changes: Any) -> User:
+    """Change `person`'s role, team, lead intake or time zone, as far as `by` may
+    (`users.access.user_fields`: admins everything, a manager their own reps' intake and
+    zone, anyone their own zone). Raises NotPermitted naming the first field `by` may not
+    change, FieldError naming a bad value; changes nothing then."""
+    allowed = user_fields(by, person)
+    if not allowed:
+        raise NotPermitted("user", "you may not change this person's settings")
+    for field in changes:
+        if field not in allowed:
+            raise NotPermitted(field, f"you may not change {field.replace('_', ' ')}")
+    clean: dict[str, Any] = {}
+    if "role" in changes:
+        if changes["role"] not in Role.values:
+            raise FieldError("role", f"must be one of: {', '.join(Role.values)}")
+        clean["role"] = changes["role"]
+    if "team" in changes:
+        team = changes["team"]
+        if team is not None and not isinstance(team, Team):
+            raise FieldError("team", "must be a team or none")
+        clean["team"] = team
+    if "is_accepting_leads" in changes:
+        if not isinstance(changes["is_accepting_leads"], bool):
+            raise FieldError("is_accepting_leads", "must be true or false")
+        clean["is_accepting_leads"] = changes["is_accepting_leads"]
+    if "timezone" in changes:
+        clean["timezone"] = _check_timezone("timezone", changes["timezone"])
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=person.pk)
+        for field, value in clean.items():
+            setattr(locked, field, value)
+            setattr(person, field, value)
+        if clean:
+            locked.save(update_fields=[f for f in clean])
+    return person
+
+
+TEAM_FIELDS = frozenset(
+    {"timezone", "workday_start", "workday_end", "workdays", "holidays", "countries", "sla_hours"}
+)
+
+
+def _team_values(team: Team, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The calendar `changes` would give `team`, checked, as the model stores it."""
+    clean: dict[str, Any] = {}
+    for field in changes:
+        if field not in TEAM_FIELDS:
+            raise FieldError(field, "not a setting of a team")
+    if "timezone" in changes:
+        clean["timezone"] = _check_timezone("timezone", changes["timezone"])
+    for field in ("workday_start", "workday_end"):
+        if field in changes:
+            if not isinstance(changes[field], time):
+                raise FieldError(field, "must be a time of day, e.g. 09:00")
+            clean[field] = changes[field]
+    start = clean.get("workday_start", team.workday_start)
+    end = clean.get("workday_end", team.workday_end)
+    if ("workday_start" in clean or "workday_end" in clean) and not start < end:
+        raise FieldError("workday_end", "the working day must end after it starts")
+    if "workdays" in changes:
+        days = changes["workdays"]
+        if (
+            not isinstance(days, list | tuple)
+            or not days
+            or not all(isinstance(d, int) and 0 <= d <= 6 for d in days)
+        ):
+            raise FieldError("workdays", "name at least one day, 0 = Monday … 6 = Sunday")
+        clean["workdays"] = sorted(set(days))
+    if "holidays" in changes:
+        holidays: list[str] = []
+        for value in changes["holidays"] or []:
+            try:
+                day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+            except ValueError:
+                raise FieldError("holidays", f"{value!r} is not a date (YYYY-MM-DD)") from None
+            holidays.append(day.isoformat())
+        clean["holidays"] = sorted(set(holidays))
+    if "countries" in changes:
+        countries = [str(c).strip() for c in changes["countries"] or [] if str(c).strip()]
+        clean["countries"] = list(dict.fromkeys(countries))
+    if "sla_hours" in changes:
+        hours = changes["sla_hours"]
+        if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 1000:
+            raise FieldError("sla_hours", "must be a whole number of hours from 1 to 1000")
+        clean["sla_hours"] = hours
+    return clean
+
+
+def update_team(team: Team, *, by: User, **changes: Any) -> Team:
+    """Change `team`'s calendar (time zone, working hours and days, holidays), countries
+    and SLA hours, if `by` may (an admin any team, a manager their own). New deadlines
+    count in the new calendar; running clocks keep the deadline they were given."""
+    if not editable_teams(by).filter(pk=team.pk).exists():
+        raise NotPermitted("team", "you may not change this team")
+    clean = _team_values(team, changes)
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        for field, value in clean.items():
+            setattr(locked, field, value)
+            setattr(team, field, value)
+        if clean:
+            locked.save(update_fields=list(clean))
+    return team

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -42,4 +43,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "unread_notifications": counts["unread"],
         "open_duplicates": counts["duplicates"],
+        "currency": settings.LEADLOOP_CURRENCY,
     }

@@ -23,11 +23,17 @@ def viewer_page(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            zone = zoneinfo.ZoneInfo(getattr(request.user, "timezone", "") or "UTC")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo("UTC")
-        with timezone.override(zone):
+        with timezone.override(viewer_zone(request)):
             return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def viewer_zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """The signed-in viewer's time zone (User.timezone); UTC for anyone else."""
+    user = getattr(request, "user", None)
+    name = getattr(user, "timezone", "") if user is not None and user.is_authenticated else ""
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")

@@ -119,6 +119,10 @@ class NurtureForm(forms.Form):
     )
 
 
+class SendToSalesForm(forms.Form):
+    reason = forms.CharField(label="Why is it sales-ready? (kept in its history)", max_length=1000)
+
+
 class ReassignForm(forms.Form):
     """The rep to give a lead to, by username: the page offers the reps the viewer may
     give it to (`users.access.reassign_targets`), and `followup.actions.act_on_lead`

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import views, views_dedup, views_forms, views_imports, views_webhooks
+from . import (
+    views,
+    views_campaigns,
+    views_dedup,
+    views_forms,
+    views_imports,
+    views_settings,
+    views_webhooks,
+)
 
 app_name = "web"
 
@@ -38,4 +46,13 @@ urlpatterns = [
     path("imports/<int:pk>/progress/", views_imports.import_progress, name="import_progress"),
     path("imports/<int:pk>/resume/", views_imports.import_resume, name="import_resume"),
     path("imports/<int:pk>/rejects.csv", views_imports.import_rejects, name="import_rejects"),
+    path("settings/", views_settings.my_settings, name="my_settings"),
+    path("people/", views_settings.people, name="people"),
+    path("people/<int:pk>/", views_settings.person, name="person"),
+    path("teams/", views_settings.teams, name="teams"),
+    path("teams/<int:pk>/", views_settings.team, name="team"),
+    path("campaigns/", views_campaigns.campaigns, name="campaigns"),
+    path("campaigns/new/", views_campaigns.campaign_new, name="campaign_new"),
+    path("campaigns/<int:pk>/", views_campaigns.campaign, name="campaign"),
+    path("campaigns/<int:pk>/edit/", views_campaigns.campaign_edit, name="campaign_edit"),
 ]

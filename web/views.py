@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
@@ -32,6 +33,7 @@ from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
 from leads.choices import Stage
+from leads.exports import lead_rows
 from leads.models import Lead
 from qualify.rules import score_profile
 from qualify.services import profile_of
@@ -43,8 +45,15 @@ from users.services import mark_notifications_read
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
-from .display import csv_safe, sla_status
-from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
+from .display import sla_status
+from .forms import (
+    DisqualifyForm,
+    FunnelFilterForm,
+    LeadFilterForm,
+    NurtureForm,
+    ReassignForm,
+    SendToSalesForm,
+)
 from .queries import overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
@@ -58,6 +67,7 @@ ACTION_FORMS: dict[LeadAction, type[forms.Form]] = {
     LeadAction.LOSE: LoseForm,
     LeadAction.DISQUALIFY: DisqualifyForm,
     LeadAction.NURTURE: NurtureForm,
+    LeadAction.SEND_TO_SALES: SendToSalesForm,
 }
 
 # What the page says when an action is done.
@@ -69,6 +79,7 @@ DONE: dict[LeadAction, str] = {
     LeadAction.LOSE: "Deal lost; the lead goes back to nurture.",
     LeadAction.DISQUALIFY: "Lead disqualified.",
     LeadAction.NURTURE: "Lead moved back to nurture.",
+    LeadAction.SEND_TO_SALES: "Lead sent to sales.",
 }
 
 
@@ -140,59 +151,34 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_COLUMNS = (
-    ("id", "pk"),
-    ("email", "email"),
-    ("first_name", "first_name"),
-    ("last_name", "last_name"),
-    ("title", "title"),
-    ("company", "company_name"),
-    ("phone", "phone"),
-    ("country", "country"),
-    ("stage", "stage"),
-    ("segment", "segment"),
-    ("score", "score"),
-    ("owner", "owner__username"),
-    ("team", "team__name"),
-    ("source", "source"),
-    ("first_campaign", "first_campaign__name"),
-    ("arrived_at", "arrived_at"),
-    ("sla_due_at", "sla_due_at"),
-    ("first_touch_at", "first_touch_at"),
-    ("touch_count", "touch_count"),
-)
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
 
 
-def csv_rows(rows: Iterator[tuple[Any, ...]], zone: tzinfo) -> Iterator[str]:
+def csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow([header for header, _ in CSV_COLUMNS])
     for row in rows:
-        yield writer.writerow(
-            [
-                value.astimezone(zone).isoformat(timespec="seconds")
-                if isinstance(value, datetime)
-                else csv_safe("" if value is None else value)
-                for value in row
-            ]
-        )
+        yield writer.writerow(row)
 
 
 @viewer_page
 @require_GET
 def lead_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The list's filtered, access-scoped leads as CSV, streamed in chunks."""
+    """The list's filtered, access-scoped leads as CSV, streamed in chunks; with
+    `custom_fields=1`, a column per custom field too."""
     if not may(_user(request), Capability.EXPORT):
         raise PermissionDenied("you may not export leads")
     _form, leads = _filtered(request)
-    rows = leads.values_list(*(column for _, column in CSV_COLUMNS)).iterator(chunk_size=2000)
     # The body is produced after the view returns, outside the viewer's zone override.
     zone = timezone.get_current_timezone()
-    response = StreamingHttpResponse(csv_rows(rows, zone), content_type="text/csv; charset=utf-8")
+    rows = lead_rows(
+        leads,
+        zone=zone,
+        currency=settings.LEADLOOP_CURRENCY,
+        custom_fields=request.GET.get("custom_fields", "") in {"1", "on", "true", "yes"},
+    )
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().astimezone(zone).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
     return response

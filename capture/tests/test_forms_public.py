@@ -242,6 +242,12 @@ def test_embed_page_needs_login_and_shows_a_plain_form_snippet(client, org, webf
     assert 'name="email"' in snippet
     assert 'name="homepage" tabindex="-1"' in snippet
     assert "csrfmiddlewaretoken" not in snippet
+    page = response.content.decode()
+    assert (
+        '<button type="button" class="small" data-copy="snippet" id="copy-snippet">Copy</button>'
+        in page
+    )
+    assert "/static/web/copy.js" in page
 
 
 def test_a_snippet_post_creates_the_lead(client, org, webform) -> None:

@@ -64,8 +64,9 @@ def test_someone_deactivated_or_signed_out_may_do_nothing() -> None:
         (Role.SALES_MANAGER, Stage.RECYCLED, ["log_touch", "log_note", "disqualify"]),
         # Marketing notes and disqualifies what it sees; an MQL is sales' to hand back.
         (Role.MARKETING, Stage.MQL, ["log_note", "disqualify"]),
-        (Role.MARKETING, Stage.NEW, ["log_note", "disqualify", "nurture"]),
-        (Role.MARKETING, Stage.RECYCLED, ["log_note", "disqualify", "nurture"]),
+        (Role.MARKETING, Stage.NEW, ["log_note", "disqualify", "nurture", "send_to_sales"]),
+        (Role.MARKETING, Stage.NURTURING, ["log_note", "disqualify", "send_to_sales"]),
+        (Role.MARKETING, Stage.RECYCLED, ["log_note", "disqualify", "nurture", "send_to_sales"]),
         (Role.MARKETING, Stage.DISQUALIFIED, ["log_note", "nurture"]),
         (Role.ADMIN, Stage.MQL, ["log_touch", "log_note", "accept", "reject", "disqualify", "reassign"]),
         (Role.ADMIN, Stage.CUSTOMER, ["log_touch", "log_note"]),
@@ -84,8 +85,11 @@ def test_nobody_moves_an_mql_back_to_nurture() -> None:
     ("role", "capabilities"),
     [
         (Role.SALES_REP, ["merge_duplicates", "export"]),
-        (Role.SALES_MANAGER, ["merge_duplicates", "export"]),
-        (Role.MARKETING, [c.value for c in Capability]),
+        (Role.SALES_MANAGER, ["merge_duplicates", "export", "manage_users", "manage_teams"]),
+        (
+            Role.MARKETING,
+            [c.value for c in Capability if c not in {"manage_users", "manage_teams"}],
+        ),
         (Role.ADMIN, [c.value for c in Capability]),
     ],
 )

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from followup.services import accept_lead, convert_lead
+from followup.services import accept_lead, convert_lead, reject_lead
 from leads.models import Lead
 from leads.services import transition_lead
 from users.choices import LeadAction, Role
@@ -44,6 +44,7 @@ DATA: dict[LeadAction, dict[str, str]] = {
     LeadAction.LOSE: REASON,
     LeadAction.DISQUALIFY: REASON,
     LeadAction.NURTURE: REASON,
+    LeadAction.SEND_TO_SALES: REASON,
     LeadAction.REASSIGN: {"to": "rep2"},
 }
 
@@ -66,6 +67,12 @@ def in_stage_for(
             convert_lead(lead, by=org.rep1, amount=Decimal(500), now=lead.arrived_at)
         if action == LeadAction.NURTURE:
             transition_lead(lead, "disqualified", now=lead.arrived_at, by=org.marketer, reason="x")
+        if action == LeadAction.SEND_TO_SALES:
+            # recycled, in EMEA's queue (seen by all four); rep2 away, so that the round
+            # robin gives both doors' leads to rep1
+            reject_lead(lead, by=org.rep1, reason="not now", now=lead.arrived_at)
+            Lead.objects.filter(pk=lead.pk).update(team=org.emea)
+            User.objects.filter(pk=org.rep2.pk).update(is_accepting_leads=False)
         lead.refresh_from_db()
         return lead
 

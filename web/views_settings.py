@@ -1,0 +1,128 @@
+"""Settings screens: one's own time zone, people (role, team, lead intake, time zone) and
+teams (calendar, countries, SLA). Who may change what is `users.access` (admins
+everything, a manager their own team and its reps, never a role); the services
+`users.services.update_user` and `update_team` check it again and validate, as for the API
+and the CLI, and their refusals come back next to the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from leads.errors import FieldError, NotPermitted
+from users.access import editable_teams, editable_users, user_fields
+from users.choices import Capability
+from users.models import Team, User
+from users.permissions import may
+from users.services import update_team, update_user
+
+from .decorators import viewer_page
+from .forms_settings import MySettingsForm, PersonForm, TeamForm
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # viewer_page guarantees a signed-in user
+    return user
+
+
+def _refused(form: forms.Form, error: FieldError) -> int:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return 403 if isinstance(error, NotPermitted) else 400
+
+
+@viewer_page
+def my_settings(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    status = 200
+    if request.method == "POST":
+        form = MySettingsForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                update_user(user, by=user, timezone=form.cleaned_data["timezone"])
+            except FieldError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(request, f"Times now show in {user.timezone}.")
+                return redirect("web:my_settings")
+    else:
+        form = MySettingsForm(initial={"timezone": user.timezone})
+    context = {
+        "form": form,
+        "may_people": may(user, Capability.MANAGE_USERS),
+        "may_teams": may(user, Capability.MANAGE_TEAMS),
+    }
+    return render(request, "web/my_settings.html", context, status=status)
+
+
+@viewer_page
+def people(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not may(user, Capability.MANAGE_USERS):
+        raise Http404("no such page")
+    rows = editable_users(user).select_related("team")
+    return render(request, "web/people.html", {"people": rows})
+
+
+@viewer_page
+def person(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    found = editable_users(user).select_related("team").filter(pk=pk).first()
+    if found is None:
+        raise Http404("no such person")
+    fields = user_fields(user, found)
+    status = 200
+    if request.method == "POST":
+        form = PersonForm(request.POST, fields=fields)
+        status = 400
+        if form.is_valid():
+            try:
+                update_user(found, by=user, **form.cleaned_data)
+            except FieldError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(request, f"Settings of {found.get_full_name() or found} saved.")
+                return redirect("web:people")
+    else:
+        initial: dict[str, Any] = {name: getattr(found, name) for name in fields}
+        form = PersonForm(initial=initial, fields=fields)
+    return render(request, "web/person.html", {"form": form, "person": found}, status=status)
+
+
+@viewer_page
+def teams(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not may(user, Capability.MANAGE_TEAMS):
+        raise Http404("no such page")
+    return render(request, "web/teams.html", {"teams": editable_teams(user)})
+
+
+@viewer_page
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    found: Team | None = editable_teams(user).filter(pk=pk).first()
+    if found is None:
+        raise Http404("no such team")
+    status = 200
+    if request.method == "POST":
+        form = TeamForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                update_team(found, by=user, **form.changes())
+            except FieldError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(request, f"Team {found.name} saved.")
+                return redirect("web:teams")
+    else:
+        form = TeamForm(initial=TeamForm.initial_for(found))
+    members = found.members.order_by("username")
+    return render(
+        request, "web/team.html", {"form": form, "team": found, "members": members}, status=status
+    )
