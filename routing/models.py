@@ -91,4 +91,4 @@ class Assignment(models.Model):
 def display_name(user: User | None) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.username
+    return user.display_name

@@ -4,8 +4,9 @@ import hashlib
 import secrets
 import zoneinfo
 from datetime import time
+from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -52,8 +53,22 @@ class Team(models.Model):
         return self.name
 
 
+class LeadloopUserManager(UserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        """A superuser is an admin (`createsuperuser` included), not the default sales rep."""
+        extra.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
-    """A person who uses Leadloop; the role decides which leads they see and change."""
+    """A person who uses Leadloop; the role decides which leads they see and change.
+
+    A superuser acts as an admin whatever `role` says (`users.permissions.role_of`), and
+    is shown as one."""
+
+    objects: ClassVar[LeadloopUserManager] = LeadloopUserManager()  # type: ignore[assignment]
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SALES_REP)
     team = models.ForeignKey(
@@ -65,12 +80,22 @@ class User(AbstractUser):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 
     @property
+    def display_name(self) -> str:
+        """How people see this person everywhere: the full name, else the username."""
+        return self.get_full_name() or self.username
+
+    @property
+    def role_label(self) -> str:
+        """The role as shown: "Admin" for any superuser, as they act."""
+        return str(Role.ADMIN.label) if self.is_superuser else self.get_role_display()
+
+    @property
     def is_rep(self) -> bool:
-        return self.role == Role.SALES_REP
+        return not self.is_superuser and self.role == Role.SALES_REP
 
     @property
     def is_manager(self) -> bool:
-        return self.role == Role.SALES_MANAGER
+        return not self.is_superuser and self.role == Role.SALES_MANAGER
 
     @property
     def sees_everything(self) -> bool:

@@ -3,6 +3,7 @@ reassign."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -122,19 +123,19 @@ class NurtureForm(forms.Form):
 class ReassignForm(forms.Form):
     """The rep to give a lead to, by username: the page offers the reps the viewer may
     give it to (`users.access.reassign_targets`), and `followup.actions.act_on_lead`
-    decides, as for the API. The reason is optional (the team page's one-click "Give"
-    sends none) and kept in the lead's history."""
+    decides, as for the API. The reason is optional and kept in the lead's history. Both
+    pages show it through one include, `web/_reassign_form.html`."""
 
     to = forms.CharField(label="Give to", max_length=150, widget=forms.Select)
     reason = forms.CharField(
         label="Why?",
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. rep1 is on leave"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. on leave"}),
     )
 
-    def __init__(self, *args: Any, reps: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reps: Iterable[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to"].widget.choices = [  # type: ignore[attr-defined]
-            (rep.username, rep.get_full_name() or rep.username) for rep in reps
+            (rep.username, rep.display_name) for rep in reps
         ]

@@ -19,7 +19,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -152,7 +153,7 @@ CSV_COLUMNS = (
     ("stage", "stage"),
     ("segment", "segment"),
     ("score", "score"),
-    ("owner", "owner__username"),
+    ("owner", "owner_name"),
     ("team", "team__name"),
     ("source", "source"),
     ("first_campaign", "first_campaign__name"),
@@ -161,6 +162,12 @@ CSV_COLUMNS = (
     ("first_touch_at", "first_touch_at"),
     ("touch_count", "touch_count"),
 )
+
+
+def _person_name(field: str) -> Coalesce:
+    """`User.display_name` in SQL, for exports: the full name, else the username."""
+    full = Trim(Concat(f"{field}__first_name", Value(" "), f"{field}__last_name"))
+    return Coalesce(NullIf(full, Value("")), f"{field}__username")
 
 
 class _Echo:
@@ -189,7 +196,11 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
     if not may(_user(request), Capability.EXPORT):
         raise PermissionDenied("you may not export leads")
     _form, leads = _filtered(request)
-    rows = leads.values_list(*(column for _, column in CSV_COLUMNS)).iterator(chunk_size=2000)
+    rows = (
+        leads.annotate(owner_name=_person_name("owner"))
+        .values_list(*(column for _, column in CSV_COLUMNS))
+        .iterator(chunk_size=2000)
+    )
     # The body is produced after the view returns, outside the viewer's zone override.
     zone = timezone.get_current_timezone()
     response = StreamingHttpResponse(csv_rows(rows, zone), content_type="text/csv; charset=utf-8")
@@ -227,8 +238,8 @@ def _lead_context(
     actions = [action for action in allowed if action in ACTION_FORMS]
     bound = action_forms or {}
     kinds = _touch_kinds(user, lead)
-    if reassign_form is None and LeadAction.REASSIGN in allowed:
-        reps = reassign_targets(user, lead)
+    reps = list(reassign_targets(user, lead)) if LeadAction.REASSIGN in allowed else []
+    if reassign_form is None and reps:
         initial = {"to": lead.owner.username if lead.owner else None}
         reassign_form = ReassignForm(reps=reps, initial=initial)
     return {
@@ -253,6 +264,7 @@ def _lead_context(
             if form.errors and action not in actions
         ],
         "reassign_form": reassign_form,
+        "reassign_reps": reps,
     }
 
 
@@ -341,7 +353,7 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             status = _show_error(form, error)
         else:
             owner = outcome.lead.owner
-            name = (owner.get_full_name() or owner.username) if owner else "nobody"
+            name = owner.display_name if owner else "nobody"
             if outcome.changed:
                 messages.success(request, f"{lead.display_name} now belongs to {name}.")
             else:
