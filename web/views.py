@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.services import funnel_by_campaign, funnel_report
 from capture.models import WebForm
+from capture.queries import consent_form_name
 from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
@@ -44,7 +45,7 @@ from users.services import mark_notifications_read
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
-from .display import csv_safe, sla_status
+from .display import CONSENT_AT, csv_safe, extra_facts, sla_status
 from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
 from .queries import overview, rep_inbox, team_inbox, timeline
 
@@ -219,6 +220,12 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     )
 
 
+def _consent_form(lead: Lead) -> str:
+    """The web form the lead's marketing consent was given on, if the lead has one."""
+    given_at = (lead.custom_fields or {}).get(CONSENT_AT)
+    return consent_form_name(lead, given_at) if isinstance(given_at, str) else ""
+
+
 def _touch_kinds(user: User, lead: Lead) -> list[str]:
     """The kinds of touch `user` may log on `lead`."""
     return [kind for kind in TouchKind.values if may_act(user, lead, touch_action(kind))]
@@ -250,7 +257,11 @@ def _lead_context(
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
         "opportunities": lead.opportunities.all(),
         "timeline": timeline(lead),
-        "custom_fields": sorted(lead.custom_fields.items()) if lead.custom_fields else [],
+        "extra": extra_facts(
+            lead.custom_fields or {},
+            zone=timezone.get_current_timezone(),
+            form_name=_consent_form(lead),
+        ),
         "may_touch": bool(kinds),
         "touch_form": touch_form or TouchForm(kinds=kinds),
         "actions": [
