@@ -36,8 +36,17 @@ def owner_choices(viewer: User) -> list[tuple[str, str]]:
     return choices
 
 
+SEARCH_MAX = 200
+
+
 class LeadFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    """The lead list's filters, in the URL (GET) so a filtered list can be bookmarked and
+    shared. The search box stops at SEARCH_MAX characters (maxlength); a longer search
+    (a pasted or hand-made URL) is cut, and the page says so, rather than refused."""
+
+    q = forms.CharField(
+        required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": SEARCH_MAX})
+    )
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
     segment = forms.ChoiceField(choices=[("", "Any segment"), *Segment.choices], required=False)
     owner = forms.ChoiceField(required=False)
@@ -48,6 +57,14 @@ class LeadFilterForm(forms.Form):
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
+        self.search_was_cut = False
+
+    def clean_q(self) -> str:
+        search: str = self.cleaned_data["q"]
+        if len(search) > SEARCH_MAX:
+            self.search_was_cut = True
+            return search[:SEARCH_MAX]
+        return search
 
     def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
         """Narrow `leads` (already limited to what the viewer may see) in the database."""
