@@ -68,6 +68,8 @@ class Assignment(models.Model):
     reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = "assignment"
+        verbose_name_plural = "assignments"
         ordering = ["assigned_at", "pk"]
         indexes = [models.Index(fields=["lead", "assigned_at"], name="assignment_lead")]
 

@@ -39,7 +39,7 @@ class Team(models.Model):
         default=list, blank=True, help_text="Countries whose leads this team works (routing)"
     )
     sla_hours = models.PositiveIntegerField(
-        default=24, help_text="Business hours allowed before the first touch"
+        "SLA hours", default=24, help_text="Business hours allowed before the first touch"
     )
     # Round-robin pointer: the rep who got the last lead. Read and moved under a row lock.
     last_assigned_user = models.ForeignKey(
@@ -47,6 +47,8 @@ class Team(models.Model):
     )
 
     class Meta:
+        verbose_name = "team"
+        verbose_name_plural = "teams"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -78,6 +80,10 @@ class User(AbstractUser):
         default=True, help_text="Round robin skips reps who are away"
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
 
     @property
     def display_name(self) -> str:
@@ -113,6 +119,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
 
+    class Meta:
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
+
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
@@ -141,6 +151,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "notification"
+        verbose_name_plural = "notifications"
         ordering = ["-created_at"]
         constraints = [
             # A sweep that runs twice notifies once: the key names the event, e.g.
