@@ -105,3 +105,23 @@ def test_any_superuser_is_shown_and_served_as_an_admin(
 
     assert "boss · Admin" in body
     assert "Sales rep" not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_makes_existing_superusers_admins() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("users", "0003_verbose_names")])
+    old_user = executor.loader.project_state([("users", "0003_verbose_names")]).apps.get_model(
+        "users", "User"
+    )
+    old_user.objects.create(username="root", is_superuser=True, role="sales_rep")
+    old_user.objects.create(username="rita", role="sales_rep")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    roles = dict(User.objects.values_list("username", "role"))
+    assert roles == {"root": Role.ADMIN, "rita": Role.SALES_REP}
