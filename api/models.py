@@ -18,6 +18,8 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "idempotency key"
+        verbose_name_plural = "idempotency keys"
         db_table = "capture_idempotencykey"
         constraints = [
             models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_unique")

@@ -52,6 +52,8 @@ class Submission(models.Model):
     )
 
     class Meta:
+        verbose_name = "submission"
+        verbose_name_plural = "submissions"
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["lead", "received_at"], name="submission_lead")]
 
@@ -83,9 +85,13 @@ class WebForm(models.Model):
     thank_you_message = models.CharField(
         max_length=300, default="Thank you! We will be in touch shortly."
     )
-    thank_you_url = models.URLField(blank=True)
+    thank_you_url = models.URLField("thank-you page URL", blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "web form"
+        verbose_name_plural = "web forms"
 
     def __str__(self) -> str:
         return self.name
@@ -148,6 +154,8 @@ class WebhookSource(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "webhook source"
+        verbose_name_plural = "webhook sources"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -191,7 +199,7 @@ class WebhookDelivery(models.Model):
     events_recorded = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     items_rejected = models.PositiveIntegerField(default=0)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField("client IP address", null=True, blank=True)
     body_bytes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Size of the body (as announced, when not read)"
     )
@@ -204,6 +212,8 @@ class WebhookDelivery(models.Model):
     authenticated = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-received_at", "-pk"]
         indexes = [models.Index(fields=["source", "-received_at"], name="delivery_source_time")]
 
@@ -226,6 +236,8 @@ class RateCounter(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = "rate counter"
+        verbose_name_plural = "rate counters"
         constraints = [
             models.UniqueConstraint(fields=["scope", "minute"], name="ratecounter_scope_minute")
         ]

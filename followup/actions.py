@@ -237,7 +237,7 @@ def _reassign(lead: Lead, to: User | str, *, by: User, reason: str = "", now: da
     targets = reassign_targets(by, lead)
     rep = targets.filter(**({"username": to} if isinstance(to, str) else {"pk": to.pk})).first()
     if rep is None:
-        name = to if isinstance(to, str) else to.username
+        name = to if isinstance(to, str) else to.display_name
         raise ActionError("to", f"{name!r} is not a rep you may give this lead to")
     if rep.pk == lead.owner_id:
         return Outcome(LeadAction.REASSIGN, lead, changed=False)

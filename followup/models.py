@@ -24,6 +24,8 @@ class Touch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "touch"
+        verbose_name_plural = "touches"
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["lead", "occurred_at"], name="touch_lead")]
 
@@ -48,6 +50,7 @@ class Opportunity(models.Model):
     )
 
     class Meta:
+        verbose_name = "opportunity"
         ordering = ["-opened_at"]
         verbose_name_plural = "opportunities"
         indexes = [models.Index(fields=["status", "closed_at"], name="opportunity_status")]

@@ -27,6 +27,8 @@ class LeadMatchKeys(models.Model):
     checked_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "lead match keys"
+        verbose_name_plural = "lead match keys"
         db_table = "capture_leadmatchkeys"
         indexes = [
             models.Index(
@@ -63,6 +65,8 @@ class DuplicateCandidate(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "possible duplicate"
+        verbose_name_plural = "possible duplicates"
         db_table = "capture_duplicatecandidate"
         ordering = ["-score", "-created_at", "-pk"]
         constraints = [
@@ -113,6 +117,8 @@ class MergeRecord(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "merge"
+        verbose_name_plural = "merges"
         db_table = "capture_mergerecord"
         ordering = ["-merged_at", "-pk"]
         indexes = [

@@ -49,6 +49,8 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "import job"
+        verbose_name_plural = "import jobs"
         db_table = "capture_importjob"
         ordering = ["-created_at"]
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    # django-ninja's own copy of Swagger UI: /api/v1/docs works without internet.
+    "ninja",
     "users",
     "leads",
     "capture",

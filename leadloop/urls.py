@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("capture.urls")),
     path("", include("web.urls")),
 ]
+
+handler400 = "web.errors.bad_request"
+handler500 = "web.errors.server_error"

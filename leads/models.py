@@ -31,6 +31,8 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "account"
+        verbose_name_plural = "accounts"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -51,6 +53,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "campaign"
+        verbose_name_plural = "campaigns"
         ordering = ["-starts_on", "name"]
 
     def __str__(self) -> str:
@@ -67,7 +71,7 @@ class Lead(models.Model):
     email = models.EmailField(max_length=254, null=True, blank=True)  # noqa: DJ001 -- unique when present
     # The lead's id in the system it was imported from (a CRM record id): an import keyed
     # on it updates the same lead however its email changes.
-    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 -- unique when present
+    external_id = models.CharField("external ID", max_length=100, null=True, blank=True)  # noqa: DJ001 -- unique when present
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -117,9 +121,9 @@ class Lead(models.Model):
         db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
-    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField("SLA due at", null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
-    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField("SLA breached at", null=True, blank=True)
     last_touch_at = models.DateTimeField(null=True, blank=True)
     touch_count = models.PositiveIntegerField(default=0)
     # The engagement score when sales last handed the lead back: it returns to sales only
@@ -144,6 +148,8 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "lead"
+        verbose_name_plural = "leads"
         ordering = ["-arrived_at"]
         constraints = [
             # Emails are stored normalised (see save), so a plain unique index serves
@@ -207,6 +213,8 @@ class CampaignMember(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "campaign membership"
+        verbose_name_plural = "campaign memberships"
         constraints = [
             models.UniqueConstraint(fields=["campaign", "lead"], name="campaign_member_unique")
         ]
@@ -231,6 +239,8 @@ class StageChange(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "stage change"
+        verbose_name_plural = "stage changes"
         ordering = ["changed_at", "pk"]
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="stagechange_lead"),

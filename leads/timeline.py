@@ -21,4 +21,4 @@ class TimelineEntry:
 def person_name(user: User | None) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.username
+    return user.display_name

@@ -26,6 +26,8 @@ class Event(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
+        verbose_name = "engagement event"
+        verbose_name_plural = "engagement events"
         db_table = "capture_event"
         ordering = ["-occurred_at"]
         indexes = [models.Index(fields=["lead", "occurred_at"], name="event_lead_time")]

@@ -68,6 +68,8 @@ class Assignment(models.Model):
     reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = "assignment"
+        verbose_name_plural = "assignments"
         ordering = ["assigned_at", "pk"]
         indexes = [models.Index(fields=["lead", "assigned_at"], name="assignment_lead")]
 
@@ -91,4 +93,4 @@ class Assignment(models.Model):
 def display_name(user: User | None) -> str:
     if user is None:
         return ""
-    return user.get_full_name() or user.username
+    return user.display_name

@@ -393,7 +393,7 @@ def reassign_lead(
             notify(
                 to,
                 kind="reassigned",
-                message=f"{by.get_full_name() or by.username} gave you {lead.display_name}",
+                message=f"{by.display_name} gave you {lead.display_name}",
                 lead_id=lead.pk,
                 key=f"reassigned:{lead.pk}:{now.isoformat()}",
                 now=now,
@@ -439,9 +439,7 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
                             team_id=team_id, role=Role.SALES_MANAGER, is_active=True
                         )
                     )
-                owner = (
-                    lead.owner.get_full_name() or lead.owner.username if lead.owner else "nobody"
-                )
+                owner = lead.owner.display_name if lead.owner else "nobody"
                 for manager in managers_by_team.get(team_id, []) if team_id else []:
                     notify(
                         manager,

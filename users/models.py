@@ -4,8 +4,9 @@ import hashlib
 import secrets
 import zoneinfo
 from datetime import time
+from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -38,7 +39,7 @@ class Team(models.Model):
         default=list, blank=True, help_text="Countries whose leads this team works (routing)"
     )
     sla_hours = models.PositiveIntegerField(
-        default=24, help_text="Business hours allowed before the first touch"
+        "SLA hours", default=24, help_text="Business hours allowed before the first touch"
     )
     # Round-robin pointer: the rep who got the last lead. Read and moved under a row lock.
     last_assigned_user = models.ForeignKey(
@@ -46,14 +47,30 @@ class Team(models.Model):
     )
 
     class Meta:
+        verbose_name = "team"
+        verbose_name_plural = "teams"
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
 
 
+class LeadloopUserManager(UserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        """A superuser is an admin (`createsuperuser` included), not the default sales rep."""
+        extra.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
-    """A person who uses Leadloop; the role decides which leads they see and change."""
+    """A person who uses Leadloop; the role decides which leads they see and change.
+
+    A superuser acts as an admin whatever `role` says (`users.permissions.role_of`), and
+    is shown as one."""
+
+    objects: ClassVar[LeadloopUserManager] = LeadloopUserManager()  # type: ignore[assignment]
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SALES_REP)
     team = models.ForeignKey(
@@ -64,13 +81,27 @@ class User(AbstractUser):
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
+
+    @property
+    def display_name(self) -> str:
+        """How people see this person everywhere: the full name, else the username."""
+        return self.get_full_name() or self.username
+
+    @property
+    def role_label(self) -> str:
+        """The role as shown: "Admin" for any superuser, as they act."""
+        return str(Role.ADMIN.label) if self.is_superuser else self.get_role_display()
+
     @property
     def is_rep(self) -> bool:
-        return self.role == Role.SALES_REP
+        return not self.is_superuser and self.role == Role.SALES_REP
 
     @property
     def is_manager(self) -> bool:
-        return self.role == Role.SALES_MANAGER
+        return not self.is_superuser and self.role == Role.SALES_MANAGER
 
     @property
     def sees_everything(self) -> bool:
@@ -87,6 +118,10 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
@@ -116,6 +151,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "notification"
+        verbose_name_plural = "notifications"
         ordering = ["-created_at"]
         constraints = [
             # A sweep that runs twice notifies once: the key names the event, e.g.

@@ -3,6 +3,7 @@ reassign."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -35,8 +36,17 @@ def owner_choices(viewer: User) -> list[tuple[str, str]]:
     return choices
 
 
+SEARCH_MAX = 200
+
+
 class LeadFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    """The lead list's filters, in the URL (GET) so a filtered list can be bookmarked and
+    shared. The search box stops at SEARCH_MAX characters (maxlength); a longer search
+    (a pasted or hand-made URL) is cut, and the page says so, rather than refused."""
+
+    q = forms.CharField(
+        required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": SEARCH_MAX})
+    )
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
     segment = forms.ChoiceField(choices=[("", "Any segment"), *Segment.choices], required=False)
     owner = forms.ChoiceField(required=False)
@@ -47,6 +57,14 @@ class LeadFilterForm(forms.Form):
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
+        self.search_was_cut = False
+
+    def clean_q(self) -> str:
+        search: str = self.cleaned_data["q"]
+        if len(search) > SEARCH_MAX:
+            self.search_was_cut = True
+            return search[:SEARCH_MAX]
+        return search
 
     def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
         """Narrow `leads` (already limited to what the viewer may see) in the database."""
@@ -126,19 +144,19 @@ class SendToSalesForm(forms.Form):
 class ReassignForm(forms.Form):
     """The rep to give a lead to, by username: the page offers the reps the viewer may
     give it to (`users.access.reassign_targets`), and `followup.actions.act_on_lead`
-    decides, as for the API. The reason is optional (the team page's one-click "Give"
-    sends none) and kept in the lead's history."""
+    decides, as for the API. The reason is optional and kept in the lead's history. Both
+    pages show it through one include, `web/_reassign_form.html`."""
 
     to = forms.CharField(label="Give to", max_length=150, widget=forms.Select)
     reason = forms.CharField(
         label="Why?",
         required=False,
         max_length=300,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. rep1 is on leave"}),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. on leave"}),
     )
 
-    def __init__(self, *args: Any, reps: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reps: Iterable[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to"].widget.choices = [  # type: ignore[attr-defined]
-            (rep.username, rep.get_full_name() or rep.username) for rep in reps
+            (rep.username, rep.display_name) for rep in reps
         ]

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.services import funnel_by_campaign, funnel_report
 from capture.models import WebForm
+from capture.queries import consent_form_name
 from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
@@ -45,7 +46,7 @@ from users.services import mark_notifications_read
 
 from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
-from .display import sla_status
+from .display import CONSENT_AT, extra_facts, sla_status
 from .forms import (
     DisqualifyForm,
     FunnelFilterForm,
@@ -194,6 +195,12 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     )
 
 
+def _consent_form(lead: Lead) -> str:
+    """The web form the lead's marketing consent was given on, if the lead has one."""
+    given_at = (lead.custom_fields or {}).get(CONSENT_AT)
+    return consent_form_name(lead, given_at) if isinstance(given_at, str) else ""
+
+
 def _touch_kinds(user: User, lead: Lead) -> list[str]:
     """The kinds of touch `user` may log on `lead`."""
     return [kind for kind in TouchKind.values if may_act(user, lead, touch_action(kind))]
@@ -213,8 +220,8 @@ def _lead_context(
     actions = [action for action in allowed if action in ACTION_FORMS]
     bound = action_forms or {}
     kinds = _touch_kinds(user, lead)
-    if reassign_form is None and LeadAction.REASSIGN in allowed:
-        reps = reassign_targets(user, lead)
+    reps = list(reassign_targets(user, lead)) if LeadAction.REASSIGN in allowed else []
+    if reassign_form is None and reps:
         initial = {"to": lead.owner.username if lead.owner else None}
         reassign_form = ReassignForm(reps=reps, initial=initial)
     return {
@@ -225,7 +232,11 @@ def _lead_context(
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
         "opportunities": lead.opportunities.all(),
         "timeline": timeline(lead),
-        "custom_fields": sorted(lead.custom_fields.items()) if lead.custom_fields else [],
+        "extra": extra_facts(
+            lead.custom_fields or {},
+            zone=timezone.get_current_timezone(),
+            form_name=_consent_form(lead),
+        ),
         "may_touch": bool(kinds),
         "touch_form": touch_form or TouchForm(kinds=kinds),
         "actions": [
@@ -239,6 +250,7 @@ def _lead_context(
             if form.errors and action not in actions
         ],
         "reassign_form": reassign_form,
+        "reassign_reps": reps,
     }
 
 
@@ -327,7 +339,7 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             status = _show_error(form, error)
         else:
             owner = outcome.lead.owner
-            name = (owner.get_full_name() or owner.username) if owner else "nobody"
+            name = owner.display_name if owner else "nobody"
             if outcome.changed:
                 messages.success(request, f"{lead.display_name} now belongs to {name}.")
             else:
