@@ -279,6 +279,8 @@ class PreviewRow:
     name: str
     company: str
     external_id: str
+    # Values left empty because they could not be read (the row is kept).
+    warnings: str = ""
 
 
 def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
@@ -314,6 +316,7 @@ def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
                 ),
                 company=str(values.get("company_name") or ""),
                 external_id=str(values.get("external_id") or ""),
+                warnings=outcome.warnings,
             )
         )
     return rows

@@ -186,7 +186,8 @@ def test_bad_email_is_400_with_the_message_next_to_the_field(client, webform) ->
     assert response.status_code == 400
     assert (
         '<p class="field-error" id="id_email_error">'
-        "&#x27;not-an-email&#x27; is not a valid email address</p>" in body
+        "&#x27;not-an-email&#x27; is not a valid email address:"
+        " An email address must have an @-sign.</p>" in body
     )
     assert 'value="Ann"' in body
     assert Lead.objects.count() == 0

@@ -119,7 +119,12 @@ def test_marketing_walks_the_wizard_from_upload_to_rejects_file(
     assert preview == [
         (2, "create", "new lead: no lead has this email yet"),
         (3, "update", f"lead #{olga.pk} has this email: the row's filled cells update it"),
-        (4, "reject", "email: not-an-email is not a valid email address"),
+        (
+            4,
+            "reject",
+            "email: 'not-an-email' is not a valid email address:"
+            " An email address must have an @-sign.",
+        ),
         (5, "merge", "same email as line 2: merged into one lead (later rows fill and overwrite)"),
     ]
     assert (summary.rows, summary.created, summary.updated, summary.merged, summary.rejected) == (
@@ -158,7 +163,9 @@ def test_marketing_walks_the_wizard_from_upload_to_rejects_file(
     assert rejects == [
         {
             "_line": "4",
-            "_reason": "email: not-an-email is not a valid email address",
+            "_reason": "email: 'not-an-email' is not a valid email address:"
+            " An email address must have an @-sign.",
+            "_warnings": "",
             "Email Address": "not-an-email",
             "First Name": "Cy",
             "Last Name": "Cole",
