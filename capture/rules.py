@@ -129,54 +129,71 @@ def clean_country(raw: str) -> str:
 
 def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise incoming lead fields; raise FieldError naming the first bad one."""
-    unknown = sorted(set(data) - LEAD_FIELDS)
-    if unknown:
-        raise FieldError(unknown[0], "unknown field")
-    cleaned: dict[str, Any] = {}
-    for name, raw in data.items():
-        if raw is None or raw == "":
-            continue
-        if name == "email":
-            cleaned["email"] = clean_email(str(raw))
-        elif name == "country":
-            cleaned["country"] = clean_country(str(raw))
-        elif name in TEXT_FIELDS:
-            text = str(raw).strip()
-            if len(text) > TEXT_FIELDS[name]:
-                raise FieldError(name, f"longer than {TEXT_FIELDS[name]} characters")
-            cleaned[name] = text
-        elif name == "employees":
-            try:
-                employees = int(raw)
-            except (TypeError, ValueError) as exc:
-                raise FieldError(name, f"{raw!r} is not a whole number") from exc
-            if employees < 0:
-                raise FieldError(name, "cannot be negative")
-            if employees > MAX_EMPLOYEES:
-                raise FieldError(name, f"must be at most {MAX_EMPLOYEES:,}")
-            cleaned[name] = employees
-        elif name == "budget":
-            try:
-                budget = Decimal(str(raw).replace(",", "").strip())
-            except InvalidOperation as exc:
-                raise FieldError(name, f"{raw!r} is not a number") from exc
-            # Finite first: comparing NaN raises.
-            if not budget.is_finite() or budget < 0:
-                raise FieldError(name, "must be a positive amount")
-            if budget >= MAX_BUDGET:
-                raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
-            cleaned[name] = budget
-        elif name in CHOICE_SPELLINGS:
-            value = read_choice(name, str(raw))
-            if value is None:
-                raise FieldError(name, choice_problem(name, str(raw)))
-            if value:
-                cleaned[name] = value
-        elif name == "custom_fields":
-            if not isinstance(raw, dict):
-                raise FieldError(name, "must be an object of name → value")
-            cleaned[name] = {str(k): v for k, v in raw.items()}
+    cleaned, errors = check_lead_fields(data)
+    if errors:
+        raise errors[0]
     return cleaned
+
+
+def check_lead_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """The fields that are fine, cleaned, and an error for each field that is not (a
+    form shows them all at once)."""
+    cleaned: dict[str, Any] = {}
+    errors = [FieldError(name, "unknown field") for name in sorted(set(data) - LEAD_FIELDS)]
+    for name, raw in data.items():
+        if name not in LEAD_FIELDS:
+            continue
+        try:
+            _clean_field(cleaned, name, raw)
+        except FieldError as error:
+            errors.append(error)
+    return cleaned, errors
+
+
+def _clean_field(cleaned: dict[str, Any], name: str, raw: Any) -> None:
+    """Clean one field into `cleaned`, or raise FieldError saying what is wrong."""
+    if raw is None or raw == "":
+        return
+    if name == "email":
+        cleaned["email"] = clean_email(str(raw))
+    elif name == "country":
+        cleaned["country"] = clean_country(str(raw))
+    elif name in TEXT_FIELDS:
+        text = str(raw).strip()
+        if len(text) > TEXT_FIELDS[name]:
+            raise FieldError(name, f"longer than {TEXT_FIELDS[name]} characters")
+        cleaned[name] = text
+    elif name == "employees":
+        try:
+            employees = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(name, f"{raw!r} is not a whole number") from exc
+        if employees < 0:
+            raise FieldError(name, "cannot be negative")
+        if employees > MAX_EMPLOYEES:
+            raise FieldError(name, f"must be at most {MAX_EMPLOYEES:,}")
+        cleaned[name] = employees
+    elif name == "budget":
+        try:
+            budget = Decimal(str(raw).replace(",", "").strip())
+        except InvalidOperation as exc:
+            raise FieldError(name, f"{raw!r} is not a number") from exc
+        # Finite first: comparing NaN raises.
+        if not budget.is_finite() or budget < 0:
+            raise FieldError(name, "must be a positive amount")
+        if budget >= MAX_BUDGET:
+            raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
+        cleaned[name] = budget
+    elif name in CHOICE_SPELLINGS:
+        value = read_choice(name, str(raw))
+        if value is None:
+            raise FieldError(name, choice_problem(name, str(raw)))
+        if value:
+            cleaned[name] = value
+    elif name == "custom_fields":
+        if not isinstance(raw, dict):
+            raise FieldError(name, "must be an object of name → value")
+        cleaned[name] = {str(k): v for k, v in raw.items()}
 
 
 # --- What a submission may change on a lead already known ------------------------------

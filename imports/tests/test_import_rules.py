@@ -10,7 +10,15 @@ import pytest
 
 from capture.rules import clean_lead_fields
 from imports.mapping import suggest_field
-from imports.normalise import clean_email, clean_phone, fast_e164
+from imports.normalise import (
+    AUTHORITY_VALUES,
+    TIMELINE_VALUES,
+    clean_choice,
+    clean_country,
+    clean_email,
+    clean_phone,
+    fast_e164,
+)
 from leads.errors import FieldError
 from leads.exports import safe_cell
 
@@ -181,3 +189,46 @@ def test_phones_become_e164_with_the_rows_country() -> None:
 )
 def test_safe_cell(value: object, expected: object) -> None:
     assert safe_cell(value) == expected
+
+
+COUNTRIES = [
+    "Germany", "Deutschland", " allemagne ", "DE", "de", "UK", "U.K.", "USA", "usa",
+    "United States of America", "Royaume-Uni", "Niemcy", "Côte d'Ivoire", "ドイツ",
+    "Narnia", "Europe", "EU", "ZZ", "123", "x" * 101,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", COUNTRIES)
+def test_the_imports_country_is_the_capture_rules(typed: str) -> None:
+    try:
+        expected: str | None = clean_lead_fields({"country": typed})["country"]
+    except FieldError:
+        expected = None
+
+    values, errors = clean_country(pl.Series([typed.strip()]))
+
+    assert values[0] == expected
+    assert (errors[0] is None) == (expected is not None)
+
+
+CHOICES = [
+    ("timeline", "this_quarter"), ("timeline", "This year"), ("timeline", "within 6 months"),
+    ("timeline", "ASAP"), ("timeline", "quarter"), ("timeline", "Q3"), ("timeline", "unknown"),
+    ("timeline", "whenever"), ("authority", "Decision-Maker"), ("authority", "END_USER"),
+    ("authority", "economic buyer"), ("authority", "influencer"), ("authority", "boss"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "typed"), CHOICES)
+def test_the_imports_choices_are_the_capture_rules(field: str, typed: str) -> None:
+    try:
+        expected: str | None = clean_lead_fields({field: typed}).get(field)
+        readable = True
+    except FieldError:
+        expected, readable = None, False
+    table = AUTHORITY_VALUES if field == "authority" else TIMELINE_VALUES
+
+    values, errors = clean_choice(pl.Series([typed]), field, table)
+
+    assert values[0] == expected
+    assert (errors[0] is None) == readable

@@ -48,6 +48,18 @@ def test_country_decides_the_team(org, now) -> None:
     assert (lead.team, lead.owner) == (org.americas, org.rep3)
 
 
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Deutschland", "DE"), ("UK", "GB"), ("Allemagne", "DE"), ("gb", "GB"), ("Royaume-Uni", "GB")],
+)
+def test_a_country_as_people_type_it_is_stored_as_its_code_and_routed_on_it(
+    org, now, typed, code
+) -> None:
+    lead = capture_lead({"email": "d@acme.de", **HOT, "country": typed}, source="api", now=now).lead
+
+    assert (lead.country, lead.team) == (code, org.emea)
+
+
 def test_marquee_account_goes_to_sales_whatever_the_score(org, now) -> None:
     lead = capture_lead({"email": "cio@bigco.com"}, source="api", now=now).lead
 

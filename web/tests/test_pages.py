@@ -161,3 +161,16 @@ def test_times_are_shown_in_the_viewers_time_zone(org, make_lead, client_for) ->
     local = lead.arrived_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert local.strftime("%H:%M").encode() in response.content
     assert b"Times shown in Asia/Tokyo." in response.content
+
+
+def test_the_lead_page_names_the_country_in_the_viewers_language(
+    org, make_lead, client_for
+) -> None:
+    lead = make_lead("ann@acme.de", org.rep1, country="Deutschland")
+
+    french = client_for(org.rep1).get(
+        reverse("web:lead", args=[lead.pk]), headers={"accept-language": "fr"}
+    )
+
+    assert lead.country == "DE"
+    assert "<dt>Country</dt><dd>Allemagne</dd>" in french.content.decode()
