@@ -113,6 +113,20 @@ def phone_region(country: str) -> str | None:
     return code if code in phonenumbers.SUPPORTED_REGIONS else None
 
 
+_PHONE_TYPED = re.compile(r"^\+?[\d\s()./-]+$")
+
+
+def phone_search_keys(text: str, countries: list[str]) -> list[str]:
+    """The E.164 keys a search for a phone number as typed may mean: as written when it
+    has a country code, else read in each of `countries` (the searcher's); [] when the
+    text is not a phone number."""
+    raw = text.strip()
+    if not _PHONE_TYPED.match(raw) or len(re.sub(r"\D", "", raw)) < MIN_PHONE_DIGITS:
+        return []
+    keys = [phone_key(raw, country) for country in ["", *countries]]
+    return list(dict.fromkeys(key for key in keys if key.startswith("+")))
+
+
 def phone_key(phone: str, country: str = "") -> str:
     """The phone in E.164 ("+493012345678"), read in the lead's country when it has no
     country code; a number that cannot be read that way matches on its digits alone

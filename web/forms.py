@@ -10,6 +10,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from identity.queries import lead_ids_with_phone
+from identity.rules import phone_search_keys
 from leads.choices import Segment, Stage
 from leads.models import Campaign, Lead
 from users.choices import Role
@@ -47,13 +49,20 @@ class LeadFilterForm(forms.Form):
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
+        # A number typed without its country code is read in the viewer's team's countries.
+        self.countries = [str(c) for c in viewer.team.countries] if viewer.team else []
 
     def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
         """Narrow `leads` (already limited to what the viewer may see) in the database."""
         if not self.is_valid():
             return leads.none()
         data = self.cleaned_data
-        if data["q"]:
+        phones = phone_search_keys(data["q"], self.countries) if data["q"] else []
+        if phones:
+            # A phone number as typed: the lead's phone is stored as typed, its E.164
+            # form is identity's match key (indexed).
+            leads = leads.filter(pk__in=lead_ids_with_phone(phones))
+        elif data["q"]:
             for word in data["q"].split()[:5]:
                 leads = leads.filter(
                     Q(email__icontains=word)
