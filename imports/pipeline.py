@@ -25,7 +25,7 @@ from leads.services import MEMBER_STATUS_RANK
 from qualify.vectorised import move_reason_expr, score_frame, to_stage_expr
 
 from . import normalise
-from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, resolve_mapping
+from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, MissingColumn, resolve_mapping
 from .reader import LINE, PROBLEM, RawTable, read_table
 
 ROW = "__row"
@@ -127,14 +127,16 @@ def prepare(
     mapping = resolve_mapping(table.columns, options.mapping)
     fields = set(mapping.values())
     if options.key not in fields:
-        raise MappingError(
+        raise MissingColumn(
             f"no column holds the {options.key} the import is keyed on"
-            f" (columns: {', '.join(table.columns)}); map one with --map COLUMN={options.key}"
+            f" (columns: {', '.join(table.columns)})",
+            field=options.key,
         )
     if "member_status" in fields and options.campaign_id is None:
         column = next(c for c, f in mapping.items() if f == "member_status")
-        raise MappingError(
-            f"column {column!r} holds a campaign status: choose the campaign (--campaign)"
+        raise MissingColumn(
+            f"column {column!r} holds a campaign status but no campaign is chosen",
+            field="campaign",
         )
     timings = {"read": time.perf_counter() - tick}
     tick = time.perf_counter()
