@@ -1,7 +1,8 @@
 """From a table of strings to import decisions, vectorised with Polars and no database.
 
-`prepare` maps the columns to fields, cleans and checks every value (a bad value rejects
-its row, saying which field and why), and folds rows that share a key into one record
+`prepare` maps the columns to fields, cleans and checks every value (a row that cannot
+be used, no key or an invalid email, is rejected saying why; another value that cannot be
+read is left empty with a warning naming the field), and folds rows that share a key into one record
 (later rows fill and overwrite earlier ones; the folded rows are reported as merged).
 `classify` decides, for a chunk of records and the leads already stored under their keys,
 which are created, which update a lead and which collide with another lead's key.
