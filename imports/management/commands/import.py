@@ -1,7 +1,7 @@
 """`leadloop import PATH …`: import leads from a CSV or XLSX file.
 
 Prints a progress bar on stderr and, at the end, one line of JSON on stdout:
-{"created": …, "updated": …, "merged": …, "rejected": …, "rows": …, "seconds": …}
+{"created": …, "updated": …, "merged": …, "rejected": …, "warned": …, "rows": …, "seconds": …}
 """
 
 from __future__ import annotations
@@ -129,8 +129,11 @@ class Command(BaseCommand):
                 raise CommandError(_said(exc)) from exc
         if job.status != ImportStatus.DONE:
             raise CommandError(f"import job {job.pk} did not finish ({job.status})")
-        if summary.rejected and job.rejects_path:
-            console.print(f"{summary.rejected} rejected rows written to {job.rejects_path}")
+        if (summary.rejected or summary.warned) and job.rejects_path:
+            console.print(
+                f"{summary.rejected} rejected rows and {summary.warned} rows kept with a value"
+                f" left empty written to {job.rejects_path}"
+            )
         self.stdout.write(json.dumps(summary.as_json()))
 
 
