@@ -121,8 +121,8 @@ def clean_country(raw: str) -> str:
     if code is None:
         raise FieldError(
             "country",
-            f"{raw.strip()!r} is not a country we recognise: choose one from the list,"
-            " or type its name or its two-letter code (DE, GB, US)",
+            f"{raw.strip()!r} is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US)",
         )
     return code
 

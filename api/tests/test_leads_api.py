@@ -99,6 +99,18 @@ def test_campaign_by_name_or_id_makes_the_lead_a_member(
             "email",
             "'not-an-email' is not a valid email address: An email address must have an @-sign.",
         ),
+        (
+            {"email": "bob@localhost"},
+            "email",
+            "'bob@localhost' is not a valid email address:"
+            " The part after the @-sign is not valid. It should have a period.",
+        ),
+        (
+            {"email": "a@x.com", "country": "Narnia"},
+            "country",
+            "'Narnia' is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US)",
+        ),
         ({"email": "a@x.com", "nickname": "Al"}, "nickname", "unknown field"),
         ({"email": "a@x.com", "employees": "many"}, "employees", None),
         ({"email": "a@x.com", "timeline": "soonish"}, "timeline", None),

@@ -208,8 +208,8 @@ def test_choices_as_exports_spell_them_are_read_and_the_rest_only_warn(tmp_path,
         ("create", ""),
         (
             "create",
-            "country: 'Narnia' is not a country we recognise: choose one from the list,"
-            " or type its name or its two-letter code (DE, GB, US); authority: 'boss' is not"
+            "country: 'Narnia' is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US); authority: 'boss' is not"
             " one of decision_maker, influencer, none, user; timeline: 'whenever' is not one"
             " of later, never, now, quarter, year",
         ),
