@@ -4,6 +4,7 @@ recognised is in `identity.rules`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,9 +83,34 @@ CHOICE_SPELLINGS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-def read_choice(field: str, raw: str) -> str | None:
-    """The value of a choice field as typed ("" when it says unknown), None if unread."""
-    return CHOICE_SPELLINGS[field].get(choice_key(raw))
+_QUARTER = re.compile(r"^(?:(?:fy)?(\d{4}) )?q([1-4])(?: (?:fy)?'?(\d{4}|\d{2}))?$")
+
+
+def quarter_timeline(raw: str, now: datetime) -> str | None:
+    """A calendar quarter ("Q3", "Q1 2027", "2027 Q1") as a timeline seen from `now`:
+    this quarter, within the year ahead, later; None for a quarter already past."""
+    match = _QUARTER.match(choice_key(raw))
+    if match is None:
+        return None
+    before, quarter, after = match.groups()
+    year = int(before or after or now.year)
+    if year < 100:
+        year += 2000
+    ahead = (year - now.year) * 4 + int(quarter) - ((now.month - 1) // 3 + 1)
+    if ahead < 0:
+        return None
+    if ahead == 0:
+        return Timeline.QUARTER.value
+    return Timeline.YEAR.value if ahead <= 3 else Timeline.LATER.value
+
+
+def read_choice(field: str, raw: str, *, now: datetime | None = None) -> str | None:
+    """The value of a choice field as typed ("" when it says unknown), None if unread;
+    with `now`, a timeline may be a calendar quarter."""
+    value = CHOICE_SPELLINGS[field].get(choice_key(raw))
+    if value is None and field == "timeline" and now is not None:
+        return quarter_timeline(raw, now)
+    return value
 
 
 def choice_problem(field: str, raw: str) -> str:
@@ -127,15 +153,18 @@ def clean_country(raw: str) -> str:
     return code
 
 
-def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise incoming lead fields; raise FieldError naming the first bad one."""
-    cleaned, errors = check_lead_fields(data)
+def clean_lead_fields(data: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Check and normalise incoming lead fields; raise FieldError naming the first bad one.
+    `now` reads a timeline given as a calendar quarter ("Q3")."""
+    cleaned, errors = check_lead_fields(data, now=now)
     if errors:
         raise errors[0]
     return cleaned
 
 
-def check_lead_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+def check_lead_fields(
+    data: dict[str, Any], *, now: datetime | None = None
+) -> tuple[dict[str, Any], list[FieldError]]:
     """The fields that are fine, cleaned, and an error for each field that is not (a
     form shows them all at once)."""
     cleaned: dict[str, Any] = {}
@@ -144,13 +173,13 @@ def check_lead_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldE
         if name not in LEAD_FIELDS:
             continue
         try:
-            _clean_field(cleaned, name, raw)
+            _clean_field(cleaned, name, raw, now)
         except FieldError as error:
             errors.append(error)
     return cleaned, errors
 
 
-def _clean_field(cleaned: dict[str, Any], name: str, raw: Any) -> None:
+def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | None) -> None:
     """Clean one field into `cleaned`, or raise FieldError saying what is wrong."""
     if raw is None or raw == "":
         return
@@ -185,7 +214,7 @@ def _clean_field(cleaned: dict[str, Any], name: str, raw: Any) -> None:
             raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
         cleaned[name] = budget
     elif name in CHOICE_SPELLINGS:
-        value = read_choice(name, str(raw))
+        value = read_choice(name, str(raw), now=now)
         if value is None:
             raise FieldError(name, choice_problem(name, str(raw)))
         if value:

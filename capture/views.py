@@ -149,7 +149,8 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
     # Every field's problem at once: the form's own (a required field left empty) and
     # what capture's rules say of the rest.
     _, problems = check_lead_fields(
-        {name: form.cleaned_data[name] for name in webform.fields if name in form.cleaned_data}
+        {name: form.cleaned_data[name] for name in webform.fields if name in form.cleaned_data},
+        now=now,
     )
     for problem in problems:
         form.add_error(problem.field if problem.field in form.fields else None, problem.message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -31,6 +32,7 @@ from capture.rules import (
     TEXT_FIELDS,
     choice_key,
     email_problem,
+    read_choice,
 )
 from capture.rules import clean_country as clean_country_value
 from identity.rules import FREE_MAIL_DOMAINS, phone_region
@@ -422,7 +424,11 @@ SOURCE_VALUES = _choice_table(
 
 
 def choice_cleaner(
-    field: str, table: dict[str, str], *, default: str | None = None
+    field: str,
+    table: dict[str, str],
+    *,
+    default: str | None = None,
+    now: datetime | None = None,
 ) -> Callable[[str], tuple[str | None, str | None]]:
     allowed = ", ".join(sorted({v for v in table.values() if v}))
 
@@ -432,6 +438,10 @@ def choice_cleaner(
             return None, None
         if key in table:
             return table[key] or None, None
+        # A lead field's choice reads as `capture.rules` reads it ("Q3" for a timeline).
+        read = read_choice(field, raw, now=now) if field in CHOICE_SPELLINGS else None
+        if read is not None:
+            return read or None, None
         if default is not None:
             return default, None
         return None, f"{field}: {raw!r} is not one of {allowed}"
@@ -440,9 +450,15 @@ def choice_cleaner(
 
 
 def clean_choice(
-    series: pl.Series, field: str, table: dict[str, str], *, default: str | None = None
+    series: pl.Series,
+    field: str,
+    table: dict[str, str],
+    *,
+    default: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[pl.Series, pl.Series]:
-    return _map_distinct(series, choice_cleaner(field, table, default=default), pl.String())
+    cleaner = choice_cleaner(field, table, default=default, now=now)
+    return _map_distinct(series, cleaner, pl.String())
 
 
 def clean_number(series: pl.Series, field: str) -> tuple[pl.Series, pl.Series]:

@@ -208,7 +208,7 @@ def _normalise(
     )
     keep(
         "timeline",
-        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES),
+        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES, now=now),
     )
     keep(
         "member_status",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import phonenumbers
 import polars as pl
 import pytest
 
-from capture.rules import clean_lead_fields
+from capture.rules import clean_lead_fields, quarter_timeline
 from imports.mapping import suggest_field
 from imports.normalise import (
     AUTHORITY_VALUES,
@@ -211,9 +212,22 @@ def test_the_imports_country_is_the_capture_rules(typed: str) -> None:
     assert (errors[0] is None) == (expected is not None)
 
 
+IN_Q4 = datetime(2026, 11, 16, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "timeline"),
+    [("Q4", "quarter"), ("q1 2027", "year"), ("2027 Q3", "year"), ("Q4 '27", "later"),
+     ("Q3", None), ("Q3 2025", None), ("Q5", None)],
+)  # fmt: skip
+def test_a_calendar_quarter_is_a_timeline_seen_from_now(typed: str, timeline: str | None) -> None:
+    assert quarter_timeline(typed, IN_Q4) == timeline
+
+
 CHOICES = [
     ("timeline", "this_quarter"), ("timeline", "This year"), ("timeline", "within 6 months"),
     ("timeline", "ASAP"), ("timeline", "quarter"), ("timeline", "Q3"), ("timeline", "unknown"),
+    ("timeline", "Q4"), ("timeline", "q1 2027"), ("timeline", "2027 Q3"), ("timeline", "Q4 '27"),
     ("timeline", "whenever"), ("authority", "Decision-Maker"), ("authority", "END_USER"),
     ("authority", "economic buyer"), ("authority", "influencer"), ("authority", "boss"),
 ]  # fmt: skip
@@ -222,13 +236,13 @@ CHOICES = [
 @pytest.mark.parametrize(("field", "typed"), CHOICES)
 def test_the_imports_choices_are_the_capture_rules(field: str, typed: str) -> None:
     try:
-        expected: str | None = clean_lead_fields({field: typed}).get(field)
+        expected: str | None = clean_lead_fields({field: typed}, now=IN_Q4).get(field)
         readable = True
     except FieldError:
         expected, readable = None, False
     table = AUTHORITY_VALUES if field == "authority" else TIMELINE_VALUES
 
-    values, errors = clean_choice(pl.Series([typed]), field, table)
+    values, errors = clean_choice(pl.Series([typed]), field, table, now=IN_Q4)
 
     assert values[0] == expected
     assert (errors[0] is None) == readable
