@@ -51,10 +51,10 @@ def org(db):  # type: ignore[no-untyped-def]
         timezone="UTC",
         workday_start=time(9),
         workday_end=time(17),
-        countries=["Germany", "France", "United Kingdom"],
+        countries=["DE", "FR", "GB"],
     )
     americas = Team.objects.create(
-        name="Americas", timezone="America/New_York", countries=["United States", "Canada"]
+        name="Americas", timezone="America/New_York", countries=["US", "CA"]
     )
 
     class Org:

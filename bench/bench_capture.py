@@ -117,7 +117,7 @@ def reset() -> None:
         timezone="Europe/Berlin",
         workday_start=clock(9),
         workday_end=clock(17),
-        countries=["Germany", "France", "United Kingdom"],
+        countries=["DE", "FR", "GB"],
         sla_hours=8,
     )
     for n in range(4):

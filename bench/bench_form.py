@@ -55,10 +55,10 @@ def make_org() -> None:
 
     emea = Team.objects.create(
         name="EMEA", timezone="UTC", workday_start=time(9), workday_end=time(17),
-        countries=["Germany", "France", "United Kingdom"],
+        countries=["DE", "FR", "GB"],
     )  # fmt: skip
     americas = Team.objects.create(
-        name="Americas", timezone="America/New_York", countries=["United States", "Canada"]
+        name="Americas", timezone="America/New_York", countries=["US", "CA"]
     )
     for n in range(4):
         User.objects.create(username=f"emea{n}", role=Role.SALES_REP, team=emea)

@@ -226,9 +226,9 @@ def make_org() -> None:
     from users.choices import Role
     from users.models import Team, User
 
-    emea = Team.objects.create(name="EMEA", countries=["Germany", "France", "United Kingdom"])
+    emea = Team.objects.create(name="EMEA", countries=["DE", "FR", "GB"])
     americas = Team.objects.create(
-        name="Americas", timezone="America/New_York", countries=["United States", "Canada"]
+        name="Americas", timezone="America/New_York", countries=["US", "CA"]
     )
     for i in range(6):
         User.objects.create(username=f"rep{i}", role=Role.SALES_REP, team=emea)

@@ -4,17 +4,18 @@ recognised is in `identity.rules`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from email_validator import EmailNotValidError, validate_email
 
 from identity.rules import normalise_email
 from leads.choices import Authority, Timeline
+from leads.countries import country_code
 from leads.errors import FieldError
 
 from .choices import Submitter
@@ -39,65 +40,189 @@ LEAD_FIELDS = frozenset(
 )
 
 
-def clean_lead_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise incoming lead fields; raise FieldError naming the first bad one."""
-    unknown = sorted(set(data) - LEAD_FIELDS)
-    if unknown:
-        raise FieldError(unknown[0], "unknown field")
-    cleaned: dict[str, Any] = {}
-    for name, raw in data.items():
-        if raw is None or raw == "":
-            continue
-        if name == "email":
-            email = normalise_email(str(raw))
-            try:
-                validate_email(email)
-            except ValidationError as exc:
-                raise FieldError("email", f"{raw!r} is not a valid email address") from exc
-            cleaned["email"] = email
-        elif name in TEXT_FIELDS:
-            text = str(raw).strip()
-            if len(text) > TEXT_FIELDS[name]:
-                raise FieldError(name, f"longer than {TEXT_FIELDS[name]} characters")
-            cleaned[name] = text
-        elif name == "employees":
-            try:
-                employees = int(raw)
-            except (TypeError, ValueError) as exc:
-                raise FieldError(name, f"{raw!r} is not a whole number") from exc
-            if employees < 0:
-                raise FieldError(name, "cannot be negative")
-            if employees > MAX_EMPLOYEES:
-                raise FieldError(name, f"must be at most {MAX_EMPLOYEES:,}")
-            cleaned[name] = employees
-        elif name == "budget":
-            try:
-                budget = Decimal(str(raw).replace(",", "").strip())
-            except InvalidOperation as exc:
-                raise FieldError(name, f"{raw!r} is not a number") from exc
-            # Finite first: comparing NaN raises.
-            if not budget.is_finite() or budget < 0:
-                raise FieldError(name, "must be a positive amount")
-            if budget >= MAX_BUDGET:
-                raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
-            cleaned[name] = budget
-        elif name == "authority":
-            if raw not in Authority.values:
-                raise FieldError(
-                    name, f"must be one of {', '.join(v for v in Authority.values if v)}"
-                )
-            cleaned[name] = raw
-        elif name == "timeline":
-            if raw not in Timeline.values:
-                raise FieldError(
-                    name, f"must be one of {', '.join(v for v in Timeline.values if v)}"
-                )
-            cleaned[name] = raw
-        elif name == "custom_fields":
-            if not isinstance(raw, dict):
-                raise FieldError(name, "must be an object of name → value")
-            cleaned[name] = {str(k): v for k, v in raw.items()}
+EMAIL_MAX_LENGTH = 254
+
+
+def choice_key(raw: str) -> str:
+    """How a choice is looked up: "This_Quarter", "this-quarter", " this quarter" alike."""
+    return " ".join(raw.replace("_", " ").replace("-", " ").casefold().split())
+
+
+def _spellings(choices: Any, extra: dict[str, str]) -> dict[str, str]:
+    table = {}
+    for value, label in choices.choices:
+        table[choice_key(value)] = value
+        table[choice_key(str(label))] = value
+    table.update({choice_key(spelling): value for spelling, value in extra.items()})
+    return table
+
+
+# What CRM exports and people write for the choice fields ("" = unknown, left empty).
+CHOICE_SPELLINGS: dict[str, dict[str, str]] = {
+    "authority": _spellings(
+        Authority,
+        {"decision-maker": "decision_maker", "dm": "decision_maker",
+         "economic buyer": "decision_maker", "budget holder": "decision_maker",
+         "final say": "decision_maker", "champion": "influencer",
+         "recommender": "influencer", "evaluator": "influencer", "end user": "user",
+         "no authority": "none", "no": "none", "not sure": "", "n/a": "", "tbd": ""},
+    ),
+    "timeline": _spellings(
+        Timeline,
+        {"immediately": "now", "asap": "now", "right away": "now", "this month": "now",
+         "within 1 month": "now", "within a month": "now", "this quarter": "quarter",
+         "within 3 months": "quarter", "within three months": "quarter",
+         "0-3 months": "quarter", "1-3 months": "quarter", "next 3 months": "quarter",
+         "this year": "year", "next quarter": "year", "within 6 months": "year",
+         "within six months": "year", "3-6 months": "year", "6-12 months": "year",
+         "within 12 months": "year", "within a year": "year", "next 6 months": "year",
+         "next 12 months": "year", "next year": "later", "12+ months": "later",
+         "more than a year": "later", "someday": "later", "not interested": "never",
+         "no plans": "never", "not sure": "", "n/a": "", "tbd": ""},
+    ),
+}  # fmt: skip
+
+
+_QUARTER = re.compile(r"^(?:(?:fy)?(\d{4}) )?q([1-4])(?: (?:fy)?'?(\d{4}|\d{2}))?$")
+
+
+def quarter_timeline(raw: str, now: datetime) -> str | None:
+    """A calendar quarter ("Q3", "Q1 2027", "2027 Q1") as a timeline seen from `now`:
+    this quarter, within the year ahead, later; None for a quarter already past."""
+    match = _QUARTER.match(choice_key(raw))
+    if match is None:
+        return None
+    before, quarter, after = match.groups()
+    year = int(before or after or now.year)
+    if year < 100:
+        year += 2000
+    ahead = (year - now.year) * 4 + int(quarter) - ((now.month - 1) // 3 + 1)
+    if ahead < 0:
+        return None
+    if ahead == 0:
+        return Timeline.QUARTER.value
+    return Timeline.YEAR.value if ahead <= 3 else Timeline.LATER.value
+
+
+def read_choice(field: str, raw: str, *, now: datetime | None = None) -> str | None:
+    """The value of a choice field as typed ("" when it says unknown), None if unread;
+    with `now`, a timeline may be a calendar quarter."""
+    value = CHOICE_SPELLINGS[field].get(choice_key(raw))
+    if value is None and field == "timeline" and now is not None:
+        return quarter_timeline(raw, now)
+    return value
+
+
+def choice_problem(field: str, raw: str) -> str:
+    allowed = ", ".join(sorted({v for v in CHOICE_SPELLINGS[field].values() if v}))
+    return f"{raw.strip()!r} is not one of {allowed}"
+
+
+def email_problem(email: str) -> str | None:
+    """Why a (normalised) address cannot be an email address, or None when it can: its
+    syntax only, as `email-validator` reads it (no look-up of the domain). A host that
+    mail cannot reach from the internet ("localhost", "intranet", "x.test") is refused."""
+    if len(email) > EMAIL_MAX_LENGTH:
+        return f"longer than {EMAIL_MAX_LENGTH} characters"
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def clean_email(raw: str) -> str:
+    """The address as stored (trimmed, lower case), or FieldError saying what is wrong."""
+    email = normalise_email(raw)
+    problem = email_problem(email)
+    if problem is not None:
+        raise FieldError("email", f"{raw.strip()!r} is not a valid email address: {problem}")
+    return email
+
+
+def clean_country(raw: str) -> str:
+    """The country's ISO 3166-1 alpha-2 code, from a code, a name in one of many
+    languages or a common short form ("UK", "USA"); FieldError when none fits."""
+    code = country_code(raw)
+    if code is None:
+        raise FieldError(
+            "country",
+            f"{raw.strip()!r} is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US)",
+        )
+    return code
+
+
+def clean_lead_fields(data: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Check and normalise incoming lead fields; raise FieldError naming the first bad one.
+    `now` reads a timeline given as a calendar quarter ("Q3")."""
+    cleaned, errors = check_lead_fields(data, now=now)
+    if errors:
+        raise errors[0]
     return cleaned
+
+
+def check_lead_fields(
+    data: dict[str, Any], *, now: datetime | None = None
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The fields that are fine, cleaned, and an error for each field that is not (a
+    form shows them all at once)."""
+    cleaned: dict[str, Any] = {}
+    errors = [FieldError(name, "unknown field") for name in sorted(set(data) - LEAD_FIELDS)]
+    for name, raw in data.items():
+        if name not in LEAD_FIELDS:
+            continue
+        try:
+            _clean_field(cleaned, name, raw, now)
+        except FieldError as error:
+            errors.append(error)
+    return cleaned, errors
+
+
+def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | None) -> None:
+    """Clean one field into `cleaned`, or raise FieldError saying what is wrong."""
+    if raw is None or raw == "":
+        return
+    if name == "email":
+        cleaned["email"] = clean_email(str(raw))
+    elif name == "country":
+        cleaned["country"] = clean_country(str(raw))
+    elif name in TEXT_FIELDS:
+        text = str(raw).strip()
+        if len(text) > TEXT_FIELDS[name]:
+            raise FieldError(name, f"longer than {TEXT_FIELDS[name]} characters")
+        cleaned[name] = text
+    elif name == "employees":
+        try:
+            employees = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise FieldError(name, f"{raw!r} is not a whole number") from exc
+        if employees < 0:
+            raise FieldError(name, "cannot be negative")
+        if employees > MAX_EMPLOYEES:
+            raise FieldError(name, f"must be at most {MAX_EMPLOYEES:,}")
+        cleaned[name] = employees
+    elif name == "budget":
+        try:
+            budget = Decimal(str(raw).replace(",", "").strip())
+        except InvalidOperation as exc:
+            raise FieldError(name, f"{raw!r} is not a number") from exc
+        # Finite first: comparing NaN raises.
+        if not budget.is_finite() or budget < 0:
+            raise FieldError(name, "must be a positive amount")
+        if budget >= MAX_BUDGET:
+            raise FieldError(name, f"must be less than {MAX_BUDGET:,}")
+        cleaned[name] = budget
+    elif name in CHOICE_SPELLINGS:
+        value = read_choice(name, str(raw), now=now)
+        if value is None:
+            raise FieldError(name, choice_problem(name, str(raw)))
+        if value:
+            cleaned[name] = value
+    elif name == "custom_fields":
+        if not isinstance(raw, dict):
+            raise FieldError(name, "must be an object of name → value")
+        cleaned[name] = {str(k): v for k, v in raw.items()}
 
 
 # --- What a submission may change on a lead already known ------------------------------

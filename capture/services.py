@@ -104,7 +104,7 @@ def capture_lead(
     disqualifies it or moves it back, and a user who may not see it does not move it at
     all. Every door from outside says who is submitting.
     """
-    fields = clean_lead_fields(data)
+    fields = clean_lead_fields(data, now=now)
     email = fields.get("email")
     if not email and not (fields.get("phone") or fields.get("last_name")):
         raise FieldError("email", "an email, or a name or phone, is required")
@@ -224,7 +224,7 @@ def capture_people(
     cleaned: dict[int, dict[str, Any]] = {}
     for index, person in enumerate(people):
         try:
-            cleaned[index] = clean_lead_fields(person.data)
+            cleaned[index] = clean_lead_fields(person.data, now=now)
         except FieldError as exc:
             results[index] = exc
     if not cleaned:

@@ -19,17 +19,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
 from leads.choices import Authority, Channel, MemberStatus, Timeline
+from leads.countries import country_choices
 from leads.errors import FieldError
 
 from .choices import Submitter
 from .forms import FIELD_LABELS
 from .models import WebForm
 from .ratelimit import client_ip, over_limit
-from .rules import LEAD_FIELDS, TEXT_FIELDS, consent_record
+from .rules import LEAD_FIELDS, TEXT_FIELDS, check_lead_fields, consent_record
 from .services import capture_lead, record_form_event
 
 # Bots fill every input they find; people never see this one (hidden off-screen).
@@ -40,8 +41,13 @@ TRACKING_MAX = 500
 MAX_BODY_BYTES = 32 * 1024
 
 
-def _field(name: str, required: bool = False) -> forms.Field:
+def _field(name: str, required: bool = False, language: str = "en") -> forms.Field:
     label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+    if name == "country":
+        # Codes with the names in the visitor's language; the rules read the code.
+        return forms.ChoiceField(
+            label=label, required=required, choices=[("", "—"), *country_choices(language)]
+        )
     if name == "email":
         # Always required: it is how a person is recognised when they come back.
         return forms.CharField(label=label, max_length=254, widget=forms.EmailInput())
@@ -65,11 +71,12 @@ def _field(name: str, required: bool = False) -> forms.Field:
     return forms.CharField(label=label, required=required, max_length=TEXT_FIELDS.get(name, 253))
 
 
-def form_class(webform: WebForm) -> type[forms.Form]:
-    """A Django form with the WebForm's lead fields, consent, tracking and the honeypot."""
+def form_class(webform: WebForm, language: str = "en") -> type[forms.Form]:
+    """A Django form with the WebForm's lead fields, consent, tracking and the honeypot;
+    countries are named in `language`."""
     required = set(webform.required_fields or [])
     fields: dict[str, forms.Field] = {
-        name: _field(name, name in required)
+        name: _field(name, name in required, language)
         for name in webform.fields
         if name in LEAD_FIELDS - {"custom_fields"}
     }
@@ -112,7 +119,7 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
     webform = get_object_or_404(
         WebForm.objects.select_related("campaign"), slug=slug, is_active=True
     )
-    form_cls = form_class(webform)
+    form_cls = form_class(webform, translation.get_language_from_request(request))
     if request.method == "GET":
         initial = {key: request.GET[key][:TRACKING_MAX] for key in UTM_KEYS if key in request.GET}
         initial["referrer"] = request.META.get("HTTP_REFERER", "")[:TRACKING_MAX]
@@ -138,6 +145,15 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
         return _thanks(request, webform)
 
     form = form_cls(request.POST)
+    form.is_valid()
+    # Every field's problem at once: the form's own (a required field left empty) and
+    # what capture's rules say of the rest.
+    _, problems = check_lead_fields(
+        {name: form.cleaned_data[name] for name in webform.fields if name in form.cleaned_data},
+        now=now,
+    )
+    for problem in problems:
+        form.add_error(problem.field if problem.field in form.fields else None, problem.message)
     if form.is_valid():
         cleaned = form.cleaned_data
         data: dict[str, Any] = {name: cleaned[name] for name in webform.fields if name in cleaned}

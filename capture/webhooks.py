@@ -583,7 +583,7 @@ def _map_item(index: int, item: Any, root: Any, mapping: Mapping, now: datetime)
         if unstorable(found):
             raise FieldError(name, UNSTORABLE_MESSAGE)
     # Checked here, so a bad answer is refused naming its field before anything is written.
-    lead = clean_lead_fields(profile)
+    lead = clean_lead_fields(profile, now=now)
     return MappedItem(
         index=index,
         email=email,

@@ -54,6 +54,7 @@ from followup.services import (
 )
 from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
+from leads.countries import country_code
 from leads.lifecycle import SALES_STAGES
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign
@@ -325,7 +326,7 @@ class Story:
                 "timezone": "Europe/Berlin",
                 "workday_start": time(9),
                 "workday_end": time(17, 30),
-                "countries": EMEA_COUNTRIES,
+                "countries": [country_code(name) for name in EMEA_COUNTRIES],
                 "sla_hours": 8,
                 "holidays": self._holidays(american=False),
             },
@@ -336,7 +337,7 @@ class Story:
                 "timezone": "America/New_York",
                 "workday_start": time(8, 30),
                 "workday_end": time(17),
-                "countries": AMERICAS_COUNTRIES,
+                "countries": [country_code(name) for name in AMERICAS_COUNTRIES],
                 "sla_hours": 8,
                 "holidays": self._holidays(american=True),
             },

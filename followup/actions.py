@@ -24,7 +24,7 @@ from users.choices import LeadAction, Role
 from users.models import User
 from users.permissions import STAGES, may, role_of, stage_allows
 
-from .choices import CONTACT_KINDS, TouchKind
+from .choices import CONTACT_KINDS, OUTCOMES_BY_KIND, TouchKind
 from .models import Opportunity, Touch
 from .services import accept_lead, convert_lead, lose_lead, record_touch, reject_lead, win_lead
 
@@ -182,6 +182,17 @@ def _check_data(action: LeadAction, data: dict[str, Any]) -> None:
             raise ActionError("kind", "a note is logged with 'log_note'")
     if action == LeadAction.LOG_NOTE and kind not in {None, TouchKind.NOTE}:
         raise ActionError("kind", f"{kind!r} is contact with the lead: log it with 'log_touch'")
+    outcome = data.get("outcome") or ""
+    if action in (LeadAction.LOG_TOUCH, LeadAction.LOG_NOTE) and outcome:
+        fits = OUTCOMES_BY_KIND.get(str(kind or TouchKind.NOTE), ())
+        if outcome not in fits:
+            what = str(kind or TouchKind.NOTE)
+            article = "an" if what[0] in "aeiou" else "a"
+            raise ActionError(
+                "outcome",
+                f"{str(outcome)!r} is not an outcome of {article} {what}"
+                + (f": one of {', '.join(fits)}" if fits else ": a note has no outcome"),
+            )
     if action == LeadAction.REASSIGN and data.get("to") in {None, ""}:
         raise ActionError("to", "name the rep who takes the lead")
 

@@ -28,3 +28,18 @@ class OpportunityStatus(models.TextChoices):
 
 # A note is not contact with the lead: it does not stop the SLA clock.
 CONTACT_KINDS = frozenset({TouchKind.CALL, TouchKind.EMAIL, TouchKind.MEETING})
+
+# The outcomes that fit each kind of touch: a call can be a wrong number, an email cannot;
+# a note has none. The form, `followup.actions` and the API read this one table.
+OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
+    TouchKind.CALL: (
+        TouchOutcome.CONNECTED,
+        TouchOutcome.LEFT_VOICEMAIL,
+        TouchOutcome.NO_ANSWER,
+        TouchOutcome.WRONG_NUMBER,
+        TouchOutcome.MEETING_BOOKED,
+    ),
+    TouchKind.EMAIL: (TouchOutcome.SENT, TouchOutcome.REPLIED, TouchOutcome.MEETING_BOOKED),
+    TouchKind.MEETING: (TouchOutcome.HELD, TouchOutcome.MEETING_BOOKED),
+    TouchKind.NOTE: (),
+}

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from .choices import TouchKind, TouchOutcome
+from .choices import OUTCOMES_BY_KIND, TouchKind, TouchOutcome
 
 
 class TouchForm(forms.Form):
@@ -15,7 +15,7 @@ class TouchForm(forms.Form):
     and `followup.actions.act_on_lead` decides."""
 
     kind = forms.ChoiceField(choices=TouchKind.choices, initial=TouchKind.CALL)
-    outcome = forms.ChoiceField(choices=TouchOutcome.choices, required=False)
+    outcome = forms.ChoiceField(required=False)
     notes = forms.CharField(
         required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -27,11 +27,23 @@ class TouchForm(forms.Form):
 
     def __init__(self, *args: Any, kinds: Collection[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = outcome_choices(kinds)  # type: ignore[attr-defined]
         if kinds is not None:
             offered = [(value, label) for value, label in TouchKind.choices if value in kinds]
             self.fields["kind"].widget.choices = offered  # type: ignore[attr-defined]
             if TouchKind.CALL not in kinds and offered:
                 self.fields["kind"].initial = offered[0][0]
+
+
+def outcome_choices(kinds: Collection[str] | None = None) -> list[Any]:
+    """The outcomes that fit each kind offered (`OUTCOMES_BY_KIND`), grouped by kind."""
+    labels = dict(TouchOutcome.choices)
+    groups: list[Any] = [("", "—")]
+    for kind, label in TouchKind.choices:
+        fits = OUTCOMES_BY_KIND[kind]
+        if fits and (kinds is None or kind in kinds):
+            groups.append((label, [(value, labels[value]) for value in fits]))
+    return groups
 
 
 class AcceptForm(forms.Form):

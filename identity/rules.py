@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 import phonenumbers
 
 from leads.choices import Stage
-from leads.country_names import REGION_BY_NAME
+from leads.countries import country_code
 from leads.errors import FieldError
 
 from .choices import DuplicateReason
@@ -73,13 +73,6 @@ MATCH_SCORES = {
     DuplicateReason.NAME_COMPANY: 80,
     DuplicateReason.PHONE_NAME_COMPANY: 95,
 }
-# Country names people write that are not a region's name in some language.
-COUNTRY_ALIASES = {
-    "usa": "US", "us": "US", "u.s.": "US", "u.s.a.": "US", "america": "US", "uk": "GB",
-    "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
-    "britain": "GB", "holland": "NL", "the netherlands": "NL", "uae": "AE",
-    "south korea": "KR", "russia": "RU", "czech republic": "CZ", "türkiye": "TR",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,13 +107,24 @@ def company_key(company_name: str) -> str:
 
 
 def phone_region(country: str) -> str | None:
-    """The phone region (ISO code) of a country as people write it, if known."""
-    key = country.strip().casefold()
-    if not key:
-        return None
-    if key.upper() in phonenumbers.SUPPORTED_REGIONS:
-        return key.upper()
-    return COUNTRY_ALIASES.get(key) or REGION_BY_NAME.get(key)
+    """The phone region (ISO code) of a lead's country: stored as a code, read as people
+    write it (`leads.countries.country_code`) for values stored before codes were."""
+    code = country_code(country)
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+_PHONE_TYPED = re.compile(r"^\+?[\d\s()./-]+$")
+
+
+def phone_search_keys(text: str, countries: list[str]) -> list[str]:
+    """The E.164 keys a search for a phone number as typed may mean: as written when it
+    has a country code, else read in each of `countries` (the searcher's); [] when the
+    text is not a phone number."""
+    raw = text.strip()
+    if not _PHONE_TYPED.match(raw) or len(re.sub(r"\D", "", raw)) < MIN_PHONE_DIGITS:
+        return []
+    keys = [phone_key(raw, country) for country in ["", *countries]]
+    return list(dict.fromkeys(key for key in keys if key.startswith("+")))
 
 
 def phone_key(phone: str, country: str = "") -> str:

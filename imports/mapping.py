@@ -164,6 +164,31 @@ class MappingError(ValueError):
     """A mapping that names a column the file lacks or a field Leadloop does not have."""
 
 
+class MissingColumn(MappingError):
+    """No column is mapped to a field the import needs (`field`). The message says what
+    is missing; each door adds how to fix it with its own controls (`advice`)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def advice(self, door: str) -> str:
+        """The message with how to fix it at `door` ("cli" or "wizard")."""
+        if self.field == "campaign":
+            how = (
+                "choose the campaign with --campaign NAME"
+                if door == "cli"
+                else "go back to the upload step and choose a campaign, or ignore that column"
+            )
+        elif door == "cli":
+            how = f"map one with --map COLUMN={self.field}"
+        else:
+            how = (
+                f"choose “{IMPORT_FIELDS.get(self.field, self.field)}” for the column that holds it"
+            )
+        return f"{self}; {how}"
+
+
 def resolve_mapping(columns: list[str], overrides: Mapping[str, str] | None) -> dict[str, str]:
     """The suggestion for every column with the user's overrides applied and checked."""
     mapping = suggest_mapping(columns)

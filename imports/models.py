@@ -39,6 +39,8 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     merged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    # Rows kept with a value that could not be read left empty (listed in the rejects file).
+    warned = models.PositiveIntegerField(default=0)
     # Rows refused while writing (a key already taken by another lead), kept with the
     # chunk that found them so a resumed job still lists them in its rejects file.
     write_rejects = models.JSONField(default=list, blank=True)

@@ -6,8 +6,8 @@ only: most columns of a lead file repeat a few values (a country, a company size
 value seen a thousand times is checked once.
 
 Emails are normalised (case, every space) and checked by a regular expression that
-accepts a subset of what Django's `validate_email` accepts; the rare value it refuses is
-asked of Django itself, so the verdict is always Django's. Phones become E.164 with
+accepts a subset of what `capture.rules.email_problem` (email-validator) accepts; the
+rare value it doubts is asked of that rule itself, so the verdict is always the rule's. Phones become E.164 with
 `phonenumbers`; a value already in E.164 form takes a vectorised fast path that checks
 what `phonenumbers.is_possible_number` checks (a country code and a possible length for
 it). Dates come in the many shapes CRM and webinar exports write them.
@@ -17,23 +17,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 import phonenumbers
 import polars as pl
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-from capture.rules import TEXT_FIELDS
+from capture.rules import (
+    CHOICE_SPELLINGS,
+    EMAIL_MAX_LENGTH,
+    TEXT_FIELDS,
+    choice_key,
+    email_problem,
+    read_choice,
+)
+from capture.rules import clean_country as clean_country_value
 from identity.rules import FREE_MAIL_DOMAINS, phone_region
-from leads.choices import Authority, Channel, MemberStatus, Timeline
+from leads.choices import Channel, MemberStatus
+from leads.errors import FieldError
 
-EMAIL_MAX_LENGTH = 254
 EXTERNAL_ID_MAX_LENGTH = 100
 
-# A subset of Django's EmailValidator (dot-atom local part, ASCII host names and a
+# A subset of what email-validator accepts (dot-atom local part, ASCII host names and a
 # letters-only top-level domain), written for Rust's regex engine (no look-arounds).
 _ATOM = r"[-!#$%&'*+/=?^_`{}|~0-9a-z]+"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -67,35 +75,41 @@ def _map_distinct(
 
 
 def clean_email(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Normalised addresses and, per row, why one is refused: the verdict of
+    `capture.rules.email_problem`, asked once per distinct address the fast path doubts."""
     frame = pl.DataFrame({"raw": series}).with_columns(
         email=pl.col("raw")
         .str.replace_all(r"[\s\u00a0\u200b]+", "")
         .str.to_lowercase()
         .str.strip_prefix("mailto:")
     )
+    domain = pl.col("email").str.extract(r"@([^@]+)$", 1)
+    special = "|".join(re.escape(name) for name in SPECIAL_USE_DOMAIN_NAMES)
     frame = frame.with_columns(
         email=pl.when(pl.col("email") == "").then(None).otherwise(pl.col("email"))
-    ).with_columns(fast=pl.col("email").str.contains(FAST_EMAIL))
+    ).with_columns(
+        fast=pl.col("email").str.contains(FAST_EMAIL)
+        & (pl.col("email").str.len_chars() <= EMAIL_MAX_LENGTH)
+        # email-validator's own refusals that the expression lets through: "ab--" labels
+        # (only Punycode may have them) and special-use names ("x.test", "x.local").
+        & ~domain.str.contains("--")
+        & ~domain.str.contains(rf"(?:^|\.)(?:{special})$")
+    )
     doubtful = frame.filter(pl.col("email").is_not_null() & ~pl.col("fast"))["email"].unique()
-    accepted = [value for value in doubtful.to_list() if _django_accepts(value)]
-    valid = pl.col("fast") | pl.col("email").is_in(accepted)
+    problems = {value: email_problem(value) for value in doubtful.to_list()}
+    refused = {value: problem for value, problem in problems.items() if problem is not None}
     frame = frame.with_columns(
-        error=pl.when(pl.col("email").is_null())
-        .then(None)
-        .when(pl.col("email").str.len_chars() > EMAIL_MAX_LENGTH)
-        .then(pl.lit(f"email: longer than {EMAIL_MAX_LENGTH} characters"))
-        .when(~valid)
-        .then(pl.format("email: {} is not a valid email address", pl.col("raw").str.strip_chars()))
+        problem=pl.col("email").replace_strict(refused, default=None, return_dtype=pl.String)
+    ).with_columns(
+        error=pl.when(pl.col("problem").is_not_null()).then(
+            pl.format(
+                "email: '{}' is not a valid email address: {}",
+                pl.col("raw").str.strip_chars(),
+                pl.col("problem"),
+            )
+        )
     )
     return frame["email"].rename("email"), frame["error"]
-
-
-def _django_accepts(email: str) -> bool:
-    try:
-        validate_email(email)
-    except ValidationError:
-        return False
-    return True
 
 
 # --- phone ------------------------------------------------------------------------------
@@ -207,10 +221,22 @@ def clean_phone(
     return out["phone"], out["error"]
 
 
+def clean_country(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """ISO codes, as `capture.rules.clean_country` reads them, once per distinct value."""
+
+    def clean(raw: str) -> tuple[str | None, str | None]:
+        try:
+            return clean_country_value(raw), None
+        except FieldError as exc:
+            return None, str(exc)
+
+    return _map_distinct(series, clean, pl.String())
+
+
 def phone_regions(countries: pl.Series, default: str | None) -> pl.Series:
-    """Each row's phone region from its country, as the duplicate finder reads it
-    (`capture.rules.phone_region`: ISO codes and names in many languages), once per
-    distinct country; `default` where the country says nothing."""
+    """Each row's phone region from its country code (as the duplicate finder reads it,
+    `identity.rules.phone_region`), once per distinct country; `default` where the
+    country says nothing."""
     table = {c: phone_region(c) for c in countries.drop_nulls().unique().to_list()}
     known = {c: r for c, r in table.items() if r}
     return countries.replace_strict(known, default=default, return_dtype=pl.String)
@@ -372,23 +398,14 @@ def _choice_table(choices: type[Any], extra: dict[str, str]) -> dict[str, str]:
     table = {}
     for value, label in choices.choices:
         if value:
-            table[value.lower()] = value
-            table[str(label).lower()] = value
-            table[value.replace("_", " ").lower()] = value
-    table.update(extra)
+            table[choice_key(value)] = value
+            table[choice_key(str(label))] = value
+    table.update({choice_key(spelling): value for spelling, value in extra.items()})
     return table
 
 
-AUTHORITY_VALUES = _choice_table(
-    Authority,
-    {"decision-maker": "decision_maker", "dm": "decision_maker", "economic buyer": "decision_maker",
-     "end user": "user", "no authority": "none", "unknown": ""},
-)  # fmt: skip
-TIMELINE_VALUES = _choice_table(
-    Timeline,
-    {"this quarter": "quarter", "next quarter": "year", "this year": "year",
-     "immediately": "now", "asap": "now", "next year": "later", "unknown": ""},
-)  # fmt: skip
+AUTHORITY_VALUES = CHOICE_SPELLINGS["authority"]
+TIMELINE_VALUES = CHOICE_SPELLINGS["timeline"]
 MEMBER_STATUS_VALUES = _choice_table(
     MemberStatus,
     {"yes": "attended", "y": "attended", "true": "attended", "1": "attended",
@@ -407,16 +424,24 @@ SOURCE_VALUES = _choice_table(
 
 
 def choice_cleaner(
-    field: str, table: dict[str, str], *, default: str | None = None
+    field: str,
+    table: dict[str, str],
+    *,
+    default: str | None = None,
+    now: datetime | None = None,
 ) -> Callable[[str], tuple[str | None, str | None]]:
     allowed = ", ".join(sorted({v for v in table.values() if v}))
 
     def clean(raw: str) -> tuple[str | None, str | None]:
-        key = raw.strip().lower()
+        key = choice_key(raw)
         if not key:
             return None, None
         if key in table:
             return table[key] or None, None
+        # A lead field's choice reads as `capture.rules` reads it ("Q3" for a timeline).
+        read = read_choice(field, raw, now=now) if field in CHOICE_SPELLINGS else None
+        if read is not None:
+            return read or None, None
         if default is not None:
             return default, None
         return None, f"{field}: {raw!r} is not one of {allowed}"
@@ -425,9 +450,15 @@ def choice_cleaner(
 
 
 def clean_choice(
-    series: pl.Series, field: str, table: dict[str, str], *, default: str | None = None
+    series: pl.Series,
+    field: str,
+    table: dict[str, str],
+    *,
+    default: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[pl.Series, pl.Series]:
-    return _map_distinct(series, choice_cleaner(field, table, default=default), pl.String())
+    cleaner = choice_cleaner(field, table, default=default, now=now)
+    return _map_distinct(series, cleaner, pl.String())
 
 
 def clean_number(series: pl.Series, field: str) -> tuple[pl.Series, pl.Series]:

@@ -1,7 +1,8 @@
 """From a table of strings to import decisions, vectorised with Polars and no database.
 
-`prepare` maps the columns to fields, cleans and checks every value (a bad value rejects
-its row, saying which field and why), and folds rows that share a key into one record
+`prepare` maps the columns to fields, cleans and checks every value (a row that cannot
+be used, no key or an invalid email, is rejected saying why; another value that cannot be
+read is left empty with a warning naming the field), and folds rows that share a key into one record
 (later rows fill and overwrite earlier ones; the folded rows are reported as merged).
 `classify` decides, for a chunk of records and the leads already stored under their keys,
 which are created, which update a lead and which collide with another lead's key.
@@ -25,12 +26,13 @@ from leads.services import MEMBER_STATUS_RANK
 from qualify.vectorised import move_reason_expr, score_frame, to_stage_expr
 
 from . import normalise
-from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, resolve_mapping
+from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, MissingColumn, resolve_mapping
 from .reader import LINE, PROBLEM, RawTable, read_table
 
 ROW = "__row"
 KEY = "__key"
 REASON = "__reason"
+WARNINGS = "__warnings"
 COUNT = "__count"
 ACTION = "__action"
 LEAD_ID = "__lead_id"
@@ -100,6 +102,13 @@ class Prepared:
         return self.rows.filter(pl.col(REASON).is_not_null()).select(ROW, LINE, REASON)
 
     @property
+    def warnings(self) -> pl.DataFrame:
+        """Each kept row with a value left empty because it could not be read, and why."""
+        return self.rows.filter(pl.col(REASON).is_null() & pl.col(WARNINGS).is_not_null()).select(
+            ROW, LINE, WARNINGS
+        )
+
+    @property
     def merged(self) -> int:
         return int(self.records[COUNT].sum() or 0) - self.records.height
 
@@ -119,14 +128,16 @@ def prepare(
     mapping = resolve_mapping(table.columns, options.mapping)
     fields = set(mapping.values())
     if options.key not in fields:
-        raise MappingError(
+        raise MissingColumn(
             f"no column holds the {options.key} the import is keyed on"
-            f" (columns: {', '.join(table.columns)}); map one with --map COLUMN={options.key}"
+            f" (columns: {', '.join(table.columns)})",
+            field=options.key,
         )
     if "member_status" in fields and options.campaign_id is None:
         column = next(c for c, f in mapping.items() if f == "member_status")
-        raise MappingError(
-            f"column {column!r} holds a campaign status: choose the campaign (--campaign)"
+        raise MissingColumn(
+            f"column {column!r} holds a campaign status but no campaign is chosen",
+            field="campaign",
         )
     timings = {"read": time.perf_counter() - tick}
     tick = time.perf_counter()
@@ -184,8 +195,9 @@ def _normalise(
         last = last.fill_null(split_last)
     keep("first_name", *normalise.clean_text(first, "first_name", 100))
     keep("last_name", *normalise.clean_text(last, "last_name", 100))
-    for name in ("title", "company_name", "country", "industry", "need"):
+    for name in ("title", "company_name", "industry", "need"):
         keep(name, *normalise.clean_text(get(name), name, normalise.text_limit(name)))
+    keep("country", *normalise.clean_country(get("country")))
     regions = normalise.phone_regions(out["country"].fill_null(""), options.phone_region)
     keep("phone", *normalise.clean_phone(get("phone"), regions))
     keep("employees", *normalise.clean_number(get("employees"), "employees"))
@@ -196,7 +208,7 @@ def _normalise(
     )
     keep(
         "timeline",
-        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES),
+        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES, now=now),
     )
     keep(
         "member_status",
@@ -237,7 +249,18 @@ def _normalise(
         custom_series.append(values.rename(f"{CUSTOM_PREFIX}{name}"))
         errors.append(error.rename(f"__e_{target}"))
 
+    # Only what makes a row unusable rejects it: no key, an address that is not one, a
+    # row the reader could not read, nothing to reach the person by. Any other value that
+    # cannot be read is left empty, and the row is kept with a warning naming it.
+    rejecting = {f"__e_{options.key}", "__e_email"}
     key_missing = pl.when(pl.col(options.key).is_null()).then(pl.lit(f"no {options.key}"))
+    unreachable = pl.when(
+        pl.col("email").is_null()
+        & pl.col("phone").is_null()
+        & pl.col("first_name").is_null()
+        & pl.col("last_name").is_null()
+    ).then(pl.lit("no email, name or phone"))
+    warned = [e.name for e in errors if e.name not in rejecting]
     rows = (
         pl.DataFrame([*out.values(), *custom_series, website.rename("website"), *errors])
         .with_columns(
@@ -246,13 +269,25 @@ def _normalise(
             pl.int_range(0, pl.len(), dtype=pl.Int64).alias(ROW),
         )
         .with_columns(
+            # A value whose warning says it was not read is not kept either.
+            *[
+                pl.when(pl.col(e).is_null()).then(pl.col(e[len("__e_") :]))
+                for e in warned
+                if e[len("__e_") :] in out or e[len("__e_") :].startswith(CUSTOM_PREFIX)
+            ],
+        )
+        .with_columns(
             pl.coalesce(
                 pl.col(PROBLEM),
                 # The key's own error ("not a valid email") says more than "no email".
                 pl.col(f"__e_{options.key}"),
                 key_missing,
-                *[pl.col(e.name) for e in errors],
+                pl.col("__e_email"),
+                unreachable,
             ).alias(REASON),
+            pl.concat_str([pl.col(e) for e in warned], separator="; ", ignore_nulls=True)
+            .replace("", None)
+            .alias(WARNINGS),
             pl.col(options.key).alias(KEY),
         )
         .drop(PROBLEM, *[e.name for e in errors])
@@ -262,7 +297,7 @@ def _normalise(
 
 def _fold(rows: pl.DataFrame, options: ImportOptions, custom: list[str]) -> pl.DataFrame:
     """One record per key: later rows fill and overwrite earlier ones."""
-    accepted = rows.filter(pl.col(REASON).is_null()).drop(REASON)
+    accepted = rows.filter(pl.col(REASON).is_null()).drop(REASON, WARNINGS)
     rank = {status: rank for status, rank in MEMBER_STATUS_RANK.items()}
     accepted = accepted.with_columns(
         pl.col("member_status")

@@ -58,6 +58,40 @@ class RawTable:
         return self.frame.height
 
 
+# What a file starts with when it is not text (a CSV) or not the spreadsheet it says.
+_SIGNATURES = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel file is .xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file (save it as .xlsx or CSV)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a program"),
+)
+SNIFF_BYTES = 8192
+
+
+def binary_problem(head: bytes, suffix: str) -> str | None:
+    """Why a file whose first bytes are `head` cannot be the CSV or spreadsheet its
+    suffix says, or None: refused before anything reads it as rows of garbage."""
+    suffix = suffix.lower()
+    if suffix in (".xlsx", ".ods"):
+        return None if head.startswith(b"PK\x03\x04") else "it is not an Excel (XLSX) file"
+    if suffix == ".xls":
+        old_office = head.startswith(b"\xd0\xcf\x11\xe0") or head.startswith(b"PK\x03\x04")
+        return None if old_office else "it is not an Excel file"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            return f"it is {what}, not a CSV file"
+    if b"\x00" in head:
+        return "it holds binary data, not text: export a CSV (or XLSX) from the program"
+    return None
+
+
 def read_table(
     path: str | Path,
     *,
@@ -70,6 +104,10 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
+    with path.open("rb") as file:
+        problem = binary_problem(file.read(SNIFF_BYTES), path.suffix)
+    if problem is not None:
+        raise ImportFileError(f"{path.name}: {problem}")
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         return _read_spreadsheet(path, sheet=sheet, limit=limit)
     data = path.read_bytes()

@@ -50,6 +50,7 @@ from .pipeline import (
     REJECT,
     ROW,
     UPDATE,
+    WARNINGS,
     ImportOptions,
     Prepared,
     classify,
@@ -85,6 +86,8 @@ class RowOutcome:
     reason: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     lead_id: int | None = None
+    # Values of a kept row that could not be read and were left empty, and why.
+    warnings: str = ""
 
 
 @dataclass
@@ -93,6 +96,7 @@ class ImportSummary:
     updated: int = 0
     merged: int = 0
     rejected: int = 0
+    warned: int = 0
     rows: int = 0
     seconds: float = 0.0
     rejects_path: str = ""
@@ -105,6 +109,7 @@ class ImportSummary:
             "updated": self.updated,
             "merged": self.merged,
             "rejected": self.rejected,
+            "warned": self.warned,
             "rows": self.rows,
             "seconds": round(self.seconds, 3),
         }
@@ -163,6 +168,7 @@ def summarise(prepared: Prepared, classified: pl.DataFrame) -> ImportSummary:
         updated=kept.filter(pl.col(ACTION) == UPDATE).height,
         merged=int(kept[COUNT].sum() or 0) - kept.height,
         rejected=prepared.rejects.height + int(rejected_records[COUNT].sum() or 0),
+        warned=prepared.warnings.height,
         rows=prepared.rows_total,
     )
 
@@ -218,19 +224,23 @@ def outcomes(
         how="left",
     ).sort(ROW)
     value_columns = [
-        c for c in prepared.rows.columns if c not in (KEY, ROW, LINE, REASON) and c != "website"
+        c
+        for c in prepared.rows.columns
+        if c not in (KEY, ROW, LINE, REASON, WARNINGS) and c != "website"
     ]
     result = []
     for row in decided.iter_rows(named=True):
         values = {c: row[c] for c in value_columns if row.get(c) is not None}
+        warned = row[WARNINGS] or ""
         if row[REASON] is not None:
             result.append(RowOutcome(row[LINE], REJECT, row[REASON], values))
         elif row[ACTION] == REJECT:
             result.append(RowOutcome(row[LINE], REJECT, row["__why"] or "", values))
         elif row["__first"] is not None and row["__first"] != row[ROW]:
-            result.append(RowOutcome(row[LINE], MERGE, "", values, row[LEAD_ID]))
+            result.append(RowOutcome(row[LINE], MERGE, "", values, row[LEAD_ID], warned))
         else:
-            result.append(RowOutcome(row[LINE], row[ACTION] or CREATE, "", values, row[LEAD_ID]))
+            action = row[ACTION] or CREATE
+            result.append(RowOutcome(row[LINE], action, "", values, row[LEAD_ID], warned))
     return result
 
 
@@ -334,6 +344,7 @@ def _summary(job: ImportJob, seconds: float) -> ImportSummary:
         updated=job.updated,
         merged=job.merged,
         rejected=job.rejected,
+        warned=job.warned,
         rows=job.rows_total,
         seconds=seconds,
         rejects_path=job.rejects_path,
@@ -347,7 +358,10 @@ def _start(job: ImportJob, prepared: Prepared) -> None:
         return
     rejected = prepared.rejects.height
     ImportJob.objects.filter(pk=job.pk, rows_total=0).update(
-        rows_total=prepared.rows_total, rows_done=rejected, rejected=rejected
+        rows_total=prepared.rows_total,
+        rows_done=rejected,
+        rejected=rejected,
+        warned=prepared.warnings.height,
     )
     job.refresh_from_db()
 
@@ -707,7 +721,8 @@ def safe_cell_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def rejects_frame(prepared: Prepared, extra: list[list[Any]] | None = None) -> pl.DataFrame:
-    """Each rejected row: its line, why, and its cells as read (neutralised)."""
+    """Each rejected row (its line, why) and each row kept with values left empty (its
+    line, the warnings), with its cells as read (neutralised)."""
     parse = prepared.rejects.select(LINE, REASON)
     more = pl.DataFrame(extra or [], schema={LINE: pl.Int64, REASON: pl.String}, orient="row")
     # A record refused at write time takes every row folded into it.
@@ -717,11 +732,17 @@ def rejects_frame(prepared: Prepared, extra: list[list[Any]] | None = None) -> p
             on=KEY,
         ).select(LINE, pl.col("__why").alias(REASON))
         parse = pl.concat([parse, refused])
+    warned = prepared.warnings.select(LINE, WARNINGS).join(parse, on=LINE, how="anti")
+    listed = pl.concat(
+        [parse.with_columns(pl.lit(None, dtype=pl.String).alias(WARNINGS)), warned],
+        how="diagonal_relaxed",
+    )
     table = prepared.table
-    cells = table.frame.select(LINE, *table.columns).join(parse, on=LINE).sort(LINE)
+    cells = table.frame.select(LINE, *table.columns).join(listed, on=LINE).sort(LINE)
     return cells.select(
         pl.col(LINE).alias("_line"),
         safe_cell_expr(pl.col(REASON)).alias("_reason"),
+        safe_cell_expr(pl.col(WARNINGS)).alias("_warnings"),
         *[safe_cell_expr(pl.col(c).str.slice(0, 32_767)).alias(c) for c in table.columns],
     )
 

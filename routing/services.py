@@ -52,21 +52,18 @@ def choose_team(lead: Lead) -> Team | None:
         if owner_team:
             return owner_team
     teams = list(Team.objects.all())
-    if lead.country:
-        country = lead.country.strip().lower()
-        for team in teams:
-            if country in {c.lower() for c in team.countries}:
-                return team
-    return teams[0] if teams else None
+    by_country, first_team = country_teams(teams)
+    team_id = by_country.get(lead.country) or first_team
+    return next((team for team in teams if team.pk == team_id), None)
 
 
 def country_teams(teams: list[Team]) -> tuple[dict[str, int], int | None]:
     """What `choose_team` reads, for many leads at once: the first team (in `teams`'
-    order, by name) of each lower-cased country, and the fall-back first team."""
+    order, by name) of each country code, and the fall-back first team."""
     by_country: dict[str, int] = {}
     for team in teams:
         for country in team.countries:
-            by_country.setdefault(str(country).lower(), team.pk)
+            by_country.setdefault(str(country), team.pk)
     return by_country, (teams[0].pk if teams else None)
 
 
@@ -281,7 +278,7 @@ def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]
     for lead in leads:
         team_id = lead.team_id or lead.owner_team_id
         if team_id is None and lead.country:
-            team_id = by_country.get(lead.country.strip().lower())
+            team_id = by_country.get(lead.country)
         team_of[lead.lead_id] = team_id = team_id or first_team
         owner_of[lead.lead_id] = lead.owner_id if lead.owner_is_active else None
         how_of[lead.lead_id] = AssignedHow.ACCOUNT_OWNER

@@ -1,9 +1,12 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import translation
 
 from leads.admin import KeepsLeadsAdmin
+from leads.countries import country_choices
 
 from .models import ApiToken, Notification, Team, User
 
@@ -31,6 +34,18 @@ class UserAdmin(KeepsLeadsAdmin, BaseUserAdmin):
 @admin.register(Team)
 class TeamAdmin(KeepsLeadsAdmin):
     list_display = ("name", "timezone", "workday_start", "workday_end", "sla_hours")
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # Routing matches codes: the countries are chosen from the list, named in the
+        # admin's language, never typed.
+        form.base_fields["countries"] = forms.MultipleChoiceField(
+            choices=country_choices(translation.get_language_from_request(request)),
+            required=False,
+            widget=forms.SelectMultiple(attrs={"size": 12}),
+            help_text=Team._meta.get_field("countries").help_text,
+        )
+        return form
 
     def leads_count(self, obj: Any) -> int:
         return obj.leads.count()

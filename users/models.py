@@ -36,7 +36,9 @@ class Team(models.Model):
     workdays = models.JSONField(default=default_workdays, help_text="0 = Monday … 6 = Sunday")
     holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25")
     countries = models.JSONField(
-        default=list, blank=True, help_text="Countries whose leads this team works (routing)"
+        default=list,
+        blank=True,
+        help_text="ISO codes (DE, GB, US) of the countries whose leads this team works (routing)",
     )
     sla_hours = models.PositiveIntegerField(
         "SLA hours", default=24, help_text="Business hours allowed before the first touch"

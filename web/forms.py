@@ -11,6 +11,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from identity.queries import lead_ids_with_phone
+from identity.rules import phone_search_keys
 from leads.choices import Segment, Stage
 from leads.models import Campaign, Lead
 from users.choices import Role
@@ -58,6 +60,8 @@ class LeadFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
         self.search_was_cut = False
+        # A number typed without its country code is read in the viewer's team's countries.
+        self.countries = [str(c) for c in viewer.team.countries] if viewer.team else []
 
     def clean_q(self) -> str:
         search: str = self.cleaned_data["q"]
@@ -71,7 +75,12 @@ class LeadFilterForm(forms.Form):
         if not self.is_valid():
             return leads.none()
         data = self.cleaned_data
-        if data["q"]:
+        phones = phone_search_keys(data["q"], self.countries) if data["q"] else []
+        if phones:
+            # A phone number as typed: the lead's phone is stored as typed, its E.164
+            # form is identity's match key (indexed).
+            leads = leads.filter(pk__in=lead_ids_with_phone(phones))
+        elif data["q"]:
             for word in data["q"].split()[:5]:
                 leads = leads.filter(
                     Q(email__icontains=word)

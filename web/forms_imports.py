@@ -10,6 +10,7 @@ from django.conf import settings
 
 from imports.choices import ImportKey
 from imports.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, custom_field_name
+from imports.reader import SNIFF_BYTES, binary_problem
 from imports.wizard import UPLOAD_SUFFIXES
 from leads.choices import MemberStatus
 from leads.models import Campaign
@@ -102,6 +103,11 @@ class UploadForm(ReadingForm):
                 f"“{upload.name}” is not a CSV or Excel file (expected one of"
                 f" {', '.join(UPLOAD_SUFFIXES)})."
             )
+        head = upload.read(SNIFF_BYTES)
+        upload.seek(0)
+        problem = binary_problem(head, suffix)
+        if problem is not None:
+            raise forms.ValidationError(f"“{upload.name}” cannot be imported: {problem}.")
         limit = max_upload_bytes()
         if upload.size is not None and upload.size > limit:
             raise forms.ValidationError(

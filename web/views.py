@@ -23,7 +23,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -34,6 +34,7 @@ from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
 from leads.choices import Stage
+from leads.countries import country_name
 from leads.exports import lead_rows
 from leads.models import Lead
 from qualify.rules import score_profile
@@ -227,6 +228,9 @@ def _lead_context(
     return {
         "lead": lead,
         "now": now,
+        "country": country_name(lead.country, translation.get_language_from_request(request))
+        if lead.country
+        else "",
         "score": score_profile(profile_of(lead)),
         "sla": sla_status(due_at=lead.sla_due_at, first_touch_at=lead.first_touch_at, now=now),
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),

@@ -26,7 +26,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from imports.choices import ImportStatus
-from imports.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, MappingError, resolve_mapping
+from imports.mapping import (
+    CUSTOM_PREFIX,
+    IGNORE,
+    IMPORT_FIELDS,
+    MappingError,
+    MissingColumn,
+    resolve_mapping,
+)
 from imports.models import ImportJob
 from imports.pipeline import CREATE, MERGE, REJECT, UPDATE, ImportOptions
 from imports.reader import ImportFileError
@@ -246,7 +253,7 @@ def _mapping_page(
                 save_import_choices(job, mapping=form.mapping())
                 check_job(job, now=timezone.now())
             except (MappingError, ImportFileError) as exc:
-                context["error"] = str(exc)
+                context["error"] = _said(exc)
             else:
                 return redirect("web:import_preview", pk=job.pk)
         status = 400
@@ -279,6 +286,8 @@ class PreviewRow:
     name: str
     company: str
     external_id: str
+    # Values left empty because they could not be read (the row is kept).
+    warnings: str = ""
 
 
 def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
@@ -314,6 +323,7 @@ def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
                 ),
                 company=str(values.get("company_name") or ""),
                 external_id=str(values.get("external_id") or ""),
+                warnings=outcome.warnings,
             )
         )
     return rows
@@ -338,7 +348,7 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         preview = preview_job(job, now=timezone.now(), limit=PREVIEW_ROWS)
     except (MappingError, ImportFileError) as exc:
         return render(
-            request, "web/imports_preview.html", context | {"error": str(exc)}, status=400
+            request, "web/imports_preview.html", context | {"error": _said(exc)}, status=400
         )
     rows = explain(preview.rows, options.key)
     shown = {action: 0 for action in ACTION_COLOURS}
@@ -360,7 +370,7 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         started = start_import_job(job, now=timezone.now())
     except (MappingError, ImportFileError) as exc:
-        messages.error(request, f"The import cannot start: {exc}")
+        messages.error(request, f"The import cannot start: {_said(exc)}")
         return redirect("web:import_preview", pk=job.pk)
     if started:
         messages.success(request, f"Importing {job.file_name} in the background.")
@@ -452,3 +462,8 @@ def import_rejects(request: HttpRequest, pk: int) -> FileResponse:
         filename=f"import-{job.pk}-rejects.csv",
         content_type="text/csv; charset=utf-8",
     )
+
+
+def _said(error: Exception) -> str:
+    """The error, with how to fix it with the wizard's own controls."""
+    return error.advice("wizard") if isinstance(error, MissingColumn) else str(error)

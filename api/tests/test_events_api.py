@@ -94,7 +94,8 @@ def test_a_batch_answers_each_event_created_duplicate_or_rejected(
                 "lead_id": None,
                 "error": {
                     "field": "events.4.email",
-                    "message": "'not-an-email' is not a valid email address",
+                    "message": "'not-an-email' is not a valid email address:"
+                    " An email address must have an @-sign.",
                 },
             },
             {

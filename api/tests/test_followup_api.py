@@ -109,6 +109,33 @@ def test_a_rep_touching_a_queue_lead_takes_it(
 
 
 @pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"kind": "email", "outcome": "wrong_number"},
+            "'wrong_number' is not an outcome of an email: one of sent, replied, meeting_booked",
+        ),
+        (
+            {"kind": "note", "outcome": "wrong_number"},
+            "'wrong_number' is not an outcome of a note: a note has no outcome",
+        ),
+    ],
+)
+def test_an_outcome_that_does_not_fit_the_kind_is_refused_saying_which_fit(
+    org: Any,
+    leads: dict[str, Lead],
+    clock: datetime,
+    client: Client,
+    body: dict[str, Any],
+    message: str,
+) -> None:
+    response = post(client, f"/api/v1/leads/{leads['rep1'].pk}/touches", body, org.rep1)
+    assert response.status_code == 422
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [("outcome", message)]
+    assert Touch.objects.count() == 0
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"kind": "fax"}, "kind"),

@@ -94,7 +94,23 @@ def test_campaign_by_name_or_id_makes_the_lead_a_member(
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"email": "not-an-email"}, "email", "'not-an-email' is not a valid email address"),
+        (
+            {"email": "not-an-email"},
+            "email",
+            "'not-an-email' is not a valid email address: An email address must have an @-sign.",
+        ),
+        (
+            {"email": "bob@localhost"},
+            "email",
+            "'bob@localhost' is not a valid email address:"
+            " The part after the @-sign is not valid. It should have a period.",
+        ),
+        (
+            {"email": "a@x.com", "country": "Narnia"},
+            "country",
+            "'Narnia' is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US)",
+        ),
         ({"email": "a@x.com", "nickname": "Al"}, "nickname", "unknown field"),
         ({"email": "a@x.com", "employees": "many"}, "employees", None),
         ({"email": "a@x.com", "timeline": "soonish"}, "timeline", None),
@@ -196,7 +212,7 @@ def test_a_rep_sending_another_teams_lead_fills_in_only_what_it_lacks(
     assert (lead.first_name, lead.phone, lead.country, lead.timeline) == (
         "Uma",
         "+1 555 0100",
-        "United States",
+        "US",
         "now",
     )
     assert (lead.stage, lead.segment, lead.score, lead.owner, lead.team) == (
@@ -258,7 +274,7 @@ def test_a_rep_cannot_make_a_lead_they_cannot_see_sales_ready_and_take_it(
         {"email": "later@x.com", **OUT_OF_SCOPE},
     )
     lead.refresh_from_db()
-    assert (lead.need, lead.authority, lead.country) == ("someday", "decision_maker", "Germany")
+    assert (lead.need, lead.authority, lead.country) == ("someday", "decision_maker", "DE")
     assert (lead.stage, lead.segment, lead.score, lead.owner, lead.team) == (
         "nurturing",
         "nurture",

@@ -186,7 +186,8 @@ def test_bad_email_is_400_with_the_message_next_to_the_field(client, webform) ->
     assert response.status_code == 400
     assert (
         '<p class="field-error" id="id_email_error">'
-        "&#x27;not-an-email&#x27; is not a valid email address</p>" in body
+        "&#x27;not-an-email&#x27; is not a valid email address:"
+        " An email address must have an @-sign.</p>" in body
     )
     assert 'value="Ann"' in body
     assert Lead.objects.count() == 0
@@ -406,3 +407,36 @@ def test_the_thank_you_page_is_the_same_for_a_known_and_a_new_address(
     new = post(client, {"email": "new@acme.io"})
 
     assert (known.status_code, known.content) == (new.status_code, new.content)
+
+
+def test_every_fields_error_is_shown_at_once(client, org) -> None:
+    WebForm.objects.create(
+        slug="demo",
+        name="Request a demo",
+        fields=["email", "first_name", "employees", "budget", "country"],
+        required_fields=["email", "first_name"],
+    )
+
+    response = post(client, {"email": "bob@localhost", "employees": "many", "budget": "-5"})
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert '<p class="field-error" id="id_email_error">&#x27;bob@localhost&#x27; is not' in body
+    assert '<p class="field-error" id="id_first_name_error">This field is required.' in body
+    assert (
+        '<p class="field-error" id="id_employees_error">&#x27;many&#x27; is not a whole number'
+        in body
+    )
+    assert '<p class="field-error" id="id_budget_error">must be a positive amount' in body
+    assert Lead.objects.count() == 0
+
+
+def test_the_country_is_a_list_named_in_the_visitors_language(client, org) -> None:
+    WebForm.objects.create(slug="demo", name="Demo", fields=["email", "country"])
+
+    page = client.get(reverse("capture:form", args=["demo"]), headers={"accept-language": "de"})
+    sent = post(client, {"email": "ann@acme.de", "country": "DE"})
+
+    assert '<option value="DE">Deutschland</option>' in page.content.decode()
+    assert sent.status_code == 200
+    assert Lead.objects.get().country == "DE"

@@ -218,7 +218,7 @@ def test_a_form_tool_can_neither_overwrite_nor_disqualify_a_known_lead(
     )
     known = {
         "email": "ann@acme.io", "first_name": "Ann", "company_name": "Acme Ltd",
-        "employees": 20, "need": "reports", "country": "France", "timeline": "year",
+        "employees": 20, "need": "reports", "country": "FR", "timeline": "year",
         "authority": "influencer",
     }  # fmt: skip
     lead = capture_lead(known, source="api", now=clock).lead

@@ -61,7 +61,9 @@ def test_company_domain(email, website, expected) -> None:
         ({"email": "a@b.io", "shoe_size": 42}, "shoe_size", "unknown field"),
         ({"employees": "many"}, "employees", "is not a whole number"),
         ({"budget": "-5"}, "budget", "must be a positive amount"),
-        ({"timeline": "someday"}, "timeline", "must be one of"),
+        ({"timeline": "whenever"}, "timeline", "is not one of later, never, now, quarter, year"),
+        ({"country": "Narnia"}, "country", "is not a country we recognise"),
+        ({"email": "bob@localhost"}, "email", "It should have a period."),
         ({"first_name": "x" * 101}, "first_name", "longer than 100"),
     ],
 )

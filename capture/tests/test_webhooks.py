@@ -53,7 +53,7 @@ def test_a_webinar_delivery_maps_every_participant_to_an_event() -> None:
         "last_name": "Berg",
         "company_name": "Beta",
         "title": "Head of Finance",
-        "country": "France",
+        "country": "FR",
     }
 
 
@@ -75,7 +75,7 @@ def test_a_form_response_picks_answers_by_their_question_ref() -> None:
         "company_name": "Acme",
         "employees": 250,
         "need": "Forecast pipeline per region",
-        "country": "Germany",
+        "country": "DE",
         "timeline": "now",
         "authority": "decision_maker",
         "custom_fields": {"utm_campaign": "q4-demo"},
@@ -125,7 +125,11 @@ def test_each_bad_item_is_an_error_naming_its_index_and_field_and_the_rest_map()
         ItemError(2, "item", "must be a JSON object"),
         ItemError(3, "occurred_at", "'yesterday' is not an ISO 8601 time"),
         ItemError(4, "kind", "'left early' is not mapped (expected one of 'attended')"),
-        ItemError(5, "email", "'not-an-email' is not a valid email address"),
+        ItemError(
+            5,
+            "email",
+            "'not-an-email' is not a valid email address: An email address must have an @-sign.",
+        ),
         ItemError(
             6,
             "occurred_at",
@@ -361,7 +365,7 @@ def test_the_example_fills_in_what_the_mapping_reads() -> None:
         "company_name": "Example Inc",
         "employees": 50,
         "need": "Replace our spreadsheets",
-        "country": "Germany",
+        "country": "DE",
         "timeline": "later",
         "authority": "decision_maker",
         "custom_fields": {"utm_campaign": "example"},

@@ -143,7 +143,9 @@ def test_a_stray_quote_falls_back_to_the_forgiving_reader(tmp_path, org, now) ->
     assert preview[0].values["title"] == '27" monitor buyer'
 
 
-def test_invalid_emails_and_phones_are_rejected_per_row(tmp_path, org, now) -> None:
+def test_invalid_emails_reject_their_row_and_unreadable_phones_only_warn(
+    tmp_path, org, now
+) -> None:
     path = write(
         tmp_path / "bad.csv",
         f"{HEADER}\n"
@@ -158,19 +160,74 @@ def test_invalid_emails_and_phones_are_rejected_per_row(tmp_path, org, now) -> N
     preview = preview_import(path, ImportOptions(), now=now)
     job = run(path, now)
 
-    assert [(o.line, o.action, o.reason) for o in preview] == [
-        (2, "create", ""),
-        (3, "reject", "email: not-an-email is not a valid email address"),
-        (4, "reject", "phone: '+44 12' is not a possible phone number"),
-        (5, "reject", "no email"),
-        (6, "create", ""),
-        (7, "reject", "phone: '030 1234567' has no country code and the row no known country"),
+    assert [(o.line, o.action, o.reason, o.warnings) for o in preview] == [
+        (2, "create", "", ""),
+        (
+            3,
+            "reject",
+            "email: 'not-an-email' is not a valid email address:"
+            " An email address must have an @-sign.",
+            "",
+        ),
+        (4, "create", "", "phone: '+44 12' is not a possible phone number"),
+        (5, "reject", "no email", ""),
+        (6, "create", "", ""),
+        (
+            7,
+            "create",
+            "",
+            "phone: '030 1234567' has no country code and the row no known country",
+        ),
     ]
-    assert counts(job) == (2, 0, 0, 4)
+    assert counts(job) == (4, 0, 0, 2)
+    assert job.warned == 2
     assert dict(Lead.objects.values_list("email", "phone")) == {
         "ok@acme.io": "+442079460958",
+        "phone@acme.io": "",
         "local@acme.io": "+49301234567",
+        "where@acme.io": "",
     }
+
+
+def test_choices_as_exports_spell_them_are_read_and_the_rest_only_warn(tmp_path, org, now) -> None:
+    path = write(
+        tmp_path / "timeline.csv",
+        "Email,Timeline,Authority,Country\n"
+        "a@acme.io,this_quarter,Decision-Maker,Deutschland\n"
+        "b@acme.io,This year,economic buyer,UK\n"
+        "c@acme.io,within 6 months,END_USER,usa\n"
+        "d@acme.io,whenever,boss,Narnia\n",
+    )
+
+    preview = preview_import(path, ImportOptions(), now=now)
+    job = run(path, now)
+
+    assert [(o.action, o.warnings) for o in preview] == [
+        ("create", ""),
+        ("create", ""),
+        ("create", ""),
+        (
+            "create",
+            "country: 'Narnia' is not a country we recognise: give its name,"
+            " in one of many languages, or its two-letter code (DE, GB, US); authority: 'boss' is not"
+            " one of decision_maker, influencer, none, user; timeline: 'whenever' is not one"
+            " of later, never, now, quarter, year",
+        ),
+    ]
+    assert counts(job) == (4, 0, 0, 0)
+    assert job.warned == 1
+    assert list(
+        Lead.objects.order_by("email").values_list("email", "timeline", "authority", "country")
+    ) == [
+        ("a@acme.io", "quarter", "decision_maker", "DE"),
+        ("b@acme.io", "year", "decision_maker", "GB"),
+        ("c@acme.io", "year", "user", "US"),
+        ("d@acme.io", "", "", ""),
+    ]
+    rejects = Path(job.rejects_path).read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[0] == "_line,_reason,_warnings,Email,Timeline,Authority,Country"
+    assert rejects[1].startswith("5,,\"country: 'Narnia' is not a country")
+    assert len(rejects) == 2
 
 
 def test_duplicates_in_the_file_are_folded_later_rows_winning(tmp_path, org, now) -> None:
@@ -193,7 +250,7 @@ def test_duplicates_in_the_file_are_folded_later_rows_winning(tmp_path, org, now
         "Annie",
         "Smith",
         "CTO",
-        "Germany",
+        "DE",
     )
     # Each row is a submission that names its job and line; the file is not copied.
     assert list(
@@ -238,8 +295,12 @@ def test_the_history_date_is_kept_as_the_arrival(tmp_path, org, now) -> None:
         "us@acme.io": datetime(2024, 3, 15, tzinfo=UTC),
         "iso@acme.io": datetime(2024, 5, 6, 8, 0, tzinfo=UTC),
         "none@acme.io": now,
+        # A date that cannot be the arrival is left out, with a warning: the lead is kept.
+        "later@acme.io": now,
+        "junk@acme.io": now,
     }
-    assert counts(job) == (4, 0, 0, 2)
+    assert counts(job) == (6, 0, 0, 0)
+    assert job.warned == 2
     arrival = StageChange.objects.get(lead__email="old@acme.io", from_stage="")
     assert arrival.changed_at == datetime(2023, 2, 1, 8, 30, tzinfo=UTC)
 
@@ -391,7 +452,7 @@ def test_a_file_larger_than_one_statement_updates_movers_and_stayers_apart(
     assert len(leads) == 150
     for i in range(150):
         lead = leads[f"lead{i}@acme.io"]
-        assert (lead.first_name, lead.title, lead.country) == (f"First{i}", f"Title{i}", "France")
+        assert (lead.first_name, lead.title, lead.country) == (f"First{i}", f"Title{i}", "FR")
         if i % 5 == 0:
             assert (lead.stage, lead.owner is not None, lead.assigned_at) == ("mql", True, later)
             assert lead.stage_changed_at == later

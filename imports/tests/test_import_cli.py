@@ -75,7 +75,8 @@ def test_a_dry_run_writes_nothing(tmp_path: Path, org) -> None:
     ("content", "args", "message"),
     [
         (None, [], "no such file"),
-        ("Name,Company\nAnn,Acme\n", [], "no column holds the email"),
+        ("Name,Company\nAnn,Acme\n", [], "no column holds the email.*--map COLUMN=email"),
+        ("%PDF-1.7\nstuff\n", [], "in.csv: it is a PDF document, not a CSV file"),
         ("Email,Shoe\na@acme.io,1\n", ["--map", "Shoe=shoe_size"], "unknown field 'shoe_size'"),
         ("Email\na@acme.io\n", ["--map", "Nope=email"], "the file has no column 'Nope'"),
         ("Email\na@acme.io\n", ["--map", "Email"], "expected COLUMN=FIELD"),

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import phonenumbers
 import polars as pl
 import pytest
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
+from capture.rules import clean_lead_fields, quarter_timeline
 from imports.mapping import suggest_field
-from imports.normalise import clean_email, clean_phone, fast_e164
+from imports.normalise import (
+    AUTHORITY_VALUES,
+    TIMELINE_VALUES,
+    clean_choice,
+    clean_country,
+    clean_email,
+    clean_phone,
+    fast_e164,
+)
+from leads.errors import FieldError
 from leads.exports import safe_cell
 
 
@@ -79,22 +88,45 @@ EMAILS = [
     "a@b.c0m",
     "a@" + "b" * 64 + ".io",
     "a" * 250 + "@b.io",
+    "bob@localhost",
+    "bob@intranet",
+    "bob@acme.test",
+    "bob@printer.local",
+    "bob@site.onion",
+    "bob@ab--cd.com",
+    "bob@xn--zz.com",
+    "bob@123.com",
+    "bob@x.123",
+    "a..b@acme.io",
+    "{}|~@acme.io",
+    "a" * 65 + "@acme.io",
 ]
 
 
 @pytest.mark.parametrize("email", EMAILS)
-def test_email_verdict_is_djangos(email: str) -> None:
+def test_email_verdict_is_the_capture_rules(email: str) -> None:
     try:
-        validate_email(email)
-        django_ok = True
-    except ValidationError:
-        django_ok = False
+        clean_lead_fields({"email": email})
+        rule_ok = True
+    except FieldError:
+        rule_ok = False
 
     values, errors = clean_email(pl.Series([email]))
 
     assert values[0] == email.lower()
-    ours_ok = errors[0] is None
-    assert ours_ok == (django_ok and len(email) <= 254)
+    assert (errors[0] is None) == rule_ok
+
+
+def test_an_address_at_a_host_mail_cannot_reach_is_refused_with_the_reason() -> None:
+    with pytest.raises(FieldError) as raised:
+        clean_lead_fields({"email": "bob@localhost"})
+    assert raised.value.field == "email"
+    assert raised.value.message == (
+        "'bob@localhost' is not a valid email address:"
+        " The part after the @-sign is not valid. It should have a period."
+    )
+    _, errors = clean_email(pl.Series(["bob@localhost"]))
+    assert errors[0] == f"email: {raised.value.message}"
 
 
 def test_emails_are_normalised() -> None:
@@ -158,3 +190,59 @@ def test_phones_become_e164_with_the_rows_country() -> None:
 )
 def test_safe_cell(value: object, expected: object) -> None:
     assert safe_cell(value) == expected
+
+
+COUNTRIES = [
+    "Germany", "Deutschland", " allemagne ", "DE", "de", "UK", "U.K.", "USA", "usa",
+    "United States of America", "Royaume-Uni", "Niemcy", "Côte d'Ivoire", "ドイツ",
+    "Narnia", "Europe", "EU", "ZZ", "123", "x" * 101,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", COUNTRIES)
+def test_the_imports_country_is_the_capture_rules(typed: str) -> None:
+    try:
+        expected: str | None = clean_lead_fields({"country": typed})["country"]
+    except FieldError:
+        expected = None
+
+    values, errors = clean_country(pl.Series([typed.strip()]))
+
+    assert values[0] == expected
+    assert (errors[0] is None) == (expected is not None)
+
+
+IN_Q4 = datetime(2026, 11, 16, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("typed", "timeline"),
+    [("Q4", "quarter"), ("q1 2027", "year"), ("2027 Q3", "year"), ("Q4 '27", "later"),
+     ("Q3", None), ("Q3 2025", None), ("Q5", None)],
+)  # fmt: skip
+def test_a_calendar_quarter_is_a_timeline_seen_from_now(typed: str, timeline: str | None) -> None:
+    assert quarter_timeline(typed, IN_Q4) == timeline
+
+
+CHOICES = [
+    ("timeline", "this_quarter"), ("timeline", "This year"), ("timeline", "within 6 months"),
+    ("timeline", "ASAP"), ("timeline", "quarter"), ("timeline", "Q3"), ("timeline", "unknown"),
+    ("timeline", "Q4"), ("timeline", "q1 2027"), ("timeline", "2027 Q3"), ("timeline", "Q4 '27"),
+    ("timeline", "whenever"), ("authority", "Decision-Maker"), ("authority", "END_USER"),
+    ("authority", "economic buyer"), ("authority", "influencer"), ("authority", "boss"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "typed"), CHOICES)
+def test_the_imports_choices_are_the_capture_rules(field: str, typed: str) -> None:
+    try:
+        expected: str | None = clean_lead_fields({field: typed}, now=IN_Q4).get(field)
+        readable = True
+    except FieldError:
+        expected, readable = None, False
+    table = AUTHORITY_VALUES if field == "authority" else TIMELINE_VALUES
+
+    values, errors = clean_choice(pl.Series([typed]), field, table, now=IN_Q4)
+
+    assert values[0] == expected
+    assert (errors[0] is None) == readable

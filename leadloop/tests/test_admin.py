@@ -43,3 +43,22 @@ def test_admin_lists_open(org, now, client, model) -> None:
     response = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
 
     assert response.status_code == 200
+
+
+def test_a_teams_countries_are_chosen_from_the_list_and_stored_as_codes(org, client) -> None:
+    client.force_login(org.admin)
+    url = reverse("admin:users_team_change", args=[org.emea.pk])
+    page = client.get(url, headers={"accept-language": "de"}).content.decode()
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: form.initial.get(name, field.initial)
+        for name, field in form.fields.items()
+        if form.initial.get(name, field.initial) is not None
+    }
+
+    response = client.post(url, {**data, "countries": ["DE", "AT", "CH"]})
+
+    assert '<option value="DE" selected>Deutschland</option>' in page
+    assert response.status_code == 302
+    org.emea.refresh_from_db()
+    assert org.emea.countries == ["DE", "AT", "CH"]

@@ -124,7 +124,7 @@ def test_bulk_routing_writes_one_row_per_lead_in_a_few_queries(
     owned = Account.objects.get(domain="owned.io")
     leads = [
         Lead.objects.create(
-            email=f"p{n}@example.io", country="Germany", stage="mql", arrived_at=now,
+            email=f"p{n}@example.io", country="DE", stage="mql", arrived_at=now,
             stage_changed_at=now, account=owned if n % 10 == 0 else None,
         )
         for n in range(60)

@@ -48,6 +48,18 @@ def test_country_decides_the_team(org, now) -> None:
     assert (lead.team, lead.owner) == (org.americas, org.rep3)
 
 
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Deutschland", "DE"), ("UK", "GB"), ("Allemagne", "DE"), ("gb", "GB"), ("Royaume-Uni", "GB")],
+)
+def test_a_country_as_people_type_it_is_stored_as_its_code_and_routed_on_it(
+    org, now, typed, code
+) -> None:
+    lead = capture_lead({"email": "d@acme.de", **HOT, "country": typed}, source="api", now=now).lead
+
+    assert (lead.country, lead.team) == (code, org.emea)
+
+
 def test_marquee_account_goes_to_sales_whatever_the_score(org, now) -> None:
     lead = capture_lead({"email": "cio@bigco.com"}, source="api", now=now).lead
 
@@ -71,7 +83,7 @@ def test_account_owner_keeps_the_accounts_leads(org, now) -> None:
 def test_round_robin_is_even_under_concurrent_arrivals(now) -> None:
     from users.models import Team
 
-    team = Team.objects.create(name="Solo team", countries=["Germany"])
+    team = Team.objects.create(name="Solo team", countries=["DE"])
     reps = [make_user(f"r{i}", Role.SALES_REP, team) for i in range(4)]
     arrivals, threads_count = 40, 8
     errors: list[BaseException] = []

@@ -119,7 +119,12 @@ def test_marketing_walks_the_wizard_from_upload_to_rejects_file(
     assert preview == [
         (2, "create", "new lead: no lead has this email yet"),
         (3, "update", f"lead #{olga.pk} has this email: the row's filled cells update it"),
-        (4, "reject", "email: not-an-email is not a valid email address"),
+        (
+            4,
+            "reject",
+            "email: 'not-an-email' is not a valid email address:"
+            " An email address must have an @-sign.",
+        ),
         (5, "merge", "same email as line 2: merged into one lead (later rows fill and overwrite)"),
     ]
     assert (summary.rows, summary.created, summary.updated, summary.merged, summary.rejected) == (
@@ -158,7 +163,9 @@ def test_marketing_walks_the_wizard_from_upload_to_rejects_file(
     assert rejects == [
         {
             "_line": "4",
-            "_reason": "email: not-an-email is not a valid email address",
+            "_reason": "email: 'not-an-email' is not a valid email address:"
+            " An email address must have an @-sign.",
+            "_warnings": "",
             "Email Address": "not-an-email",
             "First Name": "Cy",
             "Last Name": "Cole",
@@ -245,6 +252,28 @@ def test_a_file_over_the_size_cap_is_refused(
     assert ImportJob.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "error"),
+    [
+        ("leads.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "it is a PDF document, not a CSV file"),
+        (
+            "leads.csv",
+            b"Email\x00\x01\x02\xff\xfe\x00garbage",
+            "it holds binary data, not text: export a CSV (or XLSX) from the program",
+        ),
+    ],
+)
+def test_a_binary_file_is_refused_at_upload(
+    org: Any, data_dir: Path, client_for: ClientFor, name: str, content: bytes, error: str
+) -> None:
+    response = upload(client_for(org.marketer), name, content)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [f"“{name}” cannot be imported: {error}."]
+    assert ImportJob.objects.count() == 0
+    assert not list((data_dir / "imports").glob("*"))
+
+
 def test_an_unreadable_spreadsheet_is_refused_and_not_kept(
     org: Any, data_dir: Path, client_for: ClientFor
 ) -> None:
@@ -252,9 +281,8 @@ def test_an_unreadable_spreadsheet_is_refused_and_not_kept(
 
     assert response.status_code == 400
     assert (
-        response.context["form"]
-        .errors["file"][0]
-        .startswith("The file cannot be read: cannot read the spreadsheet")
+        response.context["form"].errors["file"][0]
+        == "“leads.xlsx” cannot be imported: it is not an Excel (XLSX) file."
     )
     assert ImportJob.objects.count() == 0
     assert not list((data_dir / "imports").glob("*"))
@@ -292,7 +320,7 @@ def test_a_mapping_without_the_key_is_sent_back_with_the_reason(
     assert response.status_code == 400
     assert response.context["error"] == (
         "no column holds the email the import is keyed on (columns: Email, Company);"
-        " map one with --map COLUMN=email"
+        " choose “Email” for the column that holds it"
     )
 
 

@@ -225,3 +225,18 @@ def test_manager_reassigns_from_the_inbox_and_the_rep_is_told(org, make_lead, cl
     assert response["Location"] == "/"
     assert Lead.objects.get(pk=lead.pk).owner == org.rep2
     assert org.rep2.notifications.get().kind == "reassigned"
+
+
+def test_the_touch_form_offers_each_kinds_own_outcomes(org, make_lead, client_for) -> None:
+    lead = make_lead("ann@acme.io", org.rep1)
+
+    page = client_for(org.rep1).get(reverse("web:lead", args=[lead.pk])).content.decode()
+
+    outcome_select = page[
+        page.index('name="outcome"') : page.index("</select>", page.index('name="outcome"'))
+    ]
+    assert '<optgroup label="Call">' in outcome_select
+    email_group = outcome_select[outcome_select.index('<optgroup label="Email">') :]
+    email_group = email_group[: email_group.index("</optgroup>")]
+    assert "wrong_number" not in email_group
+    assert "Note" not in outcome_select

@@ -5,9 +5,12 @@ from __future__ import annotations
 import zoneinfo
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from capture.models import WebForm
+from identity.queries import lead_ids_with_phone
+from leads.models import Lead
 from users.models import Notification
 
 ROLES = ["rep1", "manager", "marketer", "admin"]
@@ -161,3 +164,37 @@ def test_times_are_shown_in_the_viewers_time_zone(org, make_lead, client_for) ->
     local = lead.arrived_at.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert local.strftime("%H:%M").encode() in response.content
     assert b"Times shown in Asia/Tokyo." in response.content
+
+
+def test_the_lead_page_names_the_country_in_the_viewers_language(
+    org, make_lead, client_for
+) -> None:
+    lead = make_lead("ann@acme.de", org.rep1, country="Deutschland")
+
+    french = client_for(org.rep1).get(
+        reverse("web:lead", args=[lead.pk]), headers={"accept-language": "fr"}
+    )
+
+    assert lead.country == "DE"
+    assert "<dt>Country</dt><dd>Allemagne</dd>" in french.content.decode()
+
+
+@pytest.mark.parametrize("typed", ["+49 30 1234567", "0049 (30) 123-4567", "030 1234567"])
+def test_the_lead_list_finds_a_phone_as_typed_through_its_indexed_key(
+    org, make_lead, client_for, typed
+) -> None:
+    make_lead("ann@acme.de", org.rep1, first_name="Ann", phone="030/123 45 67", country="DE")
+    make_lead("bob@acme.de", org.rep1, first_name="Bob", phone="+49 30 7654321")
+
+    response = client_for(org.rep1).get(reverse("web:leads"), {"q": typed})
+
+    assert [lead.email for lead in response.context["page"]] == ["ann@acme.de"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL scans a table this small, by design"
+)
+def test_a_phone_search_uses_the_index_not_a_scan_of_the_leads(db) -> None:
+    plan = Lead.objects.filter(pk__in=lead_ids_with_phone(["+49301234567"])).explain()
+
+    assert "USING INDEX matchkeys_phone (phone_key=?)" in plan

@@ -1,7 +1,7 @@
 """`leadloop import PATH …`: import leads from a CSV or XLSX file.
 
 Prints a progress bar on stderr and, at the end, one line of JSON on stdout:
-{"created": …, "updated": …, "merged": …, "rejected": …, "rows": …, "seconds": …}
+{"created": …, "updated": …, "merged": …, "rejected": …, "warned": …, "rows": …, "seconds": …}
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from imports.choices import ImportKey, ImportStatus
-from imports.mapping import MappingError, parse_map_options
+from imports.mapping import MappingError, MissingColumn, parse_map_options
 from imports.models import ImportJob
 from imports.pipeline import ImportOptions, prepare
 from imports.reader import ImportFileError
@@ -102,7 +102,7 @@ class Command(BaseCommand):
             # Check the file and the mapping before a job is recorded.
             prepare(path, import_options, now=now, limit=20)
         except (ImportFileError, MappingError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(_said(exc)) from exc
         job = create_import_job(
             path, import_options, now=now, rejects_path=options["rejects"] or None
         )
@@ -126,9 +126,17 @@ class Command(BaseCommand):
             try:
                 summary = run_import(job, now=now, progress=progress)
             except (ImportFileError, MappingError) as exc:
-                raise CommandError(str(exc)) from exc
+                raise CommandError(_said(exc)) from exc
         if job.status != ImportStatus.DONE:
             raise CommandError(f"import job {job.pk} did not finish ({job.status})")
-        if summary.rejected and job.rejects_path:
-            console.print(f"{summary.rejected} rejected rows written to {job.rejects_path}")
+        if (summary.rejected or summary.warned) and job.rejects_path:
+            console.print(
+                f"{summary.rejected} rejected rows and {summary.warned} rows kept with a value"
+                f" left empty written to {job.rejects_path}"
+            )
         self.stdout.write(json.dumps(summary.as_json()))
+
+
+def _said(error: Exception) -> str:
+    """The error, with how to fix it on the command line."""
+    return error.advice("cli") if isinstance(error, MissingColumn) else str(error)
