@@ -23,3 +23,13 @@ def timeline_entries(lead: Lead, limit: int) -> list[TimelineEntry]:
         )
         for change in changes
     ]
+
+
+def last_stage_change(lead: Lead) -> StageChange | None:
+    """The move that put the lead in its stage (who made it, when and why)."""
+    return (
+        StageChange.objects.filter(lead=lead)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")
+        .first()
+    )

@@ -33,9 +33,10 @@ from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
 from leads.choices import Stage
 from leads.models import Lead
+from leads.queries import last_stage_change
 from qualify.rules import score_profile
 from qualify.services import profile_of
-from users.access import reassign_targets, visible_leads
+from users.access import is_read_only, reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
 from users.models import User
 from users.permissions import lead_actions, may, may_act
@@ -223,10 +224,12 @@ def _lead_context(
     reassign_form: ReassignForm | None = None,
 ) -> dict[str, Any]:
     user = _user(request)
-    allowed = lead_actions(user, lead)
+    # A lead the viewer's team handed back is seen read-only: no action at all.
+    read_only = is_read_only(user, lead)
+    allowed = [] if read_only else lead_actions(user, lead)
     actions = [action for action in allowed if action in ACTION_FORMS]
     bound = action_forms or {}
-    kinds = _touch_kinds(user, lead)
+    kinds = [] if read_only else _touch_kinds(user, lead)
     if reassign_form is None and LeadAction.REASSIGN in allowed:
         reps = reassign_targets(user, lead)
         initial = {"to": lead.owner.username if lead.owner else None}
@@ -253,7 +256,16 @@ def _lead_context(
             if form.errors and action not in actions
         ],
         "reassign_form": reassign_form,
+        "handed_back": last_stage_change(lead) if read_only else None,
     }
+
+
+def _after_action(request: HttpRequest, lead: Lead) -> HttpResponse:
+    """Where a done action lands: back on the lead's page while the actor still sees it,
+    else (a rejected lead left the rep's scope) on the inbox, which shows the message."""
+    if visible_leads(_user(request)).filter(pk=lead.pk).exists():
+        return redirect("web:lead", pk=lead.pk)
+    return redirect("web:home")
 
 
 @viewer_page
@@ -320,7 +332,7 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             status = _show_error(form, error)
         else:
             messages.success(request, DONE[chosen])
-            return redirect("web:lead", pk=lead.pk)
+            return _after_action(request, lead)
     lead = _lead_or_404(request, pk)  # a failed service may have changed the copy in hand
     context = _lead_context(request, lead, now, action_forms={chosen: form})
     return render(request, "web/lead_detail.html", context, status=status)
@@ -349,7 +361,7 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             target = request.POST.get("next", "")
             if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
                 return redirect(target)
-            return redirect("web:lead", pk=lead.pk)
+            return _after_action(request, lead)
     context = _lead_context(request, lead, now, reassign_form=form)
     return render(request, "web/lead_detail.html", context, status=status)
 
