@@ -46,7 +46,7 @@ from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
 from .display import csv_safe, sla_status
 from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
-from .queries import overview, rep_inbox, team_inbox, timeline
+from .queries import inbox_rows, overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
 
@@ -105,13 +105,27 @@ def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.is_rep:
         mine, queue = rep_inbox(user, now)
-        return render(request, "web/home_rep.html", {"mine": mine, "queue": queue, "now": now})
+        mine_page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("mine"))
+        queue_page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("queue"))
+        return render(
+            request,
+            "web/home_rep.html",
+            {
+                "mine": inbox_rows(mine_page, now),
+                "mine_page": mine_page,
+                "queue": inbox_rows(queue_page, now),
+                "queue_page": queue_page,
+                "now": now,
+            },
+        )
     if user.is_manager:
+        page = Paginator(team_inbox(user, now), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(
             request,
             "web/home_manager.html",
             {
-                "rows": team_inbox(user, now),
+                "rows": inbox_rows(page, now),
+                "page": page,
                 "reps": list(reassign_targets(user)) if may(user, LeadAction.REASSIGN) else [],
                 "now": now,
             },
