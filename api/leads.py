@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import field_validator
+from pydantic import AwareDatetime, field_validator
 from pydantic_core import PydanticCustomError
 
 from api.common import (
@@ -34,6 +34,7 @@ from followup.models import Opportunity, Touch
 from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
+from leads.queries import reached_stage
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
@@ -234,6 +235,10 @@ class LeadDetailOut(LeadSummaryOut):
     opportunities: list[OpportunityOut]
 
 
+# The funnel's stages, in order (leads.lifecycle.FUNNEL).
+FunnelStage = Literal["new", "mql", "accepted", "opportunity", "customer"]
+
+
 class LeadFilters(CleanInput):
     stage: Stage | None = None
     segment: Segment | None = None
@@ -241,6 +246,17 @@ class LeadFilters(CleanInput):
         None, description="A username, `me`, or `none` for leads nobody owns yet"
     )
     campaign: RowId | None = Field(None, description="Campaign id: leads that are its members")
+    reached: FunnelStage | None = Field(
+        None,
+        description="Leads that ever reached this funnel stage (it or a later one), from"
+        " their stage history: the leads behind the funnel report's `reached` count",
+    )
+    arrived_since: AwareDatetime | None = Field(
+        None, description="Leads that arrived at or after this time (with a UTC offset)"
+    )
+    arrived_before: AwareDatetime | None = Field(
+        None, description="Leads that arrived before this time (with a UTC offset)"
+    )
     q: str | None = Field(
         None, max_length=200, description="Words each found in email, name or company"
     )
@@ -422,6 +438,12 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: User) -> Que
         leads = leads.filter(owner__username=filters.owner)
     if filters.campaign is not None:
         leads = leads.filter(memberships__campaign_id=filters.campaign)
+    if filters.reached is not None:
+        leads = reached_stage(leads, filters.reached)
+    if filters.arrived_since is not None:
+        leads = leads.filter(arrived_at__gte=filters.arrived_since)
+    if filters.arrived_before is not None:
+        leads = leads.filter(arrived_at__lt=filters.arrived_before)
     for word in (filters.q or "").split():
         leads = leads.filter(
             Q(email__icontains=word)

@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -46,6 +47,7 @@ from .charts import campaign_chart, funnel_chart
 from .decorators import viewer_page
 from .display import csv_safe, sla_status
 from .forms import DisqualifyForm, FunnelFilterForm, LeadFilterForm, NurtureForm, ReassignForm
+from .links import LeadLinks
 from .queries import inbox_rows, overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
@@ -397,18 +399,48 @@ def funnel(request: HttpRequest) -> HttpResponse:
     report = funnel_report(user, campaign_id=campaign_id, since=since, until=until)
     per_campaign = funnel_by_campaign(user, since=since, until=until)
     stages = [step.label for step in report.steps]
+    # Every number links to the leads behind it: the lead list, with the same period.
+    period = (
+        {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
+        if form.is_valid()
+        else {}
+    )
+    links = LeadLinks(reverse("web:leads"), period)
     return render(
         request,
         "web/funnel.html",
         {
             "form": form,
             "report": report,
-            "funnel_chart": funnel_chart(report.steps),
+            "funnel_chart": funnel_chart(
+                report.steps,
+                links=[links.reached(step.stage, campaign_id) for step in report.steps],
+            ),
             "per_campaign": per_campaign,
-            "campaign_chart": campaign_chart(per_campaign) if per_campaign else "",
+            "campaign_rows": [
+                (
+                    cf,
+                    [(step, links.reached(step.stage, cf.campaign_id)) for step in cf.steps],
+                    [
+                        (count, links.now_in(stage, cf.campaign_id))
+                        for stage, count in cf.off_funnel.items()
+                    ],
+                )
+                for cf in per_campaign
+            ],
+            "campaign_chart": campaign_chart(per_campaign, links=links) if per_campaign else "",
             "stage_labels": stages,
+            "steps": [
+                (
+                    step,
+                    links.reached(step.stage, campaign_id),
+                    links.now_in(step.stage, campaign_id),
+                )
+                for step in report.steps
+            ],
             "off_funnel": [
-                (dict(Stage.choices)[stage], count) for stage, count in report.off_funnel.items()
+                (dict(Stage.choices)[stage], count, links.now_in(stage, campaign_id))
+                for stage, count in report.off_funnel.items()
             ],
         },
     )
