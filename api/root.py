@@ -13,6 +13,7 @@ from api.auth import BearerTokenAuth
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
+from api.notifications import router as notifications_router
 from api.reports import router as reports_router
 
 from .errors import field_errors_from_contexts, install_error_handlers
@@ -47,3 +48,4 @@ api.add_router("", leads_router)
 api.add_router("", followup_router)
 api.add_router("", events_router)
 api.add_router("", reports_router)
+api.add_router("", notifications_router)

@@ -16,9 +16,9 @@ from leads.history import history_ids, move_rows
 from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
 from leads.services import update_lead, update_leads
-from users.choices import Role
+from users.choices import NotificationKind, Role
 from users.models import Team, User
-from users.services import notify
+from users.services import Message, notify, notify_many
 
 from .choices import AssignedHow
 from .models import Assignment
@@ -215,11 +215,25 @@ def assign_lead(
         update_lead(lead.pk, **fields)
         if handover.changes_anything:
             record_assignments([handover], by=by, now=now)
+        if owner_id is not None and (by is None or by.pk != owner_id):
+            notify_many([assigned_message(lead, owner_id, now=now)], now=now)
         for name, value in fields.items():
             setattr(lead, name, value)
     if owner_id is None:
         log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
     return lead
+
+
+def assigned_message(lead: Lead, owner_id: int, *, now: datetime) -> Message:
+    """The note that tells a rep a lead is theirs; one per assignment (its key names the
+    lead and the moment), so a retried assignment tells it once."""
+    return Message(
+        recipient_id=owner_id,
+        kind=NotificationKind.ASSIGNED,
+        message=f"New lead for you: {lead.display_name}",
+        lead_id=lead.pk,
+        key=f"assigned:{lead.pk}:{now.isoformat()}",
+    )
 
 
 @dataclass(frozen=True)
@@ -327,6 +341,15 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
             for lead in leads
         )
         record_assignments([h for h in handovers if h.changes_anything], now=now)
+        # Each rep hears of the leads routed to them: one INSERT for all the notes.
+        notify_many(
+            (
+                assigned_message(lead, owner_id, now=now)
+                for lead in leads
+                if (owner_id := routes[lead.pk].owner_id) is not None
+            ),
+            now=now,
+        )
     for lead in leads:
         route = routes[lead.pk]
         lead.team_id, lead.owner_id, lead.sla_due_at = (
@@ -372,7 +395,7 @@ def reassign_lead(
         if by is not None and by.pk != to.pk:
             notify(
                 to,
-                kind="reassigned",
+                kind=NotificationKind.REASSIGNED,
                 message=f"{by.get_full_name() or by.username} gave you {lead.display_name}",
                 lead_id=lead.pk,
                 key=f"reassigned:{lead.pk}:{now.isoformat()}",
@@ -392,7 +415,8 @@ def open_sla_leads() -> Q:
 
 
 def run_due(*, now: datetime, batch_size: int = 500) -> int:
-    """Mark leads whose first touch is overdue and tell their team's managers.
+    """Mark leads whose first touch is overdue and tell their owners and their team's
+    managers.
 
     An idempotent sweep: claimed rows are locked (SKIP LOCKED on PostgreSQL) so several
     workers may run it at once, and a breach is marked and notified in one transaction,
@@ -410,30 +434,35 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
             if not batch:
                 return marked
             update_leads([lead.pk for lead in batch], sla_breached_at=now)
-            managers_by_team: dict[int, list[User]] = {}
-            for lead in batch:
-                team_id = lead.team_id
-                if team_id is not None and team_id not in managers_by_team:
-                    managers_by_team[team_id] = list(
-                        User.objects.filter(
-                            team_id=team_id, role=Role.SALES_MANAGER, is_active=True
-                        )
-                    )
-                owner = (
-                    lead.owner.get_full_name() or lead.owner.username if lead.owner else "nobody"
-                )
-                for manager in managers_by_team.get(team_id, []) if team_id else []:
-                    notify(
-                        manager,
-                        kind="sla_breach",
-                        message=f"SLA breached: {lead.display_name} (owner {owner}) was not touched in time",
-                        lead_id=lead.pk,
-                        key=f"sla_breach:{lead.pk}:{lead.sla_due_at:%Y%m%dT%H%M%S}",
-                        now=now,
-                    )
+            notify_many(_breach_messages(batch), now=now)
             marked += len(batch)
         if len(batch) < batch_size:
             return marked
+
+
+def _breach_messages(leads: list[Lead]) -> list[Message]:
+    """Who hears of the breaches: each lead's owner (it is their clock) and its team's
+    active managers, managers read in one query for the whole batch."""
+    team_ids = {lead.team_id for lead in leads if lead.team_id is not None}
+    managers: dict[int, list[int]] = {}
+    for manager_id, team_id in User.objects.filter(
+        team_id__in=team_ids, role=Role.SALES_MANAGER, is_active=True
+    ).values_list("pk", "team_id"):
+        managers.setdefault(team_id, []).append(manager_id)
+    messages = []
+    for lead in leads:
+        owner = lead.owner
+        name = (owner.get_full_name() or owner.username) if owner else "nobody"
+        recipients = list(managers.get(lead.team_id, [])) if lead.team_id else []
+        if owner is not None and owner.is_active and owner.pk not in recipients:
+            recipients.insert(0, owner.pk)
+        text = f"SLA breached: {lead.display_name} (owner {name}) was not touched in time"
+        key = f"sla_breach:{lead.pk}:{lead.sla_due_at:%Y%m%dT%H%M%S}"
+        messages += [
+            Message(recipient, NotificationKind.SLA_BREACH, text, lead.pk, key)
+            for recipient in recipients
+        ]
+    return messages
 
 
 # Assignments are a lead's history: they follow the person when leads are merged.

@@ -33,3 +33,11 @@ class Capability(models.TextChoices):
     POST_EVENTS = "post_events", "Post engagement events through the API"
     MERGE_DUPLICATES = "merge_duplicates", "Merge duplicates"
     EXPORT = "export", "Export the leads one sees as CSV"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification tells its reader; the label is what the page shows."""
+
+    ASSIGNED = "assigned", "New lead for you"
+    REASSIGNED = "reassigned", "Lead handed to you"
+    SLA_BREACH = "sla_breach", "SLA breached"

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import views, views_dedup, views_forms, views_imports, views_webhooks
+from . import (
+    views,
+    views_dedup,
+    views_forms,
+    views_imports,
+    views_notifications,
+    views_webhooks,
+)
 
 app_name = "web"
 
@@ -16,6 +23,11 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.lead_reassign, name="lead_reassign"),
     path("reports/funnel/", views.funnel, name="funnel"),
     path("notifications/", views.notifications, name="notifications"),
+    path(
+        "notifications/<int:pk>/",
+        views_notifications.notification_open,
+        name="notification_open",
+    ),
     path("forms/", views.web_forms, name="forms"),
     path("forms/new/", views_forms.web_form_new, name="form_new"),
     path("forms/<int:pk>/edit/", views_forms.web_form_edit, name="form_edit"),
