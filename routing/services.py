@@ -18,7 +18,7 @@ from leads.models import Lead
 from leads.services import update_lead, update_leads
 from users.choices import NotificationKind, Role
 from users.models import Team, User
-from users.services import Message, notify, notify_many
+from users.services import Message, notify, notify_assigned, notify_many
 
 from .choices import AssignedHow
 from .models import Assignment
@@ -124,13 +124,15 @@ def record_assignments(
     handovers: Iterable[Handover], *, by: User | None = None, now: datetime
 ) -> int:
     """Write one history row per hand-over, all at `now` and on `by`'s word (None: routing
-    itself), with one INSERT per RECORD_BATCH_SIZE rows. The caller has already given the
+    itself), with one INSERT per RECORD_BATCH_SIZE rows, and tell each rep who gets a lead
+    (users.services.notify_assigned, as set-based). The caller has already given the
     leads their new owner, in the same transaction. Returns how many rows were written.
 
     The rows go to the database as one value per column (PostgreSQL: arrays, unnested)
     or one JSON array (SQLite: json_each), not as model instances: bulk_create took 7 s
     for the 100,000 leads a million-row import routes, this takes under 1 s.
     """
+    handovers = list(handovers)
     rows = [
         (
             handover.lead_id,
@@ -166,6 +168,18 @@ def record_assignments(
                     f"{head} SELECT {values}, %s, %s FROM json_each(%s) ORDER BY key",
                     [*constants, json.dumps(batch)],
                 )
+        # Each rep hears of the leads given to them, but not of one they took themselves;
+        # a reassignment tells it in its own words (reassign_lead).
+        notify_assigned(
+            (
+                (handover.lead_id, handover.to_owner_id)
+                for handover in handovers
+                if handover.to_owner_id is not None
+                and handover.how != AssignedHow.REASSIGNED
+                and (by is None or by.pk != handover.to_owner_id)
+            ),
+            now=now,
+        )
     return len(rows)
 
 
@@ -215,25 +229,11 @@ def assign_lead(
         update_lead(lead.pk, **fields)
         if handover.changes_anything:
             record_assignments([handover], by=by, now=now)
-        if owner_id is not None and (by is None or by.pk != owner_id):
-            notify_many([assigned_message(lead, owner_id, now=now)], now=now)
         for name, value in fields.items():
             setattr(lead, name, value)
     if owner_id is None:
         log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
     return lead
-
-
-def assigned_message(lead: Lead, owner_id: int, *, now: datetime) -> Message:
-    """The note that tells a rep a lead is theirs; one per assignment (its key names the
-    lead and the moment), so a retried assignment tells it once."""
-    return Message(
-        recipient_id=owner_id,
-        kind=NotificationKind.ASSIGNED,
-        message=f"New lead for you: {lead.display_name}",
-        lead_id=lead.pk,
-        key=f"assigned:{lead.pk}:{now.isoformat()}",
-    )
 
 
 @dataclass(frozen=True)
@@ -341,15 +341,6 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
             for lead in leads
         )
         record_assignments([h for h in handovers if h.changes_anything], now=now)
-        # Each rep hears of the leads routed to them: one INSERT for all the notes.
-        notify_many(
-            (
-                assigned_message(lead, owner_id, now=now)
-                for lead in leads
-                if (owner_id := routes[lead.pk].owner_id) is not None
-            ),
-            now=now,
-        )
     for lead in leads:
         route = routes[lead.pk]
         lead.team_id, lead.owner_id, lead.sla_due_at = (
