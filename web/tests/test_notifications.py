@@ -3,8 +3,10 @@ and reach the rep a lead is given to and the owner of a breached lead."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+from django.core.management import call_command
 from django.urls import reverse
 
 from capture.services import capture_lead
@@ -134,3 +136,16 @@ def test_the_api_lists_and_marks_notifications_read(org, client, now) -> None:
     assert [item["message"] for item in unread["items"]] == ["b"]
     assert rest == {"marked": 1}
     assert Notification.objects.filter(recipient=org.rep2, read_at__isnull=True).count() == 1
+
+
+def test_the_cli_lists_and_marks_notifications_read(org, now) -> None:
+    first = notify(org.rep1, kind="assigned", message="a", lead_id=None, key="a", now=now)
+    notify(org.rep1, kind="sla_breach", message="b", lead_id=None, key="b", now=now)
+    out = io.StringIO()
+
+    call_command("notifications", "rep1", "--read", str(first.pk), stdout=out)
+    call_command("notifications", "rep1", "--unread", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "1 marked read"
+    assert [line.split("\t")[2:] for line in lines[1:]] == [["SLA breached", "", "b"]]
