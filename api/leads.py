@@ -39,7 +39,7 @@ from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
 from routing.rules import sla_state
-from users.access import visible_leads
+from users.access import is_read_only, visible_leads
 from users.models import Team, User
 
 router = Router(tags=["leads"])
@@ -233,6 +233,10 @@ class LeadDetailOut(LeadSummaryOut):
     touches: list[TouchOut] = Field(description=f"The {TOUCHES_SHOWN} most recent")
     events: EventsOut
     opportunities: list[OpportunityOut]
+    read_only: bool = Field(
+        description="The caller sees the lead but may take no action on it (a manager's"
+        " view of a lead the team handed back)"
+    )
 
 
 # The funnel's stages, in order (leads.lifecycle.FUNNEL).
@@ -568,4 +572,4 @@ def get_lead(request: HttpRequest, lead_id: int) -> dict[str, Any]:
         lead_id,
         Lead.objects.select_related("owner", "team", "account", "first_campaign"),
     )
-    return lead_detail(lead, now=now)
+    return lead_detail(lead, now=now) | {"read_only": is_read_only(user, lead)}

@@ -107,6 +107,7 @@ def test_the_api_and_the_export_agree_with_the_page(org, make_lead, client_for, 
 
     assert [row["id"] for row in listed["items"]] == [lead.pk]
     assert detail.status_code == 200
+    assert detail.json()["read_only"] is True
     assert refused.status_code == 403
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert [int(row["id"]) for row in rows] == [lead.pk]
