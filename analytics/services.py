@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from leads.lifecycle import FUNNEL
+from leads.lifecycle import FUNNEL, reached_from
 from leads.models import Campaign, Lead, StageChange
 from users.access import visible_leads
 from users.models import User
@@ -39,6 +40,15 @@ def _leads(
     return leads
 
 
+def _reached_counts() -> dict[str, Any]:
+    """Per funnel stage, the distinct leads that reached it (entered it or a later stage):
+    the same leads the lead list's "reached" filter shows (`leads.queries.reached_stage`)."""
+    return {
+        stage: Count("lead_id", distinct=True, filter=Q(to_stage__in=reached_from(stage)))
+        for stage in FUNNEL
+    }
+
+
 def funnel_report(
     user: User,
     *,
@@ -48,12 +58,9 @@ def funnel_report(
 ) -> CampaignFunnel:
     """The funnel of the leads `user` may see, optionally of one campaign and period."""
     leads = _leads(user, since, until, campaign_id)
-    reached = dict(
-        StageChange.objects.filter(lead__in=leads.values("pk"), to_stage__in=FUNNEL)
-        .values("to_stage")
-        .annotate(n=Count("lead_id", distinct=True))
-        .values_list("to_stage", "n")
-    )
+    reached = StageChange.objects.filter(
+        lead__in=leads.values("pk"), to_stage__in=FUNNEL
+    ).aggregate(**_reached_counts())
     current = dict(leads.values("stage").annotate(n=Count("pk")).values_list("stage", "n"))
     name = "All campaigns"
     if campaign_id is not None:
@@ -73,16 +80,16 @@ def funnel_by_campaign(
     leads = _leads(user, since, until, None)
     reached_rows = (
         StageChange.objects.filter(lead__in=leads.values("pk"), to_stage__in=FUNNEL)
-        .values("lead__memberships__campaign_id", "to_stage")
-        .annotate(n=Count("lead_id", distinct=True))
+        .values("lead__memberships__campaign_id")
+        .annotate(**_reached_counts())
     )
     current_rows = leads.values("memberships__campaign_id", "stage").annotate(n=Count("pk"))
     reached: dict[int, dict[str, int]] = {}
     for row in reached_rows:
-        if row["lead__memberships__campaign_id"] is not None:
-            reached.setdefault(row["lead__memberships__campaign_id"], {})[row["to_stage"]] = row[
-                "n"
-            ]
+        counts: dict[str, Any] = dict(row)
+        campaign = counts.pop("lead__memberships__campaign_id")
+        if campaign is not None:
+            reached[campaign] = counts
     current: dict[int, dict[str, int]] = {}
     for crow in current_rows:
         if crow["memberships__campaign_id"] is not None:

@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import field_validator
+from pydantic import AwareDatetime, field_validator
 from pydantic_core import PydanticCustomError
 
 from api.common import (
@@ -34,11 +34,12 @@ from followup.models import Opportunity, Touch
 from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
+from leads.queries import reached_stage
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
 from routing.rules import sla_state
-from users.access import visible_leads
+from users.access import is_read_only, visible_leads
 from users.models import Team, User
 
 router = Router(tags=["leads"])
@@ -232,6 +233,14 @@ class LeadDetailOut(LeadSummaryOut):
     touches: list[TouchOut] = Field(description=f"The {TOUCHES_SHOWN} most recent")
     events: EventsOut
     opportunities: list[OpportunityOut]
+    read_only: bool = Field(
+        description="The caller sees the lead but may take no action on it (a manager's"
+        " view of a lead the team handed back)"
+    )
+
+
+# The funnel's stages, in order (leads.lifecycle.FUNNEL).
+FunnelStage = Literal["new", "mql", "accepted", "opportunity", "customer"]
 
 
 class LeadFilters(CleanInput):
@@ -241,6 +250,17 @@ class LeadFilters(CleanInput):
         None, description="A username, `me`, or `none` for leads nobody owns yet"
     )
     campaign: RowId | None = Field(None, description="Campaign id: leads that are its members")
+    reached: FunnelStage | None = Field(
+        None,
+        description="Leads that ever reached this funnel stage (it or a later one), from"
+        " their stage history: the leads behind the funnel report's `reached` count",
+    )
+    arrived_since: AwareDatetime | None = Field(
+        None, description="Leads that arrived at or after this time (with a UTC offset)"
+    )
+    arrived_before: AwareDatetime | None = Field(
+        None, description="Leads that arrived before this time (with a UTC offset)"
+    )
     q: str | None = Field(
         None, max_length=200, description="Words each found in email, name or company"
     )
@@ -422,6 +442,12 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: User) -> Que
         leads = leads.filter(owner__username=filters.owner)
     if filters.campaign is not None:
         leads = leads.filter(memberships__campaign_id=filters.campaign)
+    if filters.reached is not None:
+        leads = reached_stage(leads, filters.reached)
+    if filters.arrived_since is not None:
+        leads = leads.filter(arrived_at__gte=filters.arrived_since)
+    if filters.arrived_before is not None:
+        leads = leads.filter(arrived_at__lt=filters.arrived_before)
     for word in (filters.q or "").split():
         leads = leads.filter(
             Q(email__icontains=word)
@@ -546,4 +572,4 @@ def get_lead(request: HttpRequest, lead_id: int) -> dict[str, Any]:
         lead_id,
         Lead.objects.select_related("owner", "team", "account", "first_campaign"),
     )
-    return lead_detail(lead, now=now)
+    return lead_detail(lead, now=now) | {"read_only": is_read_only(user, lead)}

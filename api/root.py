@@ -14,6 +14,7 @@ from api.campaigns import router as campaigns_router
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
+from api.notifications import router as notifications_router
 from api.people import router as people_router
 from api.reports import router as reports_router
 
@@ -51,3 +52,4 @@ api.add_router("", events_router)
 api.add_router("", reports_router)
 api.add_router("", people_router)
 api.add_router("", campaigns_router)
+api.add_router("", notifications_router)

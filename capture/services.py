@@ -43,7 +43,7 @@ from qualify.services import (
     store_events,
 )
 from routing.services import assign_lead
-from users.access import can_access_lead
+from users.access import may_work_lead
 from users.models import User
 
 from .choices import Submitter, UnknownEmail
@@ -144,7 +144,7 @@ def _capture(
             submitter == Submitter.USER
             and lead is not None
             and by is not None
-            and can_access_lead(by, lead)
+            and may_work_lead(by, lead)
         )
         rights = rights_of(submitter, is_new=created, sees_lead=sees_lead)
         match_before = _match_fields(lead) if lead is not None else None

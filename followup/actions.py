@@ -19,7 +19,7 @@ from leads.lifecycle import REASON_REQUIRED, TransitionError
 from leads.models import Lead
 from leads.services import transition_lead
 from routing.services import reassign_lead, send_to_sales
-from users.access import can_access_lead, reassign_targets
+from users.access import can_access_lead, may_work_lead, reassign_targets
 from users.choices import LeadAction, Role
 from users.models import User
 from users.permissions import STAGES, may, role_of, stage_allows
@@ -120,7 +120,7 @@ def act_on_lead(lead: Lead, action: str, *, by: User, now: datetime, **data: Any
     """Take `action` on `lead` as `by`, at `now`. `data` is what the action takes (see
     TAKES); a value of None counts as not given.
 
-    Checks, in order: `by` sees the lead; their role may take the action; the data (no
+    Checks, in order: `by` sees the lead, and not read-only; their role may take the action; the data (no
     field the action does not take, required ones given, amounts not negative); the
     lead's stage allows the action. Then calls the one service behind it, which checks
     the stage again under the lead's row lock.
@@ -132,6 +132,10 @@ def act_on_lead(lead: Lead, action: str, *, by: User, now: datetime, **data: Any
     given = {key: value for key, value in data.items() if value is not None}
     if not can_access_lead(by, lead):
         raise NotAllowed("lead", "this lead is not one you can see")
+    if not may_work_lead(by, lead):
+        raise NotAllowed(
+            "lead", "this lead was handed back by your team: you see it read-only, to coach"
+        )
     if not may(by, chosen):
         role = role_of(by)
         who = f"the {Role(role).label.lower()} role" if role else "an inactive account"

@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet
 from leads.models import Lead
 from leads.services import follow_merges
 from leads.sql import in_list
-from users.access import lead_scope, visible_leads
+from users.access import lead_scope, visible_leads, workable_leads
 from users.choices import Capability
 from users.models import User
 from users.permissions import may
@@ -64,7 +64,8 @@ def may_merge(user: User, first: Lead, second: Lead) -> bool:
     rep, who only merges leads they own. Merged leads are seen by no one."""
     if not may(user, Capability.MERGE_DUPLICATES):
         return False
-    if visible_leads(user).filter(pk__in=[first.pk, second.pk]).count() != 2:
+    # Seen read-only (a manager's handed-back leads) is not enough: a merge changes both.
+    if workable_leads(user).filter(pk__in=[first.pk, second.pk]).count() != 2:
         return False
     if user.is_rep:
         return first.owner_id == user.pk and second.owner_id == user.pk
@@ -76,7 +77,7 @@ def may_undo(user: User, survivor: Lead, duplicate: Lead) -> bool:
     (team, owner) is checked without the merged filter."""
     if not may(user, Capability.MERGE_DUPLICATES):
         return False
-    if not visible_leads(user).filter(pk=survivor.pk).exists():
+    if not workable_leads(user).filter(pk=survivor.pk).exists():
         return False
     scope = lead_scope(user)
     hidden = Lead.objects.filter(pk=duplicate.pk)

@@ -38,6 +38,13 @@ FUNNEL: tuple[str, ...] = (
     Stage.CUSTOMER,
 )
 
+
+def reached_from(stage: str) -> tuple[str, ...]:
+    """The stages whose entry means a lead reached `stage` of the funnel: it and every
+    later one (a lead can enter as MQL straight away, and an MQL has passed "new")."""
+    return FUNNEL[FUNNEL.index(stage) :]
+
+
 # Stages in which a lead is sales' work and the SLA clock may run.
 SALES_STAGES: frozenset[str] = frozenset({Stage.MQL, Stage.ACCEPTED, Stage.OPPORTUNITY})
 

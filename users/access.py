@@ -2,7 +2,9 @@
 do to a lead they see is the permission table's (`users.permissions`).
 
 - admin and marketing: every lead;
-- sales manager: the leads of their team (owned by a member or waiting in the team queue);
+- sales manager: the leads of their team (owned by a member or waiting in the team queue),
+  and, read-only, the leads their team handed back (recycled, the move there made by a
+  member of the team), so they can coach on the reasons;
 - sales rep: their own leads and their team's unassigned queue;
 - nobody: a lead merged into another (it lives on in the lead it was merged into).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from .choices import Capability, Role
 
@@ -37,9 +39,45 @@ def lead_scope(user: User) -> Q | None:
     return own
 
 
+def handed_back_scope(user: User) -> Q | None:
+    """The leads `user` sees read-only: for a manager, the recycled leads whose move to
+    recycled (the last stage change of a recycled lead) was made by a member of the
+    manager's team, so the reasons reps give can be coached. None: no such leads."""
+    from leads.choices import Stage
+    from leads.models import Lead, StageChange
+
+    if not user.is_authenticated or not user.is_active or not user.is_manager:
+        return None
+    if user.team_id is None:
+        return None
+    last_mover_team = Subquery(
+        StageChange.objects.filter(lead_id=OuterRef("pk"))
+        .order_by("-changed_at", "-pk")
+        .values("changed_by__team_id")[:1]
+    )
+    handed_back = Lead.objects.filter(stage=Stage.RECYCLED).alias(mover_team=last_mover_team)
+    return Q(pk__in=handed_back.filter(mover_team=user.team_id).values("pk"))
+
+
 def visible_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
-    """The leads `user` may see. A lead merged into another (a duplicate) is seen by no one:
-    its history lives on the lead it was merged into, and so it is in no list or report."""
+    """The leads `user` may see: the ones they work (`workable_leads`) and the ones they
+    see read-only (`handed_back_scope`). A lead merged into another (a duplicate) is seen
+    by no one: its history lives on the lead it was merged into, and so it is in no list
+    or report."""
+    from leads.models import Lead
+
+    qs = queryset if queryset is not None else Lead.objects.all()
+    qs = qs.filter(merged_into__isnull=True)
+    scope = lead_scope(user)
+    if scope is None:
+        return qs
+    read_only = handed_back_scope(user)
+    return qs.filter(scope if read_only is None else scope | read_only)
+
+
+def workable_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySet[Lead]:
+    """The leads `user` sees and may act on (within the permission table): visible leads
+    less the ones seen read-only."""
     from leads.models import Lead
 
     qs = queryset if queryset is not None else Lead.objects.all()
@@ -49,7 +87,21 @@ def visible_leads(user: User, queryset: QuerySet[Lead] | None = None) -> QuerySe
 
 
 def can_access_lead(user: User, lead: Lead) -> bool:
+    """Whether `user` sees `lead` (perhaps read-only)."""
     return visible_leads(user).filter(pk=lead.pk).exists()
+
+
+def is_read_only(user: User, lead: Lead) -> bool:
+    """Whether `user` sees `lead` only read-only, given that they see it: no query for
+    those who see nothing read-only."""
+    if handed_back_scope(user) is None:
+        return False
+    return not workable_leads(user).filter(pk=lead.pk).exists()
+
+
+def may_work_lead(user: User, lead: Lead) -> bool:
+    """Whether `user` sees `lead` and may act on it: not a lead seen read-only."""
+    return workable_leads(user).filter(pk=lead.pk).exists()
 
 
 def reassign_targets(user: User, lead: Lead | None = None) -> QuerySet[User]:

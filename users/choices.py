@@ -37,3 +37,11 @@ class Capability(models.TextChoices):
     MANAGE_USERS = "manage_users", "Set people's team, time zone and lead intake"
     MANAGE_TEAMS = "manage_teams", "Set a team's calendar, countries and SLA"
     MANAGE_CAMPAIGNS = "manage_campaigns", "Create and edit campaigns"
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification tells its reader; the label is what the page shows."""
+
+    ASSIGNED = "assigned", "New lead for you"
+    REASSIGNED = "reassigned", "Lead handed to you"
+    SLA_BREACH = "sla_breach", "SLA breached"

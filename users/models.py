@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .choices import Role
+from .choices import NotificationKind, Role
 
 
 def validate_timezone(value: str) -> None:
@@ -165,3 +165,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in words ("SLA breached"); an unknown code is shown as it is."""
+        try:
+            return str(NotificationKind(self.kind).label)
+        except ValueError:
+            return self.kind

@@ -1,52 +1,97 @@
 """Plotly figures for the reports, rendered as a <div> + script; plotly.min.js is served
-locally by the page (STATICFILES_DIRS "plotly"), never from a CDN."""
+locally by the page (STATICFILES_DIRS "plotly"), never from a CDN.
+
+A bar or step carries the URL of the leads behind it (`customdata`); a click opens it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
 from analytics.rules import FunnelStep
 from analytics.services import CampaignFunnel
 
+from .links import LeadLinks
+
 PALETTE = ["#1f4e79", "#2e75b6", "#5b9bd5", "#9dc3e6", "#70ad47"]
 CONFIG = {"displaylogo": False, "responsive": True}
+# A click on a bar or step opens the leads behind it (its customdata is their URL).
+OPEN_ON_CLICK = """
+var plot = document.getElementById('{plot_id}');
+plot.on('plotly_click', function (event) {
+  var url = event.points.length && event.points[0].customdata;
+  if (url) { window.location.assign(url); }
+});
+"""
 
 
 def _html(fig: go.Figure, div_id: str) -> str:
     fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font={"family": "system-ui, sans-serif", "size": 13},
     )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CONFIG))
+    return str(
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config=CONFIG,
+            post_script=OPEN_ON_CLICK,
+        )
+    )
 
 
-def funnel_chart(steps: list[FunnelStep]) -> str:
+def funnel_figure(steps: list[FunnelStep], *, links: Sequence[str] = ()) -> go.Figure:
     fig = go.Figure(
         go.Funnel(
             y=[step.label for step in steps],
             x=[step.reached for step in steps],
             textinfo="value+percent initial",
             marker={"color": PALETTE[: len(steps)]},
+            customdata=list(links) or None,
         )
     )
-    fig.update_layout(height=320)
-    return _html(fig, "funnel-chart")
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
 
 
-def campaign_chart(funnels: list[CampaignFunnel]) -> str:
+def funnel_chart(steps: list[FunnelStep], *, links: Sequence[str] = ()) -> str:
+    return _html(funnel_figure(steps, links=links), "funnel-chart")
+
+
+def campaign_figure(funnels: list[CampaignFunnel], *, links: LeadLinks | None = None) -> go.Figure:
+    """Reached counts per campaign, one bar per stage. The legend sits above the plot and
+    the x axis makes room for its (possibly rotated) campaign names, so they never meet."""
     names = [f.campaign_name for f in funnels]
     fig = go.Figure()
     if funnels:
         for index, step in enumerate(funnels[0].steps):
+            customdata: Any = (
+                [links.reached(step.stage, f.campaign_id) for f in funnels] if links else None
+            )
             fig.add_trace(
                 go.Bar(
                     name=step.label,
                     x=names,
                     y=[f.steps[index].reached for f in funnels],
                     marker_color=PALETTE[index % len(PALETTE)],
+                    customdata=customdata,
                 )
             )
-    fig.update_layout(barmode="group", height=340, legend={"orientation": "h", "y": -0.2})
-    return _html(fig, "campaign-chart")
+    fig.update_layout(
+        barmode="group",
+        height=380,
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"automargin": True, "tickangle": -30},
+        yaxis={"automargin": True},
+    )
+    return fig
+
+
+def campaign_chart(funnels: list[CampaignFunnel], *, links: LeadLinks | None = None) -> str:
+    return _html(campaign_figure(funnels, links=links), "campaign-chart")

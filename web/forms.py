@@ -14,7 +14,9 @@ from django.utils import timezone
 from identity.queries import lead_ids_with_phone
 from identity.rules import phone_search_keys
 from leads.choices import Segment, Stage
+from leads.lifecycle import FUNNEL
 from leads.models import Campaign, Lead
+from leads.queries import reached_stage
 from users.choices import Role
 from users.models import User
 
@@ -38,10 +40,40 @@ def owner_choices(viewer: User) -> list[tuple[str, str]]:
     return choices
 
 
+class ArrivalPeriodForm(forms.Form):
+    """The days leads arrived in, as the funnel counts them: from `since` to `until`,
+    both inclusive, in the viewer's zone."""
+
+    since = forms.DateField(
+        required=False, label="Arrived from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="to (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "must not be before the start date")
+        return data
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """The chosen days as aware datetimes in the viewer's zone; the end is exclusive."""
+        tz = timezone.get_current_timezone()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        start = datetime.combine(since, time.min, tz) if since else None
+        end = datetime.combine(until + timedelta(days=1), time.min, tz) if until else None
+        return start, end
+
+
+STAGE_LABELS = dict(Stage.choices)
+
+
 SEARCH_MAX = 200
 
 
-class LeadFilterForm(forms.Form):
+class LeadFilterForm(ArrivalPeriodForm):
     """The lead list's filters, in the URL (GET) so a filtered list can be bookmarked and
     shared. The search box stops at SEARCH_MAX characters (maxlength); a longer search
     (a pasted or hand-made URL) is cut, and the page says so, rather than refused."""
@@ -50,6 +82,12 @@ class LeadFilterForm(forms.Form):
         required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": SEARCH_MAX})
     )
     stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    # Reached is not "in it now": a customer reached "new" too (the funnel's counts).
+    reached = forms.ChoiceField(
+        choices=[("", "Any"), *((stage, STAGE_LABELS[stage]) for stage in FUNNEL)],
+        required=False,
+        label="Reached stage",
+    )
     segment = forms.ChoiceField(choices=[("", "Any segment"), *Segment.choices], required=False)
     owner = forms.ChoiceField(required=False)
     campaign = forms.ModelChoiceField(
@@ -90,6 +128,13 @@ class LeadFilterForm(forms.Form):
                 )
         if data["stage"]:
             leads = leads.filter(stage=data["stage"])
+        if data["reached"]:
+            leads = reached_stage(leads, data["reached"])
+        since, until = self.period()
+        if since is not None:
+            leads = leads.filter(arrived_at__gte=since)
+        if until is not None:
+            leads = leads.filter(arrived_at__lt=until)
         if data["segment"]:
             leads = leads.filter(segment=data["segment"])
         if data["owner"] == UNASSIGNED:
@@ -102,31 +147,11 @@ class LeadFilterForm(forms.Form):
         return leads
 
 
-class FunnelFilterForm(forms.Form):
+class FunnelFilterForm(ArrivalPeriodForm):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.order_by("name"), required=False, empty_label="All campaigns"
     )
-    since = forms.DateField(
-        required=False, label="Arrived from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="to (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        since, until = data.get("since"), data.get("until")
-        if since and until and until < since:
-            self.add_error("until", "must not be before the start date")
-        return data
-
-    def period(self) -> tuple[datetime | None, datetime | None]:
-        """The chosen days as aware datetimes in the viewer's zone; the end is exclusive."""
-        tz = timezone.get_current_timezone()
-        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
-        start = datetime.combine(since, time.min, tz) if since else None
-        end = datetime.combine(until + timedelta(days=1), time.min, tz) if until else None
-        return start, end
+    field_order = ["campaign", "since", "until"]
 
 
 class DisqualifyForm(forms.Form):

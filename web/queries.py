@@ -6,6 +6,7 @@ however many rows it shows (joins via select_related, never a query per row).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -25,7 +26,6 @@ from users.models import User
 
 from .display import SlaStatus, sla_status
 
-INBOX_LIMIT = 200
 TIMELINE_LIMIT = 100
 
 
@@ -35,7 +35,7 @@ class InboxRow:
     sla: SlaStatus
 
 
-def _rows(leads: QuerySet[Lead], now: datetime) -> list[InboxRow]:
+def _rows(leads: Iterable[Lead], now: datetime) -> list[InboxRow]:
     return [
         InboxRow(
             lead, sla_status(due_at=lead.sla_due_at, first_touch_at=lead.first_touch_at, now=now)
@@ -66,8 +66,9 @@ def _by_clock(leads: QuerySet[Lead], now: datetime, *, overdue_first: bool) -> Q
     return leads.order_by(*order)
 
 
-def rep_inbox(user: User, now: datetime) -> tuple[list[InboxRow], list[InboxRow]]:
-    """A rep's own leads in sales stages, and the team's unassigned queue."""
+def rep_inbox(user: User, now: datetime) -> tuple[QuerySet[Lead], QuerySet[Lead]]:
+    """A rep's own leads in sales stages, and the team's unassigned queue, most urgent
+    first: every one of them (the page shows them a page at a time, with true counts)."""
     scoped = visible_leads(user).filter(stage__in=SALES_STAGES).select_related("account", "team")
     mine = _by_clock(scoped.filter(owner_id=user.pk), now, overdue_first=False)
     waiting = (
@@ -75,18 +76,22 @@ def rep_inbox(user: User, now: datetime) -> tuple[list[InboxRow], list[InboxRow]
         if user.team_id is not None
         else scoped.none()
     )
-    queue = _by_clock(waiting, now, overdue_first=False)
-    return _rows(mine[:INBOX_LIMIT], now), _rows(queue[:INBOX_LIMIT], now)
+    return mine, _by_clock(waiting, now, overdue_first=False)
 
 
-def team_inbox(user: User, now: datetime) -> list[InboxRow]:
+def team_inbox(user: User, now: datetime) -> QuerySet[Lead]:
     """A manager's view: every lead of the team in sales stages, overdue ones first."""
     leads = (
         visible_leads(user)
         .filter(stage__in=SALES_STAGES)
         .select_related("account", "team", "owner")
     )
-    return _rows(_by_clock(leads, now, overdue_first=True)[:INBOX_LIMIT], now)
+    return _by_clock(leads, now, overdue_first=True)
+
+
+def inbox_rows(leads: Iterable[Lead], now: datetime) -> list[InboxRow]:
+    """One page of an inbox, each lead with its SLA status at `now`."""
+    return _rows(leads, now)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from . import (
     views_dedup,
     views_forms,
     views_imports,
+    views_notifications,
     views_settings,
     views_webhooks,
 )
@@ -24,6 +25,11 @@ urlpatterns = [
     path("leads/<int:pk>/reassign/", views.lead_reassign, name="lead_reassign"),
     path("reports/funnel/", views.funnel, name="funnel"),
     path("notifications/", views.notifications, name="notifications"),
+    path(
+        "notifications/<int:pk>/",
+        views_notifications.notification_open,
+        name="notification_open",
+    ),
     path("forms/", views.web_forms, name="forms"),
     path("forms/new/", views_forms.web_form_new, name="form_new"),
     path("forms/<int:pk>/edit/", views_forms.web_form_edit, name="form_edit"),

@@ -23,6 +23,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -37,9 +38,10 @@ from leads.choices import Stage
 from leads.countries import country_name
 from leads.exports import lead_rows
 from leads.models import Lead
+from leads.queries import last_stage_change
 from qualify.rules import score_profile
 from qualify.services import profile_of
-from users.access import reassign_targets, visible_leads
+from users.access import is_read_only, reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
 from users.models import User
 from users.permissions import lead_actions, may, may_act
@@ -56,7 +58,8 @@ from .forms import (
     ReassignForm,
     SendToSalesForm,
 )
-from .queries import overview, rep_inbox, team_inbox, timeline
+from .links import LeadLinks
+from .queries import inbox_rows, overview, rep_inbox, team_inbox, timeline
 
 PAGE_SIZE = 50
 
@@ -117,13 +120,27 @@ def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.is_rep:
         mine, queue = rep_inbox(user, now)
-        return render(request, "web/home_rep.html", {"mine": mine, "queue": queue, "now": now})
+        mine_page = Paginator(mine, PAGE_SIZE).get_page(request.GET.get("mine"))
+        queue_page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("queue"))
+        return render(
+            request,
+            "web/home_rep.html",
+            {
+                "mine": inbox_rows(mine_page, now),
+                "mine_page": mine_page,
+                "queue": inbox_rows(queue_page, now),
+                "queue_page": queue_page,
+                "now": now,
+            },
+        )
     if user.is_manager:
+        page = Paginator(team_inbox(user, now), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(
             request,
             "web/home_manager.html",
             {
-                "rows": team_inbox(user, now),
+                "rows": inbox_rows(page, now),
+                "page": page,
                 "reps": list(reassign_targets(user)) if may(user, LeadAction.REASSIGN) else [],
                 "now": now,
             },
@@ -217,10 +234,12 @@ def _lead_context(
     reassign_form: ReassignForm | None = None,
 ) -> dict[str, Any]:
     user = _user(request)
-    allowed = lead_actions(user, lead)
+    # A lead the viewer's team handed back is seen read-only: no action at all.
+    read_only = is_read_only(user, lead)
+    allowed = [] if read_only else lead_actions(user, lead)
     actions = [action for action in allowed if action in ACTION_FORMS]
     bound = action_forms or {}
-    kinds = _touch_kinds(user, lead)
+    kinds = [] if read_only else _touch_kinds(user, lead)
     reps = list(reassign_targets(user, lead)) if LeadAction.REASSIGN in allowed else []
     if reassign_form is None and reps:
         initial = {"to": lead.owner.username if lead.owner else None}
@@ -255,7 +274,16 @@ def _lead_context(
         ],
         "reassign_form": reassign_form,
         "reassign_reps": reps,
+        "handed_back": last_stage_change(lead) if read_only else None,
     }
+
+
+def _after_action(request: HttpRequest, lead: Lead) -> HttpResponse:
+    """Where a done action lands: back on the lead's page while the actor still sees it,
+    else (a rejected lead left the rep's scope) on the inbox, which shows the message."""
+    if visible_leads(_user(request)).filter(pk=lead.pk).exists():
+        return redirect("web:lead", pk=lead.pk)
+    return redirect("web:home")
 
 
 @viewer_page
@@ -322,7 +350,7 @@ def lead_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             status = _show_error(form, error)
         else:
             messages.success(request, DONE[chosen])
-            return redirect("web:lead", pk=lead.pk)
+            return _after_action(request, lead)
     lead = _lead_or_404(request, pk)  # a failed service may have changed the copy in hand
     context = _lead_context(request, lead, now, action_forms={chosen: form})
     return render(request, "web/lead_detail.html", context, status=status)
@@ -351,7 +379,7 @@ def lead_reassign(request: HttpRequest, pk: int) -> HttpResponse:
             target = request.POST.get("next", "")
             if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
                 return redirect(target)
-            return redirect("web:lead", pk=lead.pk)
+            return _after_action(request, lead)
     context = _lead_context(request, lead, now, reassign_form=form)
     return render(request, "web/lead_detail.html", context, status=status)
 
@@ -373,18 +401,48 @@ def funnel(request: HttpRequest) -> HttpResponse:
     report = funnel_report(user, campaign_id=campaign_id, since=since, until=until)
     per_campaign = funnel_by_campaign(user, since=since, until=until)
     stages = [step.label for step in report.steps]
+    # Every number links to the leads behind it: the lead list, with the same period.
+    period = (
+        {key: request.GET[key] for key in ("since", "until") if request.GET.get(key)}
+        if form.is_valid()
+        else {}
+    )
+    links = LeadLinks(reverse("web:leads"), period)
     return render(
         request,
         "web/funnel.html",
         {
             "form": form,
             "report": report,
-            "funnel_chart": funnel_chart(report.steps),
+            "funnel_chart": funnel_chart(
+                report.steps,
+                links=[links.reached(step.stage, campaign_id) for step in report.steps],
+            ),
             "per_campaign": per_campaign,
-            "campaign_chart": campaign_chart(per_campaign) if per_campaign else "",
+            "campaign_rows": [
+                (
+                    cf,
+                    [(step, links.reached(step.stage, cf.campaign_id)) for step in cf.steps],
+                    [
+                        (count, links.now_in(stage, cf.campaign_id))
+                        for stage, count in cf.off_funnel.items()
+                    ],
+                )
+                for cf in per_campaign
+            ],
+            "campaign_chart": campaign_chart(per_campaign, links=links) if per_campaign else "",
             "stage_labels": stages,
+            "steps": [
+                (
+                    step,
+                    links.reached(step.stage, campaign_id),
+                    links.now_in(step.stage, campaign_id),
+                )
+                for step in report.steps
+            ],
             "off_funnel": [
-                (dict(Stage.choices)[stage], count) for stage, count in report.off_funnel.items()
+                (dict(Stage.choices)[stage], count, links.now_in(stage, campaign_id))
+                for stage, count in report.off_funnel.items()
             ],
         },
     )

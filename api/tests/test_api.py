@@ -23,6 +23,8 @@ from users.models import ApiToken, User
         ("post", "/api/v1/leads/1/reassignments"),
         ("post", "/api/v1/events"),
         ("get", "/api/v1/reports/funnel"),
+        ("get", "/api/v1/notifications"),
+        ("post", "/api/v1/notifications/read"),
     ],
 )
 def test_every_endpoint_needs_a_token(org: Any, client: Client, method: str, path: str) -> None:
@@ -75,6 +77,8 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/teams/{team_id}": ["get", "patch"],
         "/api/v1/campaigns": ["get", "post"],
         "/api/v1/campaigns/{campaign_id}": ["get", "patch"],
+        "/api/v1/notifications": ["get"],
+        "/api/v1/notifications/read": ["post"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

@@ -109,7 +109,7 @@ def test_round_robin_is_even_under_concurrent_arrivals(now) -> None:
     assert counts == {rep.username: arrivals // len(reps) for rep in reps}
 
 
-def test_sweep_marks_breaches_once_and_tells_the_manager(org, now) -> None:
+def test_sweep_marks_breaches_once_and_tells_the_owner_and_the_manager(org, now) -> None:
     late = capture_lead({"email": "late@acme.io", **HOT}, source="api", now=now).lead
     touched = capture_lead({"email": "fast@acme.io", **HOT}, source="api", now=now).lead
     record_touch(touched, by=org.rep2, kind="call", outcome="connected", now=now)
@@ -121,8 +121,11 @@ def test_sweep_marks_breaches_once_and_tells_the_manager(org, now) -> None:
 
     late.refresh_from_db()
     assert late.sla_breached_at == after_deadline
-    notes = list(Notification.objects.values_list("recipient__username", "kind", "lead_id"))
-    assert notes == [("manager", "sla_breach", late.pk)]
+    notes = Notification.objects.filter(kind="sla_breach").order_by("recipient__username")
+    assert list(notes.values_list("recipient__username", "lead_id")) == [
+        ("manager", late.pk),
+        ("rep1", late.pk),
+    ]
 
 
 def test_a_note_does_not_stop_the_clock_but_a_call_does(org, now) -> None:

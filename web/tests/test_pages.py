@@ -7,6 +7,7 @@ import zoneinfo
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from capture.models import WebForm
 from identity.queries import lead_ids_with_phone
@@ -198,3 +199,49 @@ def test_a_phone_search_uses_the_index_not_a_scan_of_the_leads(db) -> None:
     plan = Lead.objects.filter(pk__in=lead_ids_with_phone(["+49301234567"])).explain()
 
     assert "USING INDEX matchkeys_phone (phone_key=?)" in plan
+
+
+def many_leads(org, count: int, *, owner) -> None:  # type: ignore[no-untyped-def]
+    """`count` MQLs of the EMEA team owned by `owner` (None: the team queue), in one
+    INSERT: a list's paging is about rows, not about how they arrived."""
+    at = timezone.now()
+    Lead.objects.bulk_create(
+        Lead(
+            email=f"{owner.username if owner else 'queue'}{i}@acme.io",
+            stage="mql",
+            stage_changed_at=at,
+            arrived_at=at,
+            team=org.emea,
+            owner=owner,
+            sla_due_at=at,
+        )
+        for i in range(count)
+    )
+
+
+def test_the_team_list_counts_every_lead_and_pages_them(org, client_for) -> None:
+    many_leads(org, 205, owner=None)
+
+    client = client_for(org.manager)
+    first = client.get(reverse("web:home"))
+    last = client.get(reverse("web:home"), {"page": 5})
+
+    assert first.context["page"].paginator.count == 205
+    assert 'Team leads <span class="count-pill">205</span>' in first.content.decode()
+    assert len(first.context["rows"]) == 50
+    assert len(last.context["rows"]) == 5
+    assert "Page 1 of 5" in first.content.decode()
+
+
+def test_the_reps_inbox_and_queue_count_every_lead_and_page_them(org, client_for) -> None:
+    many_leads(org, 203, owner=None)
+    many_leads(org, 52, owner=org.rep1)
+
+    client = client_for(org.rep1)
+    response = client.get(reverse("web:home"), {"queue": 5})
+
+    body = response.content.decode()
+    assert 'My leads <span class="count-pill">52</span>' in body
+    assert 'Team queue <span class="count-pill">203</span>' in body
+    assert len(response.context["mine"]) == 50
+    assert len(response.context["queue"]) == 3

@@ -11,8 +11,10 @@ from users.models import Notification
 
 # session, user, unread count, and the page's own reads
 MAX_QUERIES = {
-    "rep_home": 6,
-    "manager_home": 6,
+    # One COUNT per paged list (the rep's own leads and the team queue; the team list):
+    # the pills show true totals, not the length of a page.
+    "rep_home": 8,
+    "manager_home": 7,
     "marketing_home": 6,
     "leads": 7,
     "lead": 11,

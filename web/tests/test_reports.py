@@ -17,7 +17,9 @@ from leads.models import Campaign
 from web.display import csv_safe
 
 ROW = re.compile(
-    r'<tr data-stage="(\w+)">.*?reached">(\d+)<.*?current">(\d+)<.*?conversion">([^<]*)<', re.S
+    r'<tr data-stage="(\w+)">.*?reached">(?:<a [^>]*>)?(\d+)<.*?current">(?:<a [^>]*>)?(\d+)<'
+    r'.*?conversion">([^<]*)<',
+    re.S,
 )
 
 
