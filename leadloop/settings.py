@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "api",
     "web",
     "demo",
+    # The project itself, for the `run_due` command (leadloop/sweeps.py).
+    "leadloop",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +186,12 @@ CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = int(os.environ.get("SLA_SWEEP_SECONDS", "60"))
 DUPLICATE_SWEEP_SECONDS = int(os.environ.get("DUPLICATE_SWEEP_SECONDS", "300"))
 CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
+# The time-driven sweeps, in the order `leadloop run_due` runs them: each is
+# `run_due(*, now) -> int`, idempotent (leadloop/sweeps.py). Beat runs each on its own
+# schedule below.
+LEADLOOP_SWEEPS = [
+    "routing.services.run_due",
+]
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",

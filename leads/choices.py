@@ -12,6 +12,15 @@ class Stage(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
+class Grade(models.TextChoices):
+    """The letter grade of a lead's fit total; the thresholds are the scoring model's."""
+
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
 class Segment(models.TextChoices):
     SALES_READY = "sales_ready", "Sales-ready"
     NURTURE = "nurture", "Nurture"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from .choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
+from .choices import Authority, Channel, Grade, MemberStatus, Segment, Stage, Timeline
 
 
 class Account(models.Model):
@@ -101,6 +101,10 @@ class Lead(models.Model):
     fit_score = models.IntegerField(default=0)
     engagement_score = models.IntegerField(default=0)
     score = models.IntegerField(default=0)
+    # The letter grade of the fit total (A best, D worst; empty until a model grades it)
+    # and the score's explanation: [{"points": 20, "label": "decision maker"}, ...].
+    grade = models.CharField(max_length=1, choices=Grade.choices, blank=True, default="")
+    score_reasons = models.JSONField(default=list, blank=True)
 
     # team and owner need no index of their own: lead_team_queue and lead_inbox start with
     # them. Every index is paid for on each insert, and imports insert millions.
