@@ -77,7 +77,8 @@ SOURCE_MODELS: dict[str, type[models.Model]] = {
 # --- Subscriptions --------------------------------------------------------------------
 
 
-def _may_manage(by: User) -> None:
+def check_may_manage(by: User) -> None:
+    """Refuse (NotPermitted) anyone but an admin: the one check of every door."""
     if not may(by, Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS):
         raise NotPermitted("subscription", "only admins set up outgoing webhooks")
 
@@ -143,7 +144,7 @@ def create_subscription(
     """A new subscription with a fresh secret (read it from the returned object: pages
     show it once). Events are sent from now on: the cursors start at the end of the
     history the first time anyone subscribes."""
-    _may_manage(by)
+    check_may_manage(by)
     clean = _clean(
         {"name": name, "url": url, "event_types": list(event_types), "is_active": is_active}
     )
@@ -159,7 +160,7 @@ def update_subscription(
     subscription: Subscription, *, by: User, now: datetime, **changes: Any
 ) -> Subscription:
     """Change a subscription's name, URL, event types or whether it is active."""
-    _may_manage(by)
+    check_may_manage(by)
     clean = _clean(changes)
     for field, value in clean.items():
         setattr(subscription, field, value)
@@ -170,7 +171,7 @@ def update_subscription(
 
 def rotate_secret(subscription: Subscription, *, by: User, now: datetime) -> str:
     """A new secret: deliveries are signed with it from the next attempt on."""
-    _may_manage(by)
+    check_may_manage(by)
     subscription.secret = new_secret()
     subscription.updated_at = now
     subscription.save(update_fields=["secret", "updated_at"])
@@ -179,7 +180,7 @@ def rotate_secret(subscription: Subscription, *, by: User, now: datetime) -> str
 
 def delete_subscription(subscription: Subscription, *, by: User) -> None:
     """Delete a subscription and its delivery log."""
-    _may_manage(by)
+    check_may_manage(by)
     subscription.delete()
 
 
@@ -188,7 +189,7 @@ def start_cursors(*, now: datetime) -> None:
     happened before the first subscription is not sent."""
     for source, model in SOURCE_MODELS.items():
         if not Cursor.objects.filter(source=source).exists():
-            end = model.objects.aggregate(end=Max("pk"))["end"] or 0
+            end = model._default_manager.aggregate(end=Max("pk"))["end"] or 0
             Cursor.objects.get_or_create(
                 source=source, defaults={"last_id": end, "updated_at": now}
             )
@@ -283,7 +284,7 @@ def _read(source: str, cursor: Cursor, batch_size: int) -> list[Any]:
     wanted = Q(pk__gt=cursor.last_id)
     for first, last, _since in cursor.gaps:
         wanted |= Q(pk__gte=first, pk__lte=last)
-    rows = model.objects.filter(wanted).order_by("pk")
+    rows = model._default_manager.filter(wanted).order_by("pk")
     if source == Source.SLA_BREACH:
         # Every notification id moves the cursor; only breaches become events.
         rows = rows.only("pk", "kind", "lead_id", "dedupe_key", "created_at")
@@ -515,7 +516,7 @@ def _send_now(delivery: Delivery, *, now: datetime) -> Delivery:
 def send_test_event(subscription: Subscription, *, by: User, now: datetime) -> Delivery:
     """Post a `leadloop.test` event to the subscription at once (it is logged like any
     other and retried like any other if the receiver fails)."""
-    _may_manage(by)
+    check_may_manage(by)
     if not subscription.is_active:
         raise FieldError("subscription", "switch the subscription on to send it a test event")
     event_id = f"test:{uuid.uuid4()}"
@@ -543,7 +544,7 @@ def send_test_event(subscription: Subscription, *, by: User, now: datetime) -> D
 
 def retry_delivery(delivery: Delivery, *, by: User, now: datetime) -> Delivery:
     """Try a failed (or waiting) delivery again now, with a fresh count of attempts."""
-    _may_manage(by)
+    check_may_manage(by)
     if delivery.status == DeliveryStatus.DELIVERED:
         raise FieldError("delivery", "this delivery was delivered: there is nothing to retry")
     if not delivery.subscription.is_active:
