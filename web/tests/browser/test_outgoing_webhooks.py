@@ -18,7 +18,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_admin_subscribes_copies_the_secret_and_sends_a_test_event(
-    org: Any, live_server: Any, browser: Any, screenshots: Path, receiver: Any  # noqa: F811
+    org: Any,
+    live_server: Any,
+    browser: Any,
+    screenshots: Path,
+    receiver: Any,  # noqa: F811
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
