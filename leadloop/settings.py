@@ -348,4 +348,8 @@ LEADLOOP_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LEADLOOP_WEBHOOK_MAX_ATTEMPT
 if LEADLOOP_WEBHOOK_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("LEADLOOP_WEBHOOK_MAX_ATTEMPTS must be 1 or more")
 LEADLOOP_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLOOP_WEBHOOK_ALLOW_PRIVATE", False)
+# Days the outgoing delivery log keeps delivered and failed deliveries (their payloads).
+LEADLOOP_WEBHOOK_LOG_DAYS = int(os.environ.get("LEADLOOP_WEBHOOK_LOG_DAYS", "30"))
+if LEADLOOP_WEBHOOK_LOG_DAYS < 1:
+    raise ImproperlyConfigured("LEADLOOP_WEBHOOK_LOG_DAYS must be 1 or more")
 LEADLOOP_WEBHOOK_GAP_WAIT_SECONDS = int(os.environ.get("LEADLOOP_WEBHOOK_GAP_WAIT_SECONDS", "600"))

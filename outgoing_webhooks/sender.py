@@ -58,24 +58,38 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     except ConnectionError as error:
         return Outcome(error=str(error)[:500])
     try:
-        with httpx.Client(
-            timeout=settings.LEADLOOP_WEBHOOK_TIMEOUT_SECONDS,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-        ) as client:
-            response = client.post(url, content=body, headers=headers)
+        with (
+            httpx.Client(
+                timeout=settings.LEADLOOP_WEBHOOK_TIMEOUT_SECONDS,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT},
+            ) as client,
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            code = response.status_code
+            # Only the start of what a receiver answers is kept for the log: a receiver
+            # sending a huge (or endless) body cannot fill a worker's memory.
+            text = b"" if 200 <= code < 400 else _start_of(response)
+            where = response.headers.get("location", "?")
     except httpx.TimeoutException:
         return Outcome(error=f"no answer within {settings.LEADLOOP_WEBHOOK_TIMEOUT_SECONDS} s")
     except httpx.HTTPError as error:
         return Outcome(error=f"{type(error).__name__}: {error}"[:500])
-    code = response.status_code
     if 200 <= code < 300:
         return Outcome(status_code=code)
     if 300 <= code < 400:
-        where = response.headers.get("location", "?")
         return Outcome(
             status_code=code,
             error=f"redirected to {where}: redirects are not followed, change the URL"[:500],
         )
-    text = " ".join(response.text[:200].split())
-    return Outcome(status_code=code, error=f"HTTP {code}{': ' + text if text else ''}"[:500])
+    said = " ".join(text.decode("utf-8", "replace").split())[:200]
+    return Outcome(status_code=code, error=f"HTTP {code}{': ' + said if said else ''}"[:500])
+
+
+def _start_of(response: httpx.Response, limit: int = 1000) -> bytes:
+    start = b""
+    for chunk in response.iter_bytes():
+        start += chunk
+        if len(start) >= limit:
+            break
+    return start[:limit]

@@ -496,11 +496,31 @@ def send_due(*, now: datetime, batch_size: int = SEND_BATCH_SIZE) -> int:
             return attempts
 
 
+def prune_deliveries(*, now: datetime, batch_size: int = 5000) -> int:
+    """Delete delivered and failed deliveries older than LEADLOOP_WEBHOOK_LOG_DAYS (their
+    payloads hold people's data); pending ones stay until they are sent or fail. One
+    subscription at a time, on its (subscription, created_at) index."""
+    cutoff = now - timedelta(days=settings.LEADLOOP_WEBHOOK_LOG_DAYS)
+    deleted = 0
+    for subscription_id in Subscription.objects.values_list("pk", flat=True):
+        while True:
+            old = Delivery.objects.filter(
+                subscription_id=subscription_id, created_at__lt=cutoff
+            ).exclude(status=DeliveryStatus.PENDING)
+            ids = list(old.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += Delivery.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
 def run_due(*, now: datetime) -> int:
     """The sweep (settings.LEADLOOP_SWEEPS, beat's "outgoing-webhooks"): queue what the
-    history says happened, then send what is due. Returns deliveries queued plus
-    attempts made."""
-    return collect(now=now) + send_due(now=now)
+    history says happened, send what is due, forget deliveries past the log's keeping
+    time. Returns deliveries queued plus attempts made (pruning is housekeeping)."""
+    queued_and_sent = collect(now=now) + send_due(now=now)
+    prune_deliveries(now=now)
+    return queued_and_sent
 
 
 # --- An admin's hand on one delivery --------------------------------------------------

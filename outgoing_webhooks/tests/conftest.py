@@ -45,6 +45,8 @@ def receiver(settings) -> Iterator[Receiver]:  # type: ignore[no-untyped-def]
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
+            if 300 <= status < 400:
+                self.send_header("Location", "http://elsewhere.example/hooks")
             self.end_headers()
             self.wfile.write(b"ok" if status < 300 else b"receiver is down")
 

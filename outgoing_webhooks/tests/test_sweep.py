@@ -270,3 +270,36 @@ def test_two_workers_at_once_send_each_event_once(now, receiver) -> None:
     emails = sorted(json.loads(r.body)["lead"]["email"] for r in receiver.requests)
     assert emails == sorted(f"w{i}@acme.io" for i in range(30))
     assert Delivery.objects.filter(status="delivered", attempts=1).count() == 30
+
+
+def test_the_log_forgets_sent_and_failed_deliveries_after_its_keeping_time(
+    org, now, receiver, settings
+) -> None:
+    settings.LEADLOOP_WEBHOOK_LOG_DAYS = 30
+    subscribe(org, receiver, now, ["lead.created"])
+    capture_lead({"email": "old@acme.io"}, source="api", now=now)
+    run_due(now=now)
+    receiver.statuses = [500, 500]
+    capture_lead({"email": "waiting@acme.io"}, source="api", now=now + timedelta(days=30))
+    run_due(now=now + timedelta(days=30))
+
+    run_due(now=now + timedelta(days=31))  # the first is 31 days old, the second waits
+
+    assert sorted(Delivery.objects.values_list("payload__lead__email", "status")) == [
+        ("waiting@acme.io", "pending")
+    ]
+
+
+def test_a_redirect_is_not_followed_and_the_log_says_where_it_pointed(org, now, receiver) -> None:
+    subscribe(org, receiver, now, ["lead.created"])
+    receiver.statuses = [301]
+    capture_lead({"email": "r@acme.io"}, source="api", now=now)
+
+    run_due(now=now)
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.last_status_code) == ("pending", 301)
+    assert delivery.last_error == (
+        "redirected to http://elsewhere.example/hooks: redirects are not followed, change the URL"
+    )
+    assert len(receiver.requests) == 1
