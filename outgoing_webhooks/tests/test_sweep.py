@@ -303,3 +303,32 @@ def test_a_redirect_is_not_followed_and_the_log_says_where_it_pointed(org, now, 
         "redirected to http://elsewhere.example/hooks: redirects are not followed, change the URL"
     )
     assert len(receiver.requests) == 1
+
+
+def test_two_subscriptions_each_get_their_own_events_signed_with_their_own_secret(
+    org, now, receiver
+) -> None:
+    base = receiver.url.rsplit("/", 1)[0]
+    sales = create_subscription(
+        by=org.admin, now=now, name="Sales bot", url=f"{base}/sales", event_types=["lead.assigned"]
+    )
+    finance = create_subscription(
+        by=org.admin, now=now, name="Finance", url=f"{base}/finance", event_types=["lead.won"]
+    )
+    lead = capture_lead({"email": "two@acme.io", **HOT}, source="api", now=now).lead
+    accept_lead(lead, by=org.rep1, now=now)
+    convert_lead(lead, by=org.rep1, amount=Decimal("100"), now=now)
+    win_lead(lead, by=org.rep1, now=now)
+
+    run_due(now=now)
+
+    secrets = {"/hooks/sales": sales.secret, "/hooks/finance": finance.secret}
+    got = sorted((r.path, r.headers["X-Leadloop-Event"]) for r in receiver.requests)
+    assert got == [("/hooks/finance", "lead.won"), ("/hooks/sales", "lead.assigned")]
+    for request in receiver.requests:
+        assert verify_signature(
+            secrets[request.path],
+            request.headers["X-Leadloop-Signature"],
+            request.body,
+            now=int(time.time()),
+        )
