@@ -71,3 +71,33 @@ def test_the_incoming_webhooks_page_points_admins_to_outgoing_ones(org, client) 
     assert 'id="outgoing-webhooks-link"' in client.get("/webhooks/").content.decode()
     client.force_login(org.marketer)
     assert 'id="outgoing-webhooks-link"' not in client.get("/webhooks/").content.decode()
+
+
+def test_the_delivery_log_page_costs_the_same_few_queries_however_long_it_is(
+    org, client, now, django_assert_max_num_queries
+) -> None:
+    from outgoing_webhooks.services import create_subscription
+
+    subscription = create_subscription(
+        by=org.admin, now=now, name="CRM", url="https://crm.example.com/", event_types=["lead.won"]
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            subscription=subscription,
+            event_id=f"e{i}",
+            event_type="lead.won",
+            payload={"i": i},
+            created_at=now,
+        )
+        for i in range(120)
+    )
+    client.force_login(org.admin)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/settings/outgoing-webhooks/{subscription.pk}/?status=pending")
+    with django_assert_max_num_queries(10):
+        listed = client.get("/settings/outgoing-webhooks/")
+
+    assert page.content.decode().count("data-retry=") == 50
+    assert "Page 1 of 3" in page.content.decode()
+    assert listed.status_code == 200
