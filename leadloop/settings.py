@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "followup",
     "nurture",
     "analytics",
+    "outgoing_webhooks",
     "api",
     "web",
     "demo",
@@ -191,7 +192,10 @@ CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
 # schedule below.
 LEADLOOP_SWEEPS = [
     "routing.services.run_due",
+    # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
+    "outgoing_webhooks.services.run_due",
 ]
+WEBHOOK_SWEEP_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
@@ -216,6 +220,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CLEAN_UP_SWEEP_SECONDS,
         "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
     },
+}
+# Outgoing webhooks: lead events queued from the history, due deliveries sent.
+CELERY_BEAT_SCHEDULE["outgoing-webhooks"] = {
+    "task": "outgoing_webhooks.tasks.send_webhooks_task",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+    "options": {"expires": WEBHOOK_SWEEP_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -321,4 +331,25 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO; the delivery log already keeps each webhook POST.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# Outgoing webhooks (outgoing_webhooks/): seconds a receiver has to answer a POST; attempts
+# before a delivery is failed (waits between them double from 1 minute, at most 6 hours);
+# whether receivers on loopback, private or link-local addresses may be called (off:
+# a subscription cannot reach services inside Leadloop's own network; on for a receiver
+# on the same machine or LAN); how long the sweep waits for a history row whose id it
+# passed to be committed.
+LEADLOOP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLOOP_WEBHOOK_TIMEOUT_SECONDS", "5"))
+if not 0 < LEADLOOP_WEBHOOK_TIMEOUT_SECONDS <= 30:
+    raise ImproperlyConfigured("LEADLOOP_WEBHOOK_TIMEOUT_SECONDS must be above 0 and at most 30")
+LEADLOOP_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LEADLOOP_WEBHOOK_MAX_ATTEMPTS", "10"))
+if LEADLOOP_WEBHOOK_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("LEADLOOP_WEBHOOK_MAX_ATTEMPTS must be 1 or more")
+LEADLOOP_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLOOP_WEBHOOK_ALLOW_PRIVATE", False)
+# Days the outgoing delivery log keeps delivered and failed deliveries (their payloads).
+LEADLOOP_WEBHOOK_LOG_DAYS = int(os.environ.get("LEADLOOP_WEBHOOK_LOG_DAYS", "30"))
+if LEADLOOP_WEBHOOK_LOG_DAYS < 1:
+    raise ImproperlyConfigured("LEADLOOP_WEBHOOK_LOG_DAYS must be 1 or more")
+LEADLOOP_WEBHOOK_GAP_WAIT_SECONDS = int(os.environ.get("LEADLOOP_WEBHOOK_GAP_WAIT_SECONDS", "600"))

@@ -37,6 +37,10 @@ class Capability(models.TextChoices):
     MANAGE_USERS = "manage_users", "Set people's team, time zone and lead intake"
     MANAGE_TEAMS = "manage_teams", "Set a team's calendar, countries and SLA"
     MANAGE_CAMPAIGNS = "manage_campaigns", "Create and edit campaigns"
+    MANAGE_WEBHOOK_SUBSCRIPTIONS = (
+        "manage_webhook_subscriptions",
+        "Send lead events to other systems (outgoing webhooks)",
+    )
 
 
 class NotificationKind(models.TextChoices):

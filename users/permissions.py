@@ -42,6 +42,7 @@ EVERYONE = frozenset(Role.values)
 SALES = frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
 MANAGERS = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 MARKETING = frozenset({Role.MARKETING, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
 
 # action -> the roles that may take it (admins, and superusers, may do everything).
 ROLES: dict[str, frozenset[str]] = {
@@ -81,6 +82,9 @@ ROLES: dict[str, frozenset[str]] = {
     Capability.MANAGE_TEAMS: MANAGERS,
     # Campaigns and their cost are marketing's budget.
     Capability.MANAGE_CAMPAIGNS: MARKETING,
+    # Outgoing webhooks send every lead's data (email, owner, stage) to a URL outside
+    # Leadloop, and their secrets sign for Leadloop: the installation's admins decide.
+    Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS: ADMINS,
 }
 
 

@@ -7,6 +7,7 @@ from . import (
     views_forms,
     views_imports,
     views_notifications,
+    views_outgoing_webhooks,
     views_settings,
     views_webhooks,
 )
@@ -37,6 +38,41 @@ urlpatterns = [
     path("webhooks/new/", views_webhooks.webhook_new, name="webhook_new"),
     path("webhooks/<int:pk>/edit/", views_webhooks.webhook_edit, name="webhook_edit"),
     path("webhooks/<int:pk>/token/", views_webhooks.webhook_token, name="webhook_token"),
+    path(
+        "settings/outgoing-webhooks/",
+        views_outgoing_webhooks.subscriptions,
+        name="outgoing_webhooks",
+    ),
+    path(
+        "settings/outgoing-webhooks/new/",
+        views_outgoing_webhooks.subscription_new,
+        name="outgoing_webhook_new",
+    ),
+    path(
+        "settings/outgoing-webhooks/<int:pk>/",
+        views_outgoing_webhooks.subscription,
+        name="outgoing_webhook",
+    ),
+    path(
+        "settings/outgoing-webhooks/<int:pk>/test/",
+        views_outgoing_webhooks.subscription_test,
+        name="outgoing_webhook_test",
+    ),
+    path(
+        "settings/outgoing-webhooks/<int:pk>/secret/",
+        views_outgoing_webhooks.subscription_secret,
+        name="outgoing_webhook_secret",
+    ),
+    path(
+        "settings/outgoing-webhooks/<int:pk>/delete/",
+        views_outgoing_webhooks.subscription_delete,
+        name="outgoing_webhook_delete",
+    ),
+    path(
+        "settings/outgoing-webhooks/<int:pk>/deliveries/<int:delivery_pk>/retry/",
+        views_outgoing_webhooks.delivery_retry,
+        name="outgoing_webhook_retry",
+    ),
     path("duplicates/", views_dedup.duplicates, name="duplicates"),
     path("duplicates/<int:pk>/", views_dedup.duplicate, name="duplicate"),
     path("duplicates/<int:pk>/merge/", views_dedup.duplicate_merge, name="duplicate_merge"),

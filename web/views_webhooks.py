@@ -195,7 +195,8 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         }
         for source in sources
     ]
-    return render(request, "web/webhooks.html", {"rows": rows})
+    may_send = may(request.user, Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS)  # type: ignore[arg-type]
+    return render(request, "web/webhooks.html", {"rows": rows, "may_send_webhooks": may_send})
 
 
 def _recent_deliveries(source: WebhookSource) -> list[dict[str, Any]]:

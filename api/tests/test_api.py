@@ -25,6 +25,8 @@ from users.models import ApiToken, User
         ("get", "/api/v1/reports/funnel"),
         ("get", "/api/v1/notifications"),
         ("post", "/api/v1/notifications/read"),
+        ("get", "/api/v1/webhook-subscriptions"),
+        ("post", "/api/v1/webhook-subscriptions/1/test"),
     ],
 )
 def test_every_endpoint_needs_a_token(org: Any, client: Client, method: str, path: str) -> None:
@@ -79,6 +81,12 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/campaigns/{campaign_id}": ["get", "patch"],
         "/api/v1/notifications": ["get"],
         "/api/v1/notifications/read": ["post"],
+        "/api/v1/webhook-subscriptions": ["get", "post"],
+        "/api/v1/webhook-subscriptions/{subscription_id}": ["delete", "get", "patch"],
+        "/api/v1/webhook-subscriptions/{subscription_id}/secret": ["post"],
+        "/api/v1/webhook-subscriptions/{subscription_id}/test": ["post"],
+        "/api/v1/webhook-subscriptions/{subscription_id}/deliveries": ["get"],
+        "/api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/retry": ["post"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

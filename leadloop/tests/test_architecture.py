@@ -26,12 +26,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "imports": {"leads", "users", "capture", "identity", "qualify", "routing"},
     "nurture": {"leads", "users"},
     "analytics": {"leads", "users", "followup"},
+    # Reads the history others write (stage changes, assignments, breach notifications).
+    "outgoing_webhooks": {"leads", "users", "routing"},
     "api": {"leads", "users", "capture", "imports", "identity", "qualify", "routing",
-            "followup", "nurture", "analytics"},
+            "followup", "nurture", "analytics", "outgoing_webhooks"},
     "web": {"leads", "users", "capture", "imports", "identity", "qualify", "routing",
-            "followup", "nurture", "analytics"},
+            "followup", "nurture", "analytics", "outgoing_webhooks"},
     "demo": {"leads", "users", "capture", "imports", "identity", "qualify", "routing",
-             "followup", "nurture", "analytics"},
+             "followup", "nurture", "analytics", "outgoing_webhooks"},
     "leadloop": {"api"},
 }  # fmt: skip
 APPS = set(MAY_IMPORT)
