@@ -42,6 +42,33 @@ LEAD_FIELDS = frozenset(
 
 EMAIL_MAX_LENGTH = 254
 
+# What a form's unanswered drop-down or an export's empty cell says instead of nothing
+# ("Select", "-- Select --", "Please select", "N/A", "none", "-"), as `placeholder_key`
+# reads it. Such a value is empty at every door: forms, the API, webhooks and imports
+# (whose vectorised twin, `imports.normalise.blank_placeholders`, reads these keys).
+PLACEHOLDERS = frozenset(
+    {"", "select", "select one", "select an option", "select option", "please select",
+     "please select one", "please choose", "choose", "choose one", "choose an option",
+     "n a", "na", "not applicable", "none", "null", "nil"}
+)  # fmt: skip
+# What separates the words of a placeholder: anything but a letter or digit of any
+# script (Python's and Rust's regex engines both read \W as Unicode).
+PLACEHOLDER_PATTERN = r"[\W_]+"
+
+
+def placeholder_key(raw: str) -> str:
+    """A value as placeholders are looked up: lower case, runs of punctuation and space
+    as one space ("-- Select --" and "select" alike)."""
+    return re.sub(PLACEHOLDER_PATTERN, " ", raw.lower()).strip()
+
+
+def is_placeholder(raw: Any, field: str = "") -> bool:
+    """Whether a value only says that nothing was chosen or given. A choice field's own
+    value is never one (an authority of "none" means no buying authority)."""
+    if not isinstance(raw, str) or placeholder_key(raw) not in PLACEHOLDERS:
+        return False
+    return not (field in CHOICE_SPELLINGS and CHOICE_SPELLINGS[field].get(choice_key(raw)))
+
 
 def choice_key(raw: str) -> str:
     """How a choice is looked up: "This_Quarter", "this-quarter", " this quarter" alike."""
@@ -181,7 +208,7 @@ def check_lead_fields(
 
 def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | None) -> None:
     """Clean one field into `cleaned`, or raise FieldError saying what is wrong."""
-    if raw is None or raw == "":
+    if raw is None or raw == "" or is_placeholder(raw, name):
         return
     if name == "email":
         cleaned["email"] = clean_email(str(raw))
@@ -222,7 +249,7 @@ def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | N
     elif name == "custom_fields":
         if not isinstance(raw, dict):
             raise FieldError(name, "must be an object of name → value")
-        cleaned[name] = {str(k): v for k, v in raw.items()}
+        cleaned[name] = {str(k): v for k, v in raw.items() if not is_placeholder(v)}
 
 
 # --- What a submission may change on a lead already known ------------------------------
