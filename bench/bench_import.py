@@ -148,6 +148,7 @@ def generate_csv(path: Path, rows: int, existing: int, activity: bool = False) -
         # A lead source that is often none of the channels (kept as written), visits,
         # time on site and a last activity date for some (engagement events).
         sources = ["Olark Chat", "Organic Search", "Google", "Direct Traffic", "Select", ""]
+        m = pl.int_range(0, pl.len(), dtype=pl.Int64)
         out = out.with_columns(
             pl.lit(sources).list.get(m % 6).alias("Lead Source"),
             pl.when(m % 3 == 0).then(pl.lit("")).otherwise((m % 17).cast(pl.String))

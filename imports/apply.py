@@ -2,7 +2,7 @@
 connection's tuning for a run, the per-chunk check of foreign keys on PostgreSQL and the
 chunk's routing: no per-row ORM calls. The chunk's writes go through the bulk services of
 the apps that own the tables (`leads.bulk`, `capture.services.insert_submissions`,
-`identity.dedup.forget_match_keys`). Everything here runs inside the chunk's transaction,
+`identity.dedup.forget_match_keys`, `qualify.services.insert_events`). Everything here runs inside the chunk's transaction,
 opened by the service.
 """
 

@@ -1,13 +1,16 @@
 """From a table of strings to import decisions, vectorised with Polars and no database.
 
-`prepare` maps the columns to fields, cleans and checks every value (a row that cannot
-be used, no key or an invalid email, is rejected saying why; another value that cannot be
-read is left empty with a warning naming the field), and folds rows that share a key into one record
-(later rows fill and overwrite earlier ones; the folded rows are reported as merged).
+`prepare` maps the columns to fields, cleans and checks every value (a placeholder such
+as "Select" is an empty cell; a row that cannot be used, no key or an invalid email, is
+rejected saying why; a choice that is none of the choices is kept as written in a custom
+field beside the mapped choice; another value that cannot be read is left empty with a
+warning naming the field), and folds rows that share a key into one record (later rows
+fill and overwrite earlier ones; the folded rows are reported as merged).
 `classify` decides, for a chunk of records and the leads already stored under their keys,
 which are created, which update a lead and which collide with another lead's key.
 `plan_changes` merges each record with its lead, scores it with the same tables as
 `qualify.rules.score_profile` and works out the stage moves `apply_segment` would make.
+`activity_events` turns a record's activity columns into engagement events.
 """
 
 from __future__ import annotations
