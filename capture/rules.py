@@ -65,9 +65,22 @@ def placeholder_key(raw: str) -> str:
 def is_placeholder(raw: Any, field: str = "") -> bool:
     """Whether a value only says that nothing was chosen or given. A choice field's own
     value is never one (an authority of "none" means no buying authority)."""
-    if not isinstance(raw, str) or placeholder_key(raw) not in PLACEHOLDERS:
+    if not isinstance(raw, str):
         return False
-    return not (field in CHOICE_SPELLINGS and CHOICE_SPELLINGS[field].get(choice_key(raw)))
+    key = placeholder_key(raw)
+    return key in placeholders_of(field) and not (
+        field in CHOICE_SPELLINGS and CHOICE_SPELLINGS[field].get(choice_key(raw))
+    )
+
+
+# People are called Na, Nil or Null: in a name, only the placeholders no one is called.
+NAME_FIELDS = frozenset({"first_name", "last_name", "full_name"})
+NAMES_PEOPLE_HAVE = frozenset({"na", "nil", "null", "none"})
+
+
+def placeholders_of(field: str) -> frozenset[str]:
+    """The placeholder keys that are no answer in `field`."""
+    return PLACEHOLDERS - NAMES_PEOPLE_HAVE if field in NAME_FIELDS else PLACEHOLDERS
 
 
 def choice_key(raw: str) -> str:

@@ -30,10 +30,10 @@ from capture.rules import (
     CHOICE_SPELLINGS,
     EMAIL_MAX_LENGTH,
     PLACEHOLDER_PATTERN,
-    PLACEHOLDERS,
     TEXT_FIELDS,
     choice_key,
     email_problem,
+    placeholders_of,
     read_choice,
 )
 from capture.rules import clean_country as clean_country_value
@@ -60,7 +60,7 @@ def blank_placeholders(column: pl.Expr, field: str) -> pl.Expr:
     says that nothing was chosen ("Select", "-- Select --", "N/A", "-"). A choice
     field's own value stays (an authority of "none")."""
     key = column.str.to_lowercase().str.replace_all(PLACEHOLDER_PATTERN, " ").str.strip_chars(" ")
-    placeholders = sorted(PLACEHOLDERS)
+    placeholders = sorted(placeholders_of(field))
     if field in CHOICE_SPELLINGS:
         placeholders = [p for p in placeholders if not CHOICE_SPELLINGS[field].get(p)]
     # Placeholders are short: longer values skip the lower-casing and the replacement.

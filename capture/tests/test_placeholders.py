@@ -35,6 +35,8 @@ def fresh_rate_limit(db: None) -> Iterator[None]:
         ("none", "industry", True),
         ("-", "", True),
         ("none", "authority", False),  # an authority of "none": no buying authority
+        ("Na", "last_name", False),  # people are called Na, Nil or Null
+        ("N/A", "last_name", True),
         ("Selected Works", "", False),
         ("ドイツ", "country", False),
         (3, "employees", False),

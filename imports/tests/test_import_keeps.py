@@ -148,11 +148,11 @@ def test_placeholders_in_a_file_are_empty_cells(tmp_path, org, now) -> None:
 PLACEHOLDER_GRID = [
     *sorted(PLACEHOLDERS),
     "Select", "-- Select --", "  Please Select…", "N/A", "n/a", "NONE", "-", "—", "???",
-    "Selected", "Selection", "Nonesuch", "ドイツ", "Olark Chat", "0", "-5", "a",
+    "Selected", "Selection", "Nonesuch", "ドイツ", "Olark Chat", "0", "-5", "a", "Na", "Null",
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("field", ["", "authority", "timeline", "source"])
+@pytest.mark.parametrize("field", ["", "authority", "timeline", "source", "last_name"])
 def test_the_files_placeholders_are_the_capture_rules(field: str) -> None:
     frame = pl.DataFrame({"v": PLACEHOLDER_GRID})
 
