@@ -29,11 +29,10 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from capture.rules import (
     CHOICE_SPELLINGS,
     EMAIL_MAX_LENGTH,
-    PLACEHOLDER_PATTERN,
     TEXT_FIELDS,
     choice_key,
     email_problem,
-    placeholders_of,
+    placeholder_pattern,
     read_choice,
 )
 from capture.rules import clean_country as clean_country_value
@@ -56,16 +55,10 @@ def _text(column: pl.Expr) -> pl.Expr:
 
 
 def blank_placeholders(column: pl.Expr, field: str) -> pl.Expr:
-    """`capture.rules.is_placeholder`, vectorised: null where a (stripped) value only
-    says that nothing was chosen ("Select", "-- Select --", "N/A", "-"). A choice
-    field's own value stays (an authority of "none")."""
-    key = column.str.to_lowercase().str.replace_all(PLACEHOLDER_PATTERN, " ").str.strip_chars(" ")
-    placeholders = sorted(placeholders_of(field))
-    if field in CHOICE_SPELLINGS:
-        placeholders = [p for p in placeholders if not CHOICE_SPELLINGS[field].get(p)]
-    # Placeholders are short: longer values skip the lower-casing and the replacement.
-    short = column.str.len_bytes() <= max(len(p) for p in placeholders) + 8
-    return pl.when(~(short & key.is_in(placeholders)).fill_null(False)).then(column)
+    """`capture.rules.is_placeholder` over a column: null where a value only says that
+    nothing was chosen ("Select", "-- Select --", "N/A", "-"); one anchored expression,
+    no string made per row."""
+    return pl.when(~column.str.contains(placeholder_pattern(field)).fill_null(False)).then(column)
 
 
 def _map_distinct(
