@@ -112,8 +112,8 @@ class KeptValues:
     SHOWN = 10
 
     def describe(self) -> str:
-        """ "Lead Source: 312 rows kept as written, not one of the choices: Olark Chat
-        (201), Organic Search (111)"."""
+        """In words: "Lead Source: 312 rows kept as written, not one of the choices:
+        Olark Chat (201), Organic Search (111)"."""
         shown = ", ".join(f"{value} ({count:,})" for value, count in self.values[: self.SHOWN])
         more = len(self.values) - self.SHOWN
         if more > 0:
@@ -250,13 +250,14 @@ def _normalise(
     height = frame.height
     for target in targets:
         columns = _columns_for(mapping, target)
-        field = "" if target.startswith(CUSTOM_PREFIX) else target
+        lead_field = "" if target.startswith(CUSTOM_PREFIX) else target
         # A placeholder ("Select", "N/A") is an empty cell: the next column may fill it.
         raw[target] = frame.select(
             pl.coalesce(
                 [
                     normalise.blank_placeholders(
-                        pl.col(c).str.strip_chars().replace("", None).cast(pl.String), field
+                        pl.col(c).str.strip_chars().replace("", None).cast(pl.String),
+                        lead_field,
                     )
                     for c in columns
                 ]
@@ -333,9 +334,9 @@ def _normalise(
     custom_names: list[str] = []
     custom_series: list[pl.Series] = []
     as_written = {
-        CUSTOM_PREFIX + KEPT_AS_WRITTEN[field]: values
-        for field, values in kept.items()
-        if field in targets
+        CUSTOM_PREFIX + KEPT_AS_WRITTEN[choice]: values
+        for choice, values in kept.items()
+        if choice in targets
     }
     for target in sorted(t for t in targets | set(as_written) if t.startswith(CUSTOM_PREFIX)):
         name = target[len(CUSTOM_PREFIX) :]
@@ -347,7 +348,7 @@ def _normalise(
         custom_series.append(values.rename(f"{CUSTOM_PREFIX}{name}"))
         errors.append(error.rename(f"__e_{target}"))
     kept_series = [
-        values.rename(f"{KEPT}{field}") for field, values in kept.items() if field in targets
+        values.rename(f"{KEPT}{choice}") for choice, values in kept.items() if choice in targets
     ]
 
     # Only what makes a row unusable rejects it: no key, an address that is not one, a
