@@ -4,7 +4,7 @@ every door: the API, the public form and webhooks (imports: imports/tests/test_i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,8 +14,11 @@ from django.urls import reverse
 
 from capture.models import WebForm
 from capture.rules import check_lead_fields, is_placeholder
+from capture.webhooks import map_payload
 from conftest import bearer
 from leads.models import Lead
+
+from .webhook_samples import FLAT_FORM, FLAT_MAPPING
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +103,26 @@ def test_the_public_form_takes_a_placeholder_as_no_answer(org: Any, client: Clie
     assert "Thank you" in response.content.decode()
     lead = Lead.objects.get()
     assert (lead.timeline, lead.country) == ("", "")
+
+
+def test_a_webhook_delivery_takes_a_placeholder_as_no_answer() -> None:
+    payload = {
+        **FLAT_FORM,
+        "q6_timeline": "-- Select --",
+        "q7_country": "Please select",
+        "q8_industry": "N/A",
+    }
+    mapping = {
+        **FLAT_MAPPING,
+        "lead": {
+            **FLAT_MAPPING["lead"],
+            "timeline": "q6_timeline",
+            "country": "q7_country",
+            "industry": "q8_industry",
+        },
+    }
+
+    mapped, errors = map_payload(payload, mapping, now=datetime(2026, 11, 16, 10, tzinfo=UTC))
+
+    assert errors == []
+    assert mapped[0].lead == {"first_name": "Li", "last_name": "Wu"}
