@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from api.common import (
@@ -29,6 +29,7 @@ from api.common import (
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from capture.choices import Submitter
+from capture.rules import LEAD_FIELDS, is_placeholder
 from capture.services import capture_lead
 from followup.models import Opportunity, Touch
 from identity.rules import normalise_email
@@ -82,6 +83,13 @@ class LeadIn(InputSchema):
     campaign_status: MemberStatus | None = Field(
         None, description="The lead's part in `campaign` (default registered); never goes back"
     )
+
+    @field_validator(*sorted(LEAD_FIELDS - {"custom_fields"}), mode="before")
+    @classmethod
+    def placeholders_are_no_answer(cls, value: Any, info: ValidationInfo) -> Any:
+        # A form's unanswered drop-down ("Select", "-- Select --", "N/A") is no answer,
+        # as at every door (capture.rules.is_placeholder), not a choice to refuse.
+        return None if is_placeholder(value, info.field_name or "") else value
 
     @field_validator("campaign", mode="before")
     @classmethod

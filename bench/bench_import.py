@@ -66,7 +66,11 @@ def peak_rss_mb() -> float:
 # --- data ----------------------------------------------------------------------------------
 
 
-def generate_csv(path: Path, rows: int, existing: int) -> dict[str, int]:
+def csv_file(args: argparse.Namespace) -> Path:
+    return OUT / f"import-{args.rows}{'-activity' if args.activity else ''}.csv"
+
+
+def generate_csv(path: Path, rows: int, existing: int, activity: bool = False) -> dict[str, int]:
     import polars as pl
 
     new_share, file_dupes = 0.70, 0.15  # and 15 % naming stored leads
@@ -140,6 +144,21 @@ def generate_csv(path: Path, rows: int, existing: int) -> dict[str, int]:
         pl.when(m % 5 == 0).then(pl.lit("wants a demo")).otherwise(pl.lit("")).alias("Notes"),
         pl.lit(["Open", "In progress", "New"]).list.get(m % 3).alias("Lead Status"),
     )
+    if activity:
+        # A lead source that is often none of the channels (kept as written), visits,
+        # time on site and a last activity date for some (engagement events).
+        sources = ["Olark Chat", "Organic Search", "Google", "Direct Traffic", "Select", ""]
+        m = pl.int_range(0, pl.len(), dtype=pl.Int64)
+        out = out.with_columns(
+            pl.lit(sources).list.get(m % 6).alias("Lead Source"),
+            pl.when(m % 3 == 0).then(pl.lit("")).otherwise((m % 17).cast(pl.String))
+            .alias("TotalVisits"),
+            pl.when(m % 4 == 0).then(pl.lit("")).otherwise((m * 13 % 2400).cast(pl.String))
+            .alias("Total Time Spent on Website"),
+            pl.when(m % 2 == 0).then(pl.lit(""))
+            .otherwise(pl.format("2026-{}-{} 12:00", m % 10 + 1, m % 28 + 1))
+            .alias("Last Activity Date"),
+        )  # fmt: skip
     out.write_csv(path)
     return {"rows": rows, "new": n_new, "file_duplicates": n_file_dup, "stored_matches": n_stored}
 
@@ -172,7 +191,7 @@ def preload(existing: int) -> None:
             columns.append(values[field.column].alias(field.column))
         elif field.has_default() or not field.null:
             default = field.get_default()
-            default = json.dumps(default) if isinstance(default, dict) else default
+            default = json.dumps(default) if isinstance(default, dict | list) else default
             columns.append(pl.lit(default).alias(field.column))
         else:
             columns.append(pl.lit(None).alias(field.column))
@@ -240,7 +259,7 @@ def make_org() -> None:
 def phase_setup(args: argparse.Namespace) -> dict[str, object]:
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    csv_path = OUT / f"import-{args.rows}.csv"
+    csv_path = csv_file(args)
     if args.database == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             Path(str(OUT / "bench-import.sqlite3") + suffix).unlink(missing_ok=True)
@@ -256,7 +275,7 @@ def phase_setup(args: argparse.Namespace) -> dict[str, object]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    mix = generate_csv(csv_path, args.rows, args.existing)
+    mix = generate_csv(csv_path, args.rows, args.existing, args.activity)
     call_command("migrate", verbosity=0)
     with transaction.atomic():
         preload(args.existing)
@@ -281,7 +300,7 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
     from imports import apply
     from leads.sql import db_now, load
 
-    csv_path = OUT / f"import-{args.rows}.csv"
+    csv_path = csv_file(args)
     apply.tune_connection()
     started = time.perf_counter()
     frame = pl.read_csv(csv_path, infer_schema=False)
@@ -304,6 +323,8 @@ def phase_baseline(args: argparse.Namespace) -> dict[str, object]:
         pl.lit("new").alias("stage"),
         pl.lit(stamp).alias("stage_changed_at"),
         pl.lit("nurture").alias("segment"),
+        pl.lit("").alias("grade"),
+        pl.lit("[]").alias("score_reasons"),
         pl.lit(0).alias("fit_score"),
         pl.lit(0).alias("engagement_score"),
         pl.lit(0).alias("score"),
@@ -330,7 +351,7 @@ def phase_engine(args: argparse.Namespace) -> dict[str, object]:
     from imports.services import ImportOptions, create_import_job, run_import
     from leads.models import Campaign, Lead, StageChange
 
-    csv_path = OUT / f"import-{args.rows}.csv"
+    csv_path = csv_file(args)
     campaign = Campaign.objects.get(name="Big import")
     options = ImportOptions(campaign_id=campaign.pk, chunk_size=args.chunk_size)
     job = create_import_job(csv_path, options, now=NOW, rejects_path=OUT / "rejects.csv")
@@ -400,11 +421,11 @@ WRITE = """
 BEGIN IMMEDIATE;
 INSERT INTO leads_lead (id, email, first_name, last_name, phone, title, company_name,
   country, industry, need, authority, timeline, custom_fields, source, stage,
-  stage_changed_at, segment, fit_score, engagement_score, score, touch_count, arrived_at,
-  created_at, updated_at, first_campaign_id)
+  stage_changed_at, segment, grade, score_reasons, fit_score, engagement_score, score,
+  touch_count, arrived_at, created_at, updated_at, first_campaign_id)
   SELECT id, norm, first_name, last_name, phone, title, company, country, '', notes, '',
-    '', '{{}}', 'import', 'nurturing', '{stamp}', 'nurture', 10, 0, 10, 0, '{stamp}',
-    '{stamp}', '{stamp}', {campaign}
+    '', '{{}}', 'import', 'nurturing', '{stamp}', 'nurture', '', '[]', 10, 0, 10, 0,
+    '{stamp}', '{stamp}', '{stamp}', {campaign}
   FROM floor_new ORDER BY id;
 INSERT INTO leads_stagechange (lead_id, from_stage, to_stage, changed_at, reason)
   SELECT id, '', 'new', '{stamp}', 'captured via import' FROM floor_new ORDER BY id;
@@ -443,9 +464,9 @@ def phase_floor(args: argparse.Namespace) -> dict[str, object]:
     stage changes each, the stored leads updated, a submission per row, a membership
     per lead, commit, checkpoint)."""
     floor = OUT / "bench-floor.sqlite3"
-    if shutil.which("sqlite3") is None:
+    if shutil.which("sqlite3") is None or args.activity:
         floor.unlink(missing_ok=True)
-        return {"skipped": "no sqlite3 shell"}
+        return {"skipped": "no sqlite3 shell, or a file with activity columns"}
     setup_django(args.database)
     from leads.models import Campaign
 
@@ -482,6 +503,7 @@ def child(phase: str, args: argparse.Namespace) -> dict[str, object]:
         args.database,
         "--chunk-size",
         str(args.chunk_size),
+        *(["--activity"] if args.activity else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -496,6 +518,11 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=1_000_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--chunk-size", type=int, default=250_000)
+    parser.add_argument(
+        "--activity",
+        action="store_true",
+        help="add a lead source (often none of the channels) and activity columns",
+    )
     parser.add_argument("--phase", choices=list(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -521,7 +548,8 @@ def main() -> None:
         f" ({args.database}, chunks of {args.chunk_size:,})\n"
     )
     print("| stage | seconds |\n|---|---:|")
-    for stage in ("read", "normalise", "dedupe", "match", "accounts", "score", "route", "write"):
+    stages_shown = ("read", "normalise", "dedupe", "match", "accounts", "events", "score", "route")
+    for stage in (*stages_shown, "write"):
         print(f"| {stage} | {stages.get(stage, 0.0):.2f} |")
     for stage in sorted(k for k in stages if k.startswith("write: ") and stages[k] >= 0.005):
         print(f"| &nbsp;&nbsp;{stage} | {stages[stage]:.2f} |")

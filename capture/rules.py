@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -41,6 +42,38 @@ LEAD_FIELDS = frozenset(
 
 
 EMAIL_MAX_LENGTH = 254
+
+# What a form's unanswered drop-down or an export's empty cell says instead of nothing
+# ("Select", "-- Select --", "Please select", "N/A", "none", "-"): its words, in any case,
+# with any punctuation and space around and between them ("" is punctuation alone). Such
+# a value is empty at every door: forms, the API, webhooks and imports (which run the
+# same expression over a whole column, `imports.normalise.blank_placeholders`).
+PLACEHOLDERS = frozenset(
+    {"", "select", "select one", "select an option", "select option", "please select",
+     "please select one", "please choose", "choose", "choose one", "choose an option",
+     "n a", "na", "not applicable", "none", "null", "nil"}
+)  # fmt: skip
+# People are called Na, Nil or Null: in a name, only the placeholders no one is called.
+NAME_FIELDS = frozenset({"first_name", "last_name", "full_name"})
+NAMES_PEOPLE_HAVE = frozenset({"na", "nil", "null", "none"})
+_SEPARATOR = r"[\W_]"  # anything but a letter or digit of any script, in Python and Rust
+
+
+@cache
+def placeholder_pattern(field: str = "") -> str:
+    """The regular expression of the values that are no answer in `field` (Python's and
+    Rust's engines read it alike). A choice field's own value is never one (an authority
+    of "none" means no buying authority), nor a name people have in a name field."""
+    keys = PLACEHOLDERS - NAMES_PEOPLE_HAVE if field in NAME_FIELDS else PLACEHOLDERS
+    own = CHOICE_SPELLINGS.get(field, {})
+    words = sorted((key for key in keys if key and not own.get(key)), key=len, reverse=True)
+    spelled = "|".join(f"{_SEPARATOR}+".join(map(re.escape, key.split())) for key in words)
+    return rf"(?i)^{_SEPARATOR}*(?:(?:{spelled}){_SEPARATOR}*)?$"
+
+
+def is_placeholder(raw: Any, field: str = "") -> bool:
+    """Whether a value only says that nothing was chosen or given ("Select", "N/A", "-")."""
+    return isinstance(raw, str) and re.match(placeholder_pattern(field), raw) is not None
 
 
 def choice_key(raw: str) -> str:
@@ -181,7 +214,7 @@ def check_lead_fields(
 
 def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | None) -> None:
     """Clean one field into `cleaned`, or raise FieldError saying what is wrong."""
-    if raw is None or raw == "":
+    if raw is None or raw == "" or is_placeholder(raw, name):
         return
     if name == "email":
         cleaned["email"] = clean_email(str(raw))
@@ -222,7 +255,7 @@ def _clean_field(cleaned: dict[str, Any], name: str, raw: Any, now: datetime | N
     elif name == "custom_fields":
         if not isinstance(raw, dict):
             raise FieldError(name, "must be an object of name → value")
-        cleaned[name] = {str(k): v for k, v in raw.items()}
+        cleaned[name] = {str(k): v for k, v in raw.items() if not is_placeholder(v)}
 
 
 # --- What a submission may change on a lead already known ------------------------------

@@ -30,7 +30,7 @@ from .choices import Submitter
 from .forms import FIELD_LABELS
 from .models import WebForm
 from .ratelimit import client_ip, over_limit
-from .rules import LEAD_FIELDS, TEXT_FIELDS, check_lead_fields, consent_record
+from .rules import LEAD_FIELDS, TEXT_FIELDS, check_lead_fields, consent_record, is_placeholder
 from .services import capture_lead, record_form_event
 
 # Bots fill every input they find; people never see this one (hidden off-screen).
@@ -144,7 +144,13 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
         # Answer exactly as for a person, so the bot learns nothing; store nothing.
         return _thanks(request, webform)
 
-    form = form_cls(request.POST)
+    # A drop-down of the site's own copy of the form may post its "Select" or "N/A":
+    # no answer, as at every door, rather than a choice to refuse.
+    posted = request.POST.copy()
+    for name in webform.fields:
+        if is_placeholder(posted.get(name), name):
+            posted[name] = ""
+    form = form_cls(posted)
     form.is_valid()
     # Every field's problem at once: the form's own (a required field left empty) and
     # what capture's rules say of the rest.

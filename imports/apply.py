@@ -2,7 +2,7 @@
 connection's tuning for a run, the per-chunk check of foreign keys on PostgreSQL and the
 chunk's routing: no per-row ORM calls. The chunk's writes go through the bulk services of
 the apps that own the tables (`leads.bulk`, `capture.services.insert_submissions`,
-`identity.dedup.forget_match_keys`). Everything here runs inside the chunk's transaction,
+`identity.dedup.forget_match_keys`, `qualify.services.insert_events`). Everything here runs inside the chunk's transaction,
 opened by the service.
 """
 
@@ -25,6 +25,7 @@ from identity.models import MergeRecord
 from leads.bulk import ACCOUNT_COLUMNS, LEAD, LEAD_TEXT, ensure_accounts, fetch_accounts
 from leads.models import CampaignMember, Lead, StageChange
 from leads.sql import in_list, is_postgres
+from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
 from routing.services import Handover, Routable, record_assignments, route_leads
@@ -71,13 +72,15 @@ def deferred_checkpoints() -> Iterator[None]:
 # --- foreign keys, checked per chunk on PostgreSQL -------------------------------------
 
 # The tables an import chunk writes rows into (accounts are made before, row by row);
-# routing's history through routing.services.record_assignments.
+# routing's history through routing.services.record_assignments, engagement events from
+# activity columns through qualify.services.insert_events.
 WRITTEN: tuple[type[models.Model], ...] = (
     Lead,
     StageChange,
     Submission,
     CampaignMember,
     Assignment,
+    Event,
 )
 
 

@@ -40,6 +40,33 @@ IMPORT_FIELDS: dict[str, str] = {
     "member_status": "Campaign status (registered, attended …)",
 }
 
+# Activity columns (a CRM's or web analytics' totals): each non-empty one becomes an
+# engagement event of the lead (qualify's `capture_event`), so a scoring model can count
+# it. field → (label, event kind, what the number is). The event's time is the row's
+# `last_activity_at` when the file has it, else the time of the import.
+ENGAGEMENT_FIELDS: dict[str, tuple[str, str, str]] = {
+    "page_views": ("Engagement: page views (count)", "page_view", "count"),
+    "visits": ("Engagement: visits / sessions (count)", "visit", "count"),
+    "time_on_site": ("Engagement: total time on site (seconds or h:mm:ss)", "time_on_site",
+                     "seconds"),
+    "email_opens": ("Engagement: email opens (count)", "email_open", "count"),
+    "email_clicks": ("Engagement: email clicks (count)", "email_click", "count"),
+    "form_submissions": ("Engagement: form submissions (count)", "form_submit", "count"),
+    "last_activity_at": ("Engagement: last activity date", "activity", "date"),
+}  # fmt: skip
+IMPORT_FIELDS.update({name: label for name, (label, _, _) in ENGAGEMENT_FIELDS.items()})
+
+# A choice field's value that is none of its choices ("Olark Chat" as a lead source) is
+# kept as written, in the lead's custom field named here, beside the mapped choice (a
+# source of "other", an authority, timeline or country left unknown): a scoring rule can
+# read it as that custom field, and the import's preview and summary list such values.
+KEPT_AS_WRITTEN: dict[str, str] = {
+    "source": "lead_source",
+    "authority": "authority",
+    "timeline": "timeline",
+    "country": "country",
+}
+
 # Header spellings, compared after `header_key` (lower case, letters and digits only).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "email": (
@@ -88,6 +115,31 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "registrationdate", "registeredat", "registrationdatetime", "submittedon",
         "submittedat", "submissiondate", "optintime", "becamealeaddate",
         "originalcreatedate", "personcreated", "leadcreated", "signupdate", "timestamp",
+    ),
+    "page_views": (
+        "pageviews", "numberofpageviews", "totalpageviews", "numpageviews", "pagevisits",
+        "totalpagevisits",
+    ),
+    "visits": (
+        "visits", "totalvisits", "numberofvisits", "sessions", "numberofsessions",
+        "totalsessions", "websitevisits",
+    ),
+    "time_on_site": (
+        "timeonsite", "totaltimeonsite", "totaltimespentonwebsite", "timespentonwebsite",
+        "timeonwebsite", "totaltimeonwebsite",
+    ),
+    "email_opens": (
+        "emailopens", "emailsopened", "marketingemailsopened", "numberofemailopens",
+        "totalemailopens",
+    ),
+    "email_clicks": (
+        "emailclicks", "emailsclicked", "marketingemailsclicked", "numberofemailclicks",
+        "totalemailclicks",
+    ),
+    "form_submissions": ("formsubmissions", "numberofformsubmissions", "totalformsubmissions"),
+    "last_activity_at": (
+        "lastactivitydate", "lastactivityat", "lastactivitytime", "lastengagementdate",
+        "lastengagementat", "lastvisitdate", "lastseen", "lastseenat",
     ),
     "member_status": (
         "attended", "attendance", "attendancestatus", "registrationstatus", "memberstatus",

@@ -41,6 +41,9 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     # Rows kept with a value that could not be read left empty (listed in the rejects file).
     warned = models.PositiveIntegerField(default=0)
+    # Per choice column, the values that are none of its choices, kept as written in a
+    # custom field beside the mapped choice (pipeline.KeptValues.as_json, one per column).
+    kept_as_written = models.JSONField(default=list, blank=True)
     # Rows refused while writing (a key already taken by another lead), kept with the
     # chunk that found them so a resumed job still lists them in its rejects file.
     write_rejects = models.JSONField(default=list, blank=True)

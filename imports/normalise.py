@@ -32,6 +32,7 @@ from capture.rules import (
     TEXT_FIELDS,
     choice_key,
     email_problem,
+    placeholder_pattern,
     read_choice,
 )
 from capture.rules import clean_country as clean_country_value
@@ -51,6 +52,13 @@ FAST_EMAIL = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\.[a-z](?:[a-z-]{{
 def _text(column: pl.Expr) -> pl.Expr:
     stripped = column.str.strip_chars()
     return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def blank_placeholders(column: pl.Expr, field: str) -> pl.Expr:
+    """`capture.rules.is_placeholder` over a column: null where a value only says that
+    nothing was chosen ("Select", "-- Select --", "N/A", "-"); one anchored expression,
+    no string made per row."""
+    return pl.when(~column.str.contains(placeholder_pattern(field)).fill_null(False)).then(column)
 
 
 def _map_distinct(
@@ -449,6 +457,38 @@ def choice_cleaner(
     return clean
 
 
+def keep_choice(
+    series: pl.Series,
+    field: str,
+    table: dict[str, str],
+    *,
+    otherwise: str | None = None,
+    now: datetime | None = None,
+) -> tuple[pl.Series, pl.Series]:
+    """The choice each value reads as and, where it reads as none, the value as written
+    (null elsewhere); such a row's choice is `otherwise` (a lead source's "other")."""
+    cleaner = choice_cleaner(field, table, now=now)
+    values, errors = _map_distinct(series, cleaner, pl.String())
+    kept = pl.DataFrame({"raw": series, "error": errors}).select(
+        pl.when(pl.col("error").is_not_null()).then(pl.col("raw").str.strip_chars())
+    )["raw"]
+    if otherwise is not None:
+        values = pl.select(
+            pl.when(kept.is_not_null()).then(pl.lit(otherwise)).otherwise(values)
+        ).to_series()
+    return values.rename(field), kept.rename(field)
+
+
+def keep_country(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """ISO codes (as `clean_country`) and, where a value names no country, the value as
+    written (null elsewhere)."""
+    values, errors = clean_country(series)
+    kept = pl.DataFrame({"raw": series, "error": errors}).select(
+        pl.when(pl.col("error").is_not_null()).then(pl.col("raw").str.strip_chars())
+    )["raw"]
+    return values.rename("country"), kept.rename("country")
+
+
 def clean_choice(
     series: pl.Series,
     field: str,
@@ -465,6 +505,35 @@ def clean_number(series: pl.Series, field: str) -> tuple[pl.Series, pl.Series]:
     if field == "employees":
         return _map_distinct(series, parse_employees, pl.Int64())
     return _map_distinct(series, parse_budget, pl.Float64())
+
+
+_DURATION = r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})$"
+
+
+def clean_activity(series: pl.Series, field: str, unit: str) -> tuple[pl.Series, pl.Series]:
+    """An activity column as a whole number (a count, or seconds: "754", "12:34",
+    "1:02:03"); a value that is neither is left empty with a warning."""
+    text = series.str.strip_chars().str.replace_all(r"[,\s]", "")
+    number = text.cast(pl.Float64, strict=False)
+    if unit == "seconds":
+        parts = text.str.extract_groups(_DURATION)
+        clock = (
+            parts.struct.field("1").cast(pl.Float64).fill_null(0) * 3600
+            + parts.struct.field("2").cast(pl.Float64) * 60
+            + parts.struct.field("3").cast(pl.Float64)
+        )
+        number = pl.select(pl.coalesce(number, clock)).to_series()
+    what = "a number of seconds" if unit == "seconds" else "a count"
+    frame = pl.DataFrame({"raw": series, "n": number}).with_columns(
+        ok=pl.col("n").is_finite() & (pl.col("n") >= 0) & (pl.col("n") < 2**31)
+    )
+    out = frame.select(
+        pl.when(pl.col("ok")).then(pl.col("n").round(0).cast(pl.Int64)).alias("value"),
+        pl.when(pl.col("raw").is_not_null() & ~pl.col("ok").fill_null(False))
+        .then(pl.format("{}: {} is not {}", pl.lit(field), pl.col("raw"), pl.lit(what)))
+        .alias("error"),
+    )
+    return out["value"].rename(field), out["error"]
 
 
 def clean_text(series: pl.Series, field: str, max_length: int) -> tuple[pl.Series, pl.Series]:

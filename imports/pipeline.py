@@ -1,13 +1,16 @@
 """From a table of strings to import decisions, vectorised with Polars and no database.
 
-`prepare` maps the columns to fields, cleans and checks every value (a row that cannot
-be used, no key or an invalid email, is rejected saying why; another value that cannot be
-read is left empty with a warning naming the field), and folds rows that share a key into one record
-(later rows fill and overwrite earlier ones; the folded rows are reported as merged).
+`prepare` maps the columns to fields, cleans and checks every value (a placeholder such
+as "Select" is an empty cell; a row that cannot be used, no key or an invalid email, is
+rejected saying why; a choice that is none of the choices is kept as written in a custom
+field beside the mapped choice; another value that cannot be read is left empty with a
+warning naming the field), and folds rows that share a key into one record (later rows
+fill and overwrite earlier ones; the folded rows are reported as merged).
 `classify` decides, for a chunk of records and the leads already stored under their keys,
 which are created, which update a lead and which collide with another lead's key.
 `plan_changes` merges each record with its lead, scores it with the same tables as
 `qualify.rules.score_profile` and works out the stage moves `apply_segment` would make.
+`activity_events` turns a record's activity columns into engagement events.
 """
 
 from __future__ import annotations
@@ -23,10 +26,19 @@ import polars as pl
 from leads.bulk import LEAD_TEXT
 from leads.choices import Channel, MemberStatus, Stage
 from leads.services import MEMBER_STATUS_RANK
+from qualify.rules import event_points
 from qualify.vectorised import move_reason_expr, score_frame, to_stage_expr
 
 from . import normalise
-from .mapping import CUSTOM_PREFIX, IGNORE, MappingError, MissingColumn, resolve_mapping
+from .mapping import (
+    CUSTOM_PREFIX,
+    ENGAGEMENT_FIELDS,
+    IGNORE,
+    KEPT_AS_WRITTEN,
+    MappingError,
+    MissingColumn,
+    resolve_mapping,
+)
 from .reader import LINE, PROBLEM, RawTable, read_table
 
 ROW = "__row"
@@ -37,6 +49,11 @@ COUNT = "__count"
 ACTION = "__action"
 LEAD_ID = "__lead_id"
 DOMAIN = "__domain"
+# A record's points from the file's activity columns (events not stored before).
+ACTIVITY_POINTS = "__activity_points"
+# Prefix of the rows' columns holding a choice field's value as written, where it reads
+# as none of the choices.
+KEPT = "__kept_"
 
 CREATE, UPDATE, MERGE, REJECT = "create", "update", "merge", "reject"
 
@@ -82,6 +99,50 @@ class ImportOptions:
 
 
 @dataclass
+class KeptValues:
+    """A choice field's values that are none of its choices, kept as written (in the
+    custom field `custom_field`): how many rows, and how often each value."""
+
+    column: str
+    field: str
+    custom_field: str
+    rows: int
+    values: list[tuple[str, int]]
+
+    SHOWN = 10
+
+    def describe(self) -> str:
+        """In words: "Lead Source: 312 rows kept as written, not one of the choices:
+        Olark Chat (201), Organic Search (111)"."""
+        shown = ", ".join(f"{value} ({count:,})" for value, count in self.values[: self.SHOWN])
+        more = len(self.values) - self.SHOWN
+        if more > 0:
+            shown += f" and {more:,} other value{'s' if more > 1 else ''}"
+        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        return f"{self.column}: {rows} kept as written, not one of the choices: {shown}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "field": self.field,
+            "custom_field": self.custom_field,
+            "rows": self.rows,
+            # Pairs, not an object: PostgreSQL's jsonb would not keep the order.
+            "values": [[value, count] for value, count in self.values],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeptValues:
+        return cls(
+            data["column"],
+            data["field"],
+            data["custom_field"],
+            data["rows"],
+            [(str(value), int(count)) for value, count in data["values"]],
+        )
+
+
+@dataclass
 class Prepared:
     """A file made ready to apply: every row with its verdict, and the folded records."""
 
@@ -111,6 +172,27 @@ class Prepared:
     @property
     def merged(self) -> int:
         return int(self.records[COUNT].sum() or 0) - self.records.height
+
+    @property
+    def kept_as_written(self) -> list[KeptValues]:
+        """Per choice column, the kept rows' values that are none of its choices."""
+        kept = self.rows.filter(pl.col(REASON).is_null())
+        found = []
+        for choice, custom in KEPT_AS_WRITTEN.items():
+            name = f"{KEPT}{choice}"
+            if name not in kept.columns:
+                continue
+            counts = (
+                kept.select(pl.col(name).drop_nulls().value_counts(sort=True))
+                .unnest(name)
+                .sort(["count", name], descending=[True, False])
+            )
+            if counts.is_empty():
+                continue
+            values = [(str(v), int(n)) for v, n in counts.iter_rows()]
+            column = " / ".join(_columns_for(self.mapping, choice))
+            found.append(KeptValues(column, choice, custom, sum(n for _, n in values), values))
+        return found
 
 
 def prepare(
@@ -168,9 +250,17 @@ def _normalise(
     height = frame.height
     for target in targets:
         columns = _columns_for(mapping, target)
+        lead_field = "" if target.startswith(CUSTOM_PREFIX) else target
+        # A placeholder ("Select", "N/A") is an empty cell: the next column may fill it.
         raw[target] = frame.select(
             pl.coalesce(
-                [pl.col(c).str.strip_chars().replace("", None).cast(pl.String) for c in columns]
+                [
+                    normalise.blank_placeholders(
+                        pl.col(c).str.strip_chars().replace("", None).cast(pl.String),
+                        lead_field,
+                    )
+                    for c in columns
+                ]
             ).alias(target)
         ).to_series()
 
@@ -197,57 +287,69 @@ def _normalise(
     keep("last_name", *normalise.clean_text(last, "last_name", 100))
     for name in ("title", "company_name", "industry", "need"):
         keep(name, *normalise.clean_text(get(name), name, normalise.text_limit(name)))
-    keep("country", *normalise.clean_country(get("country")))
+    # A choice field's value that reads as none of its choices is kept as written.
+    kept: dict[str, pl.Series] = {}
+    no_error = pl.repeat(None, height, dtype=pl.String, eager=True)
+    country, kept["country"] = normalise.keep_country(get("country"))
+    keep("country", country, no_error)
     regions = normalise.phone_regions(out["country"].fill_null(""), options.phone_region)
     keep("phone", *normalise.clean_phone(get("phone"), regions))
     keep("employees", *normalise.clean_number(get("employees"), "employees"))
     keep("budget", *normalise.clean_number(get("budget"), "budget"))
-    keep(
-        "authority",
-        *normalise.clean_choice(get("authority"), "authority", normalise.AUTHORITY_VALUES),
+    authority, kept["authority"] = normalise.keep_choice(
+        get("authority"), "authority", normalise.AUTHORITY_VALUES
     )
-    keep(
-        "timeline",
-        *normalise.clean_choice(get("timeline"), "timeline", normalise.TIMELINE_VALUES, now=now),
+    keep("authority", authority, no_error)
+    timeline, kept["timeline"] = normalise.keep_choice(
+        get("timeline"), "timeline", normalise.TIMELINE_VALUES, now=now
     )
+    keep("timeline", timeline, no_error)
     keep(
         "member_status",
         *normalise.clean_choice(
             get("member_status"), "member_status", normalise.MEMBER_STATUS_VALUES
         ),
     )
-    keep(
-        "source",
-        *normalise.clean_choice(
-            get("source"), "source", normalise.SOURCE_VALUES, default=Channel.IMPORT
-        ),
+    # An empty source is the import itself; one that is none of the channels is "other".
+    source, kept["source"] = normalise.keep_choice(
+        get("source"), "source", normalise.SOURCE_VALUES, otherwise=Channel.OTHER
     )
+    keep("source", source, no_error)
     arrived, arrived_error = normalise.clean_datetime(
         get("arrived_at"), timezone=options.timezone, dayfirst=options.dayfirst
     )
-    arrived_error = (
-        pl.DataFrame({"at": arrived, "error": arrived_error})
-        .select(
-            pl.coalesce(
-                pl.col("error"),
-                pl.when(pl.col("at") > now + FUTURE_TOLERANCE).then(
-                    pl.format("arrived_at: {} is in the future", pl.col("at").dt.date())
-                ),
+    keep("arrived_at", arrived, _not_in_future(arrived, arrived_error, "arrived_at", now))
+    for name, (_, _, unit) in ENGAGEMENT_FIELDS.items():
+        if name not in targets:
+            continue
+        if unit == "date":
+            at, at_error = normalise.clean_datetime(
+                get(name), timezone=options.timezone, dayfirst=options.dayfirst
             )
-        )
-        .to_series()
-    )
-    keep("arrived_at", arrived, arrived_error)
+            keep(name, at, _not_in_future(at, at_error, name, now))
+        else:
+            keep(name, *normalise.clean_activity(get(name), name, unit))
     website = get("website")
 
     custom_names: list[str] = []
     custom_series: list[pl.Series] = []
-    for target in sorted(t for t in targets if t.startswith(CUSTOM_PREFIX)):
+    as_written = {
+        CUSTOM_PREFIX + KEPT_AS_WRITTEN[choice]: values
+        for choice, values in kept.items()
+        if choice in targets
+    }
+    for target in sorted(t for t in targets | set(as_written) if t.startswith(CUSTOM_PREFIX)):
         name = target[len(CUSTOM_PREFIX) :]
         custom_names.append(name)
-        values, error = normalise.clean_text(raw[target], name, 2000)
+        # A column mapped to the custom field itself comes first, the kept value after.
+        given = [raw[target]] if target in raw else []
+        given += [as_written[target]] if target in as_written else []
+        values, error = normalise.clean_text(pl.select(pl.coalesce(given)).to_series(), name, 2000)
         custom_series.append(values.rename(f"{CUSTOM_PREFIX}{name}"))
         errors.append(error.rename(f"__e_{target}"))
+    kept_series = [
+        values.rename(f"{KEPT}{choice}") for choice, values in kept.items() if choice in targets
+    ]
 
     # Only what makes a row unusable rejects it: no key, an address that is not one, a
     # row the reader could not read, nothing to reach the person by. Any other value that
@@ -262,7 +364,9 @@ def _normalise(
     ).then(pl.lit("no email, name or phone"))
     warned = [e.name for e in errors if e.name not in rejecting]
     rows = (
-        pl.DataFrame([*out.values(), *custom_series, website.rename("website"), *errors])
+        pl.DataFrame(
+            [*out.values(), *custom_series, *kept_series, website.rename("website"), *errors]
+        )
         .with_columns(
             frame[LINE],
             frame[PROBLEM],
@@ -295,9 +399,27 @@ def _normalise(
     return rows, custom_names
 
 
+def _not_in_future(at: pl.Series, error: pl.Series, field: str, now: datetime) -> pl.Series:
+    """The date's error, or that it lies ahead of the import (beyond a time zone's slack)."""
+    return (
+        pl.DataFrame({"at": at, "error": error})
+        .select(
+            pl.coalesce(
+                pl.col("error"),
+                pl.when(pl.col("at") > now + FUTURE_TOLERANCE).then(
+                    pl.format("{}: {} is in the future", pl.lit(field), pl.col("at").dt.date())
+                ),
+            )
+        )
+        .to_series()
+    )
+
+
 def _fold(rows: pl.DataFrame, options: ImportOptions, custom: list[str]) -> pl.DataFrame:
     """One record per key: later rows fill and overwrite earlier ones."""
-    accepted = rows.filter(pl.col(REASON).is_null()).drop(REASON, WARNINGS)
+    accepted = rows.filter(pl.col(REASON).is_null()).drop(
+        REASON, WARNINGS, *[c for c in rows.columns if c.startswith(KEPT)]
+    )
     rank = {status: rank for status, rank in MEMBER_STATUS_RANK.items()}
     accepted = accepted.with_columns(
         pl.col("member_status")
@@ -505,10 +627,17 @@ def plan_changes(
         on="account_id",
         how="left",
     )
+    # The file's activity (events not stored yet) adds to the engagement stored.
+    activity = pl.col(ACTIVITY_POINTS) if ACTIVITY_POINTS in merged.columns else pl.lit(0)
+    merged = merged.with_columns(
+        (pl.col("ex_engagement_score").fill_null(0) + activity.fill_null(0)).alias(
+            "engagement_score"
+        )
+    )
     scored = score_frame(
         merged.with_columns(
             pl.coalesce(pl.col("employees"), pl.col("__account_employees")).alias("__employees"),
-            pl.col("ex_engagement_score").fill_null(0).alias("engagement"),
+            pl.col("engagement_score").alias("engagement"),
         ).rename({"employees": "__own_employees", "__employees": "employees"})
     )
     assert isinstance(scored, pl.DataFrame)
@@ -518,7 +647,7 @@ def plan_changes(
     to_stage = to_stage_expr(
         stage,
         pl.col("segment"),
-        pl.col("ex_engagement_score"),
+        pl.col("engagement_score"),
         pl.col("ex_engagement_at_recycle"),
     )
     reason = move_reason_expr(pl.col("score"), pl.col("__to_stage"))
@@ -527,3 +656,81 @@ def plan_changes(
         .with_columns(reason.alias("__stage_reason"))
         .drop("__employees", "__account_employees", "engagement", "engagement_points")
     )
+
+
+# --- activity columns as engagement events -------------------------------------------
+
+EVENT_COLUMNS: dict[str, pl.DataType] = {
+    KEY: pl.String(),
+    LEAD_ID: pl.Int64(),
+    "kind": pl.String(),
+    "occurred_at": pl.Datetime("us", "UTC"),
+    "points": pl.Int64(),
+    "properties": pl.String(),
+    "__dated": pl.String(),
+}
+
+
+def activity_events(records: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+    """One engagement event per record and activity column with a value above zero (the
+    column's total in `properties`: {"count": 12} or {"seconds": 754}, "imported": true),
+    and a plain "activity" event for a record with only a last activity date. Its time
+    is the record's `last_activity_at`, else `now`; its points are its count times the
+    kind's points (`qualify.rules.event_points`), as that many single events would add.
+
+    Returns EVENT_COLUMNS (LEAD_ID as in `records`: null for a lead not made yet)."""
+    counted = [
+        name
+        for name, (_, _, unit) in ENGAGEMENT_FIELDS.items()
+        if unit != "date" and name in records.columns
+    ]
+    dated = "last_activity_at" in records.columns
+    if not counted and not dated:
+        return pl.DataFrame(schema=EVENT_COLUMNS)
+    last = pl.col("last_activity_at") if dated else pl.lit(None, dtype=pl.Datetime("us", "UTC"))
+    at = pl.coalesce(last, pl.lit(now).dt.cast_time_unit("us").dt.convert_time_zone("UTC"))
+    # The key names the date given (or none), not `now`: the same file again adds nothing.
+    day = pl.coalesce(last.dt.strftime("%Y-%m-%dT%H:%M:%S"), pl.lit("undated"))
+    parts = []
+    for name in counted:
+        _, kind, unit = ENGAGEMENT_FIELDS[name]
+        amount = pl.col(name)
+        each = event_points(kind)
+        parts.append(
+            records.filter(amount.is_not_null() & (amount > 0)).select(
+                KEY,
+                pl.col(LEAD_ID).cast(pl.Int64),
+                pl.lit(kind).alias("kind"),
+                at.alias("occurred_at"),
+                (amount * each if unit == "count" else pl.lit(each, dtype=pl.Int64)).alias(
+                    "points"
+                ),
+                pl.concat_str(
+                    pl.lit(f'{{"{unit}": '), amount.cast(pl.String), pl.lit(', "imported": true}')
+                ).alias("properties"),
+                pl.concat_str(pl.lit(f"{kind}:"), amount.cast(pl.String), pl.lit(":"), day).alias(
+                    "__dated"
+                ),
+            )
+        )
+    if dated:
+        some = pl.any_horizontal([pl.col(n).fill_null(0) > 0 for n in counted] or [pl.lit(False)])
+        parts.append(
+            records.filter(last.is_not_null() & ~some).select(
+                KEY,
+                pl.col(LEAD_ID).cast(pl.Int64),
+                pl.lit("activity").alias("kind"),
+                at.alias("occurred_at"),
+                pl.lit(event_points("activity"), dtype=pl.Int64).alias("points"),
+                pl.lit('{"imported": true}').alias("properties"),
+                pl.concat_str(pl.lit("activity:"), day).alias("__dated"),
+            )
+        )
+    return pl.concat(parts, how="vertical_relaxed").select(
+        [pl.col(c).cast(t) for c, t in EVENT_COLUMNS.items()]
+    )
+
+
+def event_key() -> pl.Expr:
+    """Each imported event's idempotency key: the lead, kind, total and date given."""
+    return pl.concat_str(pl.lit("import:"), pl.col(LEAD_ID).cast(pl.String), pl.lit(":"), "__dated")

@@ -32,6 +32,7 @@ from leads.exports import FORMULA_PREFIXES
 from leads.lifecycle import arrival_reason
 from leads.models import Campaign
 from leads.sql import db_datetime, db_now, is_postgres
+from qualify.services import insert_events, stored_event_keys
 from qualify.vectorised import move_reason_sql
 from users.models import User
 
@@ -39,9 +40,11 @@ from . import apply
 from .mapping import suggest_mapping
 from .pipeline import (
     ACTION,
+    ACTIVITY_POINTS,
     COUNT,
     CREATE,
     DOMAIN,
+    KEPT,
     KEY,
     LEAD_ID,
     LEAD_TEXT,
@@ -52,8 +55,11 @@ from .pipeline import (
     UPDATE,
     WARNINGS,
     ImportOptions,
+    KeptValues,
     Prepared,
+    activity_events,
     classify,
+    event_key,
     plan_changes,
     prepare,
 )
@@ -88,6 +94,8 @@ class RowOutcome:
     lead_id: int | None = None
     # Values of a kept row that could not be read and were left empty, and why.
     warnings: str = ""
+    # Choice values that are none of the choices, kept as written ("source: 'Olark Chat'").
+    kept: str = ""
 
 
 @dataclass
@@ -102,6 +110,7 @@ class ImportSummary:
     rejects_path: str = ""
     job_id: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    kept_as_written: list[KeptValues] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +121,12 @@ class ImportSummary:
             "warned": self.warned,
             "rows": self.rows,
             "seconds": round(self.seconds, 3),
+            "kept_as_written": [kept.as_json() for kept in self.kept_as_written],
         }
+
+    @property
+    def kept_as_written_lines(self) -> list[str]:
+        return [kept.describe() for kept in self.kept_as_written]
 
 
 class ConcurrentRun(Exception):
@@ -170,6 +184,7 @@ def summarise(prepared: Prepared, classified: pl.DataFrame) -> ImportSummary:
         rejected=prepared.rejects.height + int(rejected_records[COUNT].sum() or 0),
         warned=prepared.warnings.height,
         rows=prepared.rows_total,
+        kept_as_written=prepared.kept_as_written,
     )
 
 
@@ -226,21 +241,25 @@ def outcomes(
     value_columns = [
         c
         for c in prepared.rows.columns
-        if c not in (KEY, ROW, LINE, REASON, WARNINGS) and c != "website"
+        if c not in (KEY, ROW, LINE, REASON, WARNINGS, "website") and not c.startswith(KEPT)
     ]
+    kept_columns = [c for c in prepared.rows.columns if c.startswith(KEPT)]
     result = []
     for row in decided.iter_rows(named=True):
         values = {c: row[c] for c in value_columns if row.get(c) is not None}
         warned = row[WARNINGS] or ""
+        kept = "; ".join(
+            f"{c[len(KEPT) :]}: {row[c]!r}" for c in kept_columns if row[c] is not None
+        )
         if row[REASON] is not None:
             result.append(RowOutcome(row[LINE], REJECT, row[REASON], values))
         elif row[ACTION] == REJECT:
             result.append(RowOutcome(row[LINE], REJECT, row["__why"] or "", values))
         elif row["__first"] is not None and row["__first"] != row[ROW]:
-            result.append(RowOutcome(row[LINE], MERGE, "", values, row[LEAD_ID], warned))
+            result.append(RowOutcome(row[LINE], MERGE, "", values, row[LEAD_ID], warned, kept))
         else:
             action = row[ACTION] or CREATE
-            result.append(RowOutcome(row[LINE], action, "", values, row[LEAD_ID], warned))
+            result.append(RowOutcome(row[LINE], action, "", values, row[LEAD_ID], warned, kept))
     return result
 
 
@@ -349,7 +368,13 @@ def _summary(job: ImportJob, seconds: float) -> ImportSummary:
         seconds=seconds,
         rejects_path=job.rejects_path,
         job_id=job.pk,
+        kept_as_written=[KeptValues.from_json(kept) for kept in job.kept_as_written],
     )
+
+
+def kept_as_written_lines(job: ImportJob) -> list[str]:
+    """What the job kept as written, per choice column, in words (as the preview says)."""
+    return [KeptValues.from_json(kept).describe() for kept in job.kept_as_written]
 
 
 def _start(job: ImportJob, prepared: Prepared) -> None:
@@ -362,6 +387,7 @@ def _start(job: ImportJob, prepared: Prepared) -> None:
         rows_done=rejected,
         rejected=rejected,
         warned=prepared.warnings.height,
+        kept_as_written=[kept.as_json() for kept in prepared.kept_as_written],
     )
     job.refresh_from_db()
 
@@ -481,6 +507,20 @@ def _apply_chunk(
     accounts = book.for_ids(account_ids)
     tick = _timed(timings, "accounts", tick)
 
+    # The file's activity columns: events not stored yet add to the engagement now.
+    events = activity_events(classified.filter(pl.col(ACTION) != REJECT), now=now)
+    if events.height:
+        known = events.filter(pl.col(LEAD_ID).is_not_null()).select(event_key().alias("key"))["key"]
+        stored = stored_event_keys(known.to_list())
+        if stored:
+            events = events.filter(pl.col(LEAD_ID).is_null() | ~event_key().is_in(sorted(stored)))
+        classified = classified.join(
+            events.group_by(KEY).agg(pl.col("points").sum().alias(ACTIVITY_POINTS)),
+            on=KEY,
+            how="left",
+        )
+    tick = _timed(timings, "events", tick)
+
     planned = plan_changes(classified, accounts, now=now)
     tick = _timed(timings, "score", tick)
 
@@ -527,6 +567,10 @@ def _apply_chunk(
 
     with apply.references_checked_per_chunk(updates[LEAD_ID].to_list()):
         _write(job, prepared, planned, campaign, now=now, timings=timings)
+        if events.height:
+            started = time.perf_counter()
+            _write_events(events, planned, now=now)
+            _timed(timings, "write: events", started)
         written = time.perf_counter()
     _timed(timings, "write: foreign keys", written)
     tick = _timed(timings, "write", tick)
@@ -590,6 +634,7 @@ def _write(
             ),
             "segment",
             "fit_score",
+            "engagement_score",
             "score",
             pl.col("__team").alias("team_id"),
             pl.col("__owner").alias("owner_id"),
@@ -612,6 +657,7 @@ def _write(
             "account_id",
             dt(pl.col("arrived_at")).alias("arrived_at"),
             "fit_score",
+            "engagement_score",
             "score",
             "segment",
             pl.col("__to_stage").alias("to_stage"),
@@ -709,6 +755,22 @@ def _write(
             now=now,
         )
     _timed(timings, "write: members", tick)
+
+
+def _write_events(events: pl.DataFrame, planned: pl.DataFrame, *, now: datetime) -> None:
+    """The chunk's activity events, with the ids of the leads it made, through qualify."""
+    with_ids = events.drop(LEAD_ID).join(planned.select(KEY, LEAD_ID), on=KEY, how="inner")
+    insert_events(
+        with_ids.select(
+            pl.col(LEAD_ID).alias("lead_id"),
+            "kind",
+            "occurred_at",
+            "points",
+            "properties",
+            event_key().alias("idempotency_key"),
+        ),
+        now=now,
+    )
 
 
 # --- rejects -------------------------------------------------------------------------------

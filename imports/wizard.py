@@ -141,6 +141,9 @@ class WizardPreview:
 
     rows: list[RowOutcome]
     summary: ImportSummary | None
+    # Per choice column, the values kept as written (of the whole file when `summary`
+    # is there, else of the rows previewed), in words.
+    kept_as_written: list[str]
 
 
 def preview_job(job: ImportJob, *, now: datetime, limit: int = 200) -> WizardPreview:
@@ -149,12 +152,17 @@ def preview_job(job: ImportJob, *, now: datetime, limit: int = 200) -> WizardPre
     if is_small(Path(job.file_path)):
         prepared = prepare(job.file_path, options, now=now)
         classified = classify_all(prepared)
+        summary = summarise(prepared, classified)
         return WizardPreview(
-            outcomes(prepared, classified, limit=limit), summarise(prepared, classified)
+            outcomes(prepared, classified, limit=limit), summary, summary.kept_as_written_lines
         )
     # Rows later in the file may still merge into these; the counts come with the run.
     prepared = prepare(job.file_path, options, now=now, limit=limit)
-    return WizardPreview(outcomes(prepared, classify_all(prepared), limit=limit), None)
+    return WizardPreview(
+        outcomes(prepared, classify_all(prepared), limit=limit),
+        None,
+        [kept.describe() for kept in prepared.kept_as_written],
+    )
 
 
 def is_small(path: Path) -> bool:

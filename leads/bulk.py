@@ -144,6 +144,7 @@ UPDATE_TYPES = {
     "account_id": "int",
     "arrived_at": "time",
     "fit_score": "int",
+    "engagement_score": "int",
     "score": "int",
     "segment": "text",
     "to_stage": "text",
@@ -187,7 +188,7 @@ def _update_sets(key: str, *, moving: bool) -> list[str]:
     ).format(t=LEAD)
     plain = ["external_id"] if key == "email" else ["email", "external_id"]
     plain += [*LEAD_TEXT, "employees", "budget"]
-    plain += ["arrived_at", "fit_score", "score", "segment"]
+    plain += ["arrived_at", "fit_score", "engagement_score", "score", "segment"]
     sets = [f"{c} = u.{c}" for c in plain]
     sets += [
         f"account_id = COALESCE({LEAD}.account_id, u.account_id)",

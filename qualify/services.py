@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+import polars as pl
+from django.db import connection, models, transaction
 from django.db.models import Sum
 
 from leads.bulk import update_columns
@@ -14,6 +15,7 @@ from leads.choices import Stage
 from leads.history import history_ids, move_rows
 from leads.models import Lead
 from leads.services import follow_merges, move_leads, transition_lead, update_lead
+from leads.sql import db_datetime, db_now, in_list, load
 from routing.services import assign_leads
 from users.models import User
 
@@ -216,3 +218,39 @@ def move_lead_history(
 ) -> dict[str, int]:
     """Give the events named by `ids` to the lead `to` (a merge, or its undo)."""
     return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
+
+
+# --- Engagement from files: events in bulk ------------------------------------------------
+
+
+def stored_event_keys(keys: Sequence[str]) -> set[str]:
+    """Which of these idempotency keys are stored already."""
+    if not keys:
+        return set()
+    clause, params = in_list(list(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT idempotency_key FROM {Event._meta.db_table} WHERE idempotency_key {clause}",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def insert_events(frame: pl.DataFrame, *, now: datetime) -> int:
+    """Store engagement events in bulk, in the caller's transaction (an import chunk,
+    which scores its leads itself): `frame` has lead_id, kind, occurred_at (aware UTC),
+    points, properties (JSON text) and idempotency_key, none of them stored yet
+    (`stored_event_keys`). Returns how many were stored."""
+    if frame.is_empty():
+        return 0
+    rows = frame.select(
+        pl.col("lead_id").cast(pl.Int64),
+        pl.col("kind"),
+        db_datetime(pl.col("occurred_at")).alias("occurred_at"),
+        pl.col("points").cast(pl.Int64),
+        pl.col("properties"),
+        pl.col("idempotency_key"),
+    ).sort("lead_id", "occurred_at")
+    with connection.cursor() as cursor:
+        load(cursor, Event._meta.db_table, rows, {"received_at": db_now(now), "campaign_id": None})
+    return rows.height

@@ -9,7 +9,13 @@ from django import forms
 from django.conf import settings
 
 from imports.choices import ImportKey
-from imports.mapping import CUSTOM_PREFIX, IGNORE, IMPORT_FIELDS, custom_field_name
+from imports.mapping import (
+    CUSTOM_PREFIX,
+    ENGAGEMENT_FIELDS,
+    IGNORE,
+    IMPORT_FIELDS,
+    custom_field_name,
+)
 from imports.reader import SNIFF_BYTES, binary_problem
 from imports.wizard import UPLOAD_SUFFIXES
 from leads.choices import MemberStatus
@@ -131,13 +137,21 @@ class UploadForm(ReadingForm):
 
 
 def column_choices(column: str, suggestion: str) -> list[Any]:
-    """A column's choices: every lead field, a custom field named after it, or ignore."""
+    """A column's choices: every lead field, an activity that becomes engagement events,
+    a custom field named after it, or ignore."""
     customs = {CUSTOM_PREFIX + custom_field_name(column)}
     if suggestion.startswith(CUSTOM_PREFIX):
         customs.add(suggestion)
     other = [(c, f"Custom field “{c[len(CUSTOM_PREFIX) :]}”") for c in sorted(customs)]
     return [
-        ("Lead fields", list(IMPORT_FIELDS.items())),
+        (
+            "Lead fields",
+            [(f, label) for f, label in IMPORT_FIELDS.items() if f not in ENGAGEMENT_FIELDS],
+        ),
+        (
+            "Activity (becomes engagement events)",
+            [(f, IMPORT_FIELDS[f]) for f in ENGAGEMENT_FIELDS],
+        ),
         ("Other", [*other, (IGNORE, "Ignore this column")]),
     ]
 
@@ -159,8 +173,8 @@ class MappingForm(forms.Form):
             suggestion = suggested.get(column, IGNORE)
             choices = column_choices(column, suggestion)
             chosen = current.get(column, suggestion)
-            if chosen.startswith(CUSTOM_PREFIX) and chosen not in dict(choices[1][1]):
-                choices[1][1].insert(0, (chosen, f"Custom field “{chosen[len(CUSTOM_PREFIX) :]}”"))
+            if chosen.startswith(CUSTOM_PREFIX) and chosen not in dict(choices[-1][1]):
+                choices[-1][1].insert(0, (chosen, f"Custom field “{chosen[len(CUSTOM_PREFIX) :]}”"))
             self.fields[f"col_{index}"] = forms.ChoiceField(
                 label=column, choices=choices, initial=chosen
             )

@@ -37,7 +37,7 @@ from imports.mapping import (
 from imports.models import ImportJob
 from imports.pipeline import CREATE, MERGE, REJECT, UPDATE, ImportOptions
 from imports.reader import ImportFileError
-from imports.services import RowOutcome, inspect_file
+from imports.services import RowOutcome, inspect_file, kept_as_written_lines
 from imports.wizard import (
     NEW_CAMPAIGN,
     check_job,
@@ -288,6 +288,8 @@ class PreviewRow:
     external_id: str
     # Values left empty because they could not be read (the row is kept).
     warnings: str = ""
+    # Choice values that are none of the choices, kept as written.
+    kept: str = ""
 
 
 def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
@@ -324,6 +326,7 @@ def explain(outcomes: list[RowOutcome], key: str) -> list[PreviewRow]:
                 company=str(values.get("company_name") or ""),
                 external_id=str(values.get("external_id") or ""),
                 warnings=outcome.warnings,
+                kept=outcome.kept,
             )
         )
     return rows
@@ -354,7 +357,12 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     shown = {action: 0 for action in ACTION_COLOURS}
     for row in rows:
         shown[row.action] = shown.get(row.action, 0) + 1
-    context |= {"rows": rows, "summary": preview.summary, "shown": shown}
+    context |= {
+        "rows": rows,
+        "summary": preview.summary,
+        "shown": shown,
+        "kept_lines": preview.kept_as_written,
+    }
     return render(request, "web/imports_preview.html", context)
 
 
@@ -406,6 +414,7 @@ def _progress_context(job: ImportJob, now: datetime) -> dict[str, Any]:
         "polling": state in ("waiting", "running"),
         "upload_ttl_hours": settings.LEADLOOP_IMPORT_UPLOAD_TTL_HOURS,
         "rejects_available": state == "done" and rejects_file(job) is not None,
+        "kept_lines": kept_as_written_lines(job),
     }
 
 

@@ -189,7 +189,9 @@ def test_invalid_emails_reject_their_row_and_unreadable_phones_only_warn(
     }
 
 
-def test_choices_as_exports_spell_them_are_read_and_the_rest_only_warn(tmp_path, org, now) -> None:
+def test_choices_as_exports_spell_them_are_read_and_the_rest_kept_as_written(
+    tmp_path, org, now
+) -> None:
     path = write(
         tmp_path / "timeline.csv",
         "Email,Timeline,Authority,Country\n"
@@ -202,32 +204,30 @@ def test_choices_as_exports_spell_them_are_read_and_the_rest_only_warn(tmp_path,
     preview = preview_import(path, ImportOptions(), now=now)
     job = run(path, now)
 
-    assert [(o.action, o.warnings) for o in preview] == [
-        ("create", ""),
-        ("create", ""),
-        ("create", ""),
-        (
-            "create",
-            "country: 'Narnia' is not a country we recognise: give its name,"
-            " in one of many languages, or its two-letter code (DE, GB, US); authority: 'boss' is not"
-            " one of decision_maker, influencer, none, user; timeline: 'whenever' is not one"
-            " of later, never, now, quarter, year",
-        ),
+    assert [(o.action, o.warnings, o.kept) for o in preview] == [
+        ("create", "", ""),
+        ("create", "", ""),
+        ("create", "", ""),
+        ("create", "", "country: 'Narnia'; authority: 'boss'; timeline: 'whenever'"),
     ]
     assert counts(job) == (4, 0, 0, 0)
-    assert job.warned == 1
+    assert job.warned == 0
     assert list(
-        Lead.objects.order_by("email").values_list("email", "timeline", "authority", "country")
+        Lead.objects.order_by("email").values_list(
+            "email", "timeline", "authority", "country", "custom_fields"
+        )
     ) == [
-        ("a@acme.io", "quarter", "decision_maker", "DE"),
-        ("b@acme.io", "year", "decision_maker", "GB"),
-        ("c@acme.io", "year", "user", "US"),
-        ("d@acme.io", "", "", ""),
-    ]
+        ("a@acme.io", "quarter", "decision_maker", "DE", {}),
+        ("b@acme.io", "year", "decision_maker", "GB", {}),
+        ("c@acme.io", "year", "user", "US", {}),
+        (
+            "d@acme.io", "", "", "",
+            {"authority": "boss", "country": "Narnia", "timeline": "whenever"},
+        ),
+    ]  # fmt: skip
+    assert [kept["column"] for kept in job.kept_as_written] == ["Authority", "Timeline", "Country"]
     rejects = Path(job.rejects_path).read_text(encoding="utf-8-sig").splitlines()
-    assert rejects[0] == "_line,_reason,_warnings,Email,Timeline,Authority,Country"
-    assert rejects[1].startswith("5,,\"country: 'Narnia' is not a country")
-    assert len(rejects) == 2
+    assert rejects == ["_line,_reason,_warnings,Email,Timeline,Authority,Country"]
 
 
 def test_duplicates_in_the_file_are_folded_later_rows_winning(tmp_path, org, now) -> None:

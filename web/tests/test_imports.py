@@ -516,3 +516,53 @@ def test_the_lead_page_names_the_import_file_and_line_a_row_came_from(
 
     assert f"import #{job.pk} of fair-2026.csv, line 2" in page
     assert f"import #{job.pk} of fair-2026.csv, line 5" in page
+
+
+def test_the_wizard_offers_activity_columns_and_says_what_it_keeps_as_written(
+    org: Any,
+    data_dir: Path,
+    client_for: ClientFor,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    client = client_for(org.marketer)
+    content = (
+        "Email,Lead Source,TotalVisits,Specialization\n"
+        "ann@acme.io,Olark Chat,4,Select\n"
+        "bob@acme.io,Organic Search,,Finance\n"
+        "cy@acme.io,Olark Chat,2,\n"
+    )
+    upload(client, "x-education.csv", content.encode())
+    job = ImportJob.objects.get()
+
+    response = client.get(f"/imports/{job.pk}/mapping/")
+    assert {row.name: row.field.value() for row in response.context["rows"]} == {
+        "Email": "email",
+        "Lead Source": "source",
+        "TotalVisits": "visits",
+        "Specialization": "custom:specialization",
+    }
+    assert "Activity (becomes engagement events)" in response.content.decode()
+    client.post(f"/imports/{job.pk}/mapping/", suggested_post(response))
+
+    response = client.get(f"/imports/{job.pk}/preview/")
+    said = (
+        "Lead Source: 3 rows kept as written, not one of the choices:"
+        " Olark Chat (2), Organic Search (1)"
+    )
+    assert response.context["kept_lines"] == [said]
+    assert said in response.content.decode()
+    assert [r.kept for r in response.context["rows"]] == [
+        "source: 'Olark Chat'", "source: 'Organic Search'", "source: 'Olark Chat'",
+    ]  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/start/")
+    response = client.get(f"/imports/{job.pk}/")
+    assert said in response.content.decode()
+    assert list(
+        Lead.objects.order_by("email").values_list("source", "custom_fields", "engagement_score")
+    ) == [
+        ("other", {"lead_source": "Olark Chat"}, 4),
+        ("other", {"lead_source": "Organic Search", "specialization": "Finance"}, 0),
+        ("other", {"lead_source": "Olark Chat"}, 2),
+    ]

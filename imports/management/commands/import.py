@@ -1,7 +1,9 @@
 """`leadloop import PATH …`: import leads from a CSV or XLSX file.
 
 Prints a progress bar on stderr and, at the end, one line of JSON on stdout:
-{"created": …, "updated": …, "merged": …, "rejected": …, "warned": …, "rows": …, "seconds": …}
+{"created": …, "updated": …, "merged": …, "rejected": …, "warned": …, "rows": …, "seconds": …,
+ "kept_as_written": [{"column", "field", "custom_field", "rows", "values": [[value, rows] …]} …]}
+and, on stderr, each choice column's values that are none of its choices, kept as written.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from imports.mapping import MappingError, MissingColumn, parse_map_options
 from imports.models import ImportJob
 from imports.pipeline import ImportOptions, prepare
 from imports.reader import ImportFileError
-from imports.services import create_import_job, plan_import, run_import, write_rejects
+from imports.services import (
+    ImportSummary,
+    create_import_job,
+    plan_import,
+    run_import,
+    write_rejects,
+)
 from leads.choices import MemberStatus
 from leads.models import Campaign
 
@@ -97,6 +105,7 @@ class Command(BaseCommand):
                 summary = plan_import(path, import_options, now=now)
                 if options["rejects"]:
                     write_rejects(prepare(path, import_options, now=now), path=options["rejects"])
+                self._say_kept(summary)
                 self.stdout.write(json.dumps(summary.as_json()))
                 return
             # Check the file and the mapping before a job is recorded.
@@ -134,7 +143,13 @@ class Command(BaseCommand):
                 f"{summary.rejected} rejected rows and {summary.warned} rows kept with a value"
                 f" left empty written to {job.rejects_path}"
             )
+        self._say_kept(summary)
         self.stdout.write(json.dumps(summary.as_json()))
+
+    def _say_kept(self, summary: ImportSummary) -> None:
+        """Each choice column's values that are none of its choices, kept as written."""
+        for line in summary.kept_as_written_lines:
+            self.stderr.write(line)
 
 
 def _said(error: Exception) -> str:
