@@ -6,26 +6,24 @@ Analytics reads everyone's history and writes nothing of theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import polars as pl
-from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, When
 
-from followup.choices import CONTACT_KINDS
-from followup.models import Touch
-from leads.choices import Stage
 from leads.lifecycle import FUNNEL, SALES_STAGES, reached_from
-from leads.models import Campaign, CampaignMember, Lead, StageChange
+from leads.models import Campaign, Lead, StageChange
 from routing.models import Assignment
-from routing.rules import BusinessCalendar
-from routing.services import calendar_of
 from users.access import visible_leads
 from users.models import Team, User
 
-from .followup import NO_TEAM, TURN_SCHEMA, Figures, classify, figure_filter, summarise
+from .followup import (
+    AGE_BUCKETS,
+    AGE_EDGES_HOURS,
+    ATTEMPT_BUCKETS,
+    Figures,
+    percentile,
+)
 from .rules import OFF_FUNNEL, FunnelStep, funnel
 
 
@@ -121,9 +119,34 @@ def funnel_by_campaign(
 # --- Follow-up figures (analytics.followup) ---------------------------------------------
 
 FOLLOWUP_BY = ("rep", "team", "campaign")
-_BY_COLUMN = {"rep": "owner_id", "team": "team_id", "campaign": "campaign_id"}
-# A turn ends "dropped" when its rep moved the lead to one of these.
-DROPPED_TO = (Stage.RECYCLED, Stage.DISQUALIFIED, Stage.NURTURING)
+_BY_COLUMN = {
+    "rep": "to_owner_id",
+    "team": "to_team_id",
+    "campaign": "lead__memberships__campaign_id",
+}
+
+
+class _Trunc(Func):
+    """Towards zero, as an integer-valued number: PostgreSQL's trunc(), SQLite's CAST (a
+    plain column expression, where Django's Floor would call Python on SQLite)."""
+
+    function = "TRUNC"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)")
+
+
+def _hour_bin(column: str) -> Case:
+    """analytics.followup.hour_bin in SQL: the lower edge of the column's histogram bin."""
+    hours = F(column)
+    return Case(
+        When(**{f"{column}__lt": 1}, then=_Trunc(hours * 60) / 60.0),
+        When(**{f"{column}__lt": 24}, then=_Trunc(hours * 10) / 10.0),
+        When(**{f"{column}__lt": 240}, then=_Trunc(hours)),
+        default=_Trunc(hours / 24) * 24.0,
+        output_field=FloatField(),
+    )
 
 
 def _turn_scope(user: User) -> Q | None:
@@ -136,27 +159,10 @@ def _turn_scope(user: User) -> Q | None:
     return Q(to_owner_id=user.pk)
 
 
-def followup_turns(
-    user: User,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    owner_id: int | None = None,
-    team_id: int | None = None,
-) -> pl.DataFrame:
-    """Every turn (an assignment to a rep) given in the period that `user` may count, with
-    its first contact and attempts by that rep since, and whether the rep dropped it.
-    One query: the touches and the drop are correlated sub-queries on their indexes
-    (touch_lead, stagechange_lead)."""
-    contacts = Touch.objects.filter(
-        lead_id=OuterRef("lead_id"),
-        user_id=OuterRef("to_owner_id"),
-        occurred_at__gte=OuterRef("assigned_at"),
-        kind__in=CONTACT_KINDS,
-    )
-    turns = Assignment.objects.filter(
-        to_owner__isnull=False, lead__merged_into__isnull=True
-    ).order_by()
+def _turns(user: User, *, since: datetime | None, until: datetime | None) -> QuerySet[Assignment]:
+    """The turns (assignments to a rep) given in the period that `user` may count."""
+    # No join to the leads: a merge moves the duplicate's assignments to the survivor.
+    turns = Assignment.objects.filter(to_owner__isnull=False)
     scope = _turn_scope(user)
     if scope is not None:
         turns = turns.filter(scope)
@@ -164,77 +170,41 @@ def followup_turns(
         turns = turns.filter(assigned_at__gte=since)
     if until is not None:
         turns = turns.filter(assigned_at__lt=until)
-    if owner_id is not None:
-        turns = turns.filter(to_owner_id=owner_id)
-    if team_id is not None:
-        turns = turns.filter(to_team_id=team_id)
-    rows = turns.annotate(
-        first_touch_at=Subquery(contacts.order_by("occurred_at").values("occurred_at")[:1]),
-        attempts=Coalesce(
-            Subquery(contacts.values("lead_id").annotate(n=Count("pk")).values("n")[:1]), 0
+    return turns.order_by()
+
+
+def _conditions(now: datetime) -> dict[str, Q]:
+    """Each figure as a condition on a turn, at `now`."""
+    touched = Q(first_touch_at__isnull=False)
+    in_sla = touched & (Q(due_at__isnull=True) | Q(first_touch_at__lte=F("due_at")))
+    missed = Q(first_touch_at__gt=F("due_at")) | Q(first_touch_at__isnull=True, due_at__lt=now)
+    return {
+        "assigned": Q(),
+        "touched": touched,
+        "untouched": ~touched,
+        "in_sla": in_sla,
+        "missed_sla": missed,
+        "dropped": Q(dropped_at__isnull=False),
+        "leaked": Q(
+            first_touch_at__isnull=True,
+            lead__owner_id=F("to_owner_id"),
+            lead__stage__in=SALES_STAGES,
         ),
-        dropped=Exists(
-            StageChange.objects.filter(
-                lead_id=OuterRef("lead_id"),
-                changed_by_id=OuterRef("to_owner_id"),
-                changed_at__gte=OuterRef("assigned_at"),
-                from_stage__in=SALES_STAGES,
-                to_stage__in=DROPPED_TO,
-            )
-        ),
-        waiting=Q(lead__owner_id=F("to_owner_id"), lead__stage__in=SALES_STAGES),
-    ).values_list(
-        "pk",
-        "lead_id",
-        "to_owner_id",
-        "to_team_id",
-        "assigned_at",
-        "first_touch_at",
-        "attempts",
-        "dropped",
-        "waiting",
-    )
-    return pl.DataFrame(list(rows), schema=TURN_SCHEMA, orient="row")
+    }
 
 
-def _classified(
-    user: User,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    now: datetime,
-    owner_id: int | None = None,
-    team_id: int | None = None,
-) -> pl.DataFrame:
-    turns = followup_turns(user, since=since, until=until, owner_id=owner_id, team_id=team_id)
-    teams = Team.objects.filter(pk__in=turns["team_id"].drop_nulls().unique().to_list())
-    default = float(settings.LEADLOOP_DEFAULT_SLA_HOURS)
-    calendars = {NO_TEAM: BusinessCalendar(), **{t.pk: calendar_of(t) for t in teams}}
-    sla_hours = {NO_TEAM: default, **{t.pk: float(t.sla_hours or default) for t in teams}}
-    return classify(turns, now=now, sla_hours=sla_hours, calendars=calendars)
-
-
-def _with_campaigns(classified: pl.DataFrame) -> pl.DataFrame:
-    """One row per turn and campaign its lead is a member of (a lead in two campaigns
-    counts in both; one in none, under "(none)")."""
-    members = pl.DataFrame(
-        list(
-            CampaignMember.objects.filter(
-                lead_id__in=classified["lead_id"].unique().to_list()
-            ).values_list("lead_id", "campaign_id")
-        ),
-        schema={"lead_id": pl.Int64, "campaign_id": pl.Int64},
-        orient="row",
-    )
-    return classified.join(members, on="lead_id", how="left")
-
-
-def _names(by: str, keys: list[int]) -> dict[int, str]:
-    if by == "rep":
-        people = User.objects.filter(pk__in=keys)
-        return {u.pk: u.display_name for u in sorted(people, key=lambda u: u.display_name)}
-    model = Team if by == "team" else Campaign
-    return dict(model.objects.filter(pk__in=keys).order_by("name").values_list("pk", "name"))
+def _bucket_condition(figure: str, bucket: str, now: datetime) -> Q:
+    if figure == "dropped" and bucket in ATTEMPT_BUCKETS:
+        return Q(attempts__gte=6) if bucket == "6+" else Q(attempts=int(bucket))
+    if figure == "leaked" and bucket in AGE_BUCKETS:
+        index = AGE_BUCKETS.index(bucket)
+        older = Q()
+        if index < len(AGE_EDGES_HOURS):
+            older &= Q(assigned_at__gt=now - timedelta(hours=AGE_EDGES_HOURS[index]))
+        if index > 0:
+            older &= Q(assigned_at__lte=now - timedelta(hours=AGE_EDGES_HOURS[index - 1]))
+        return older
+    raise ValueError(f"{bucket!r} is not a bucket of {figure!r}")
 
 
 def followup_report(
@@ -244,21 +214,76 @@ def followup_report(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime,
-    owner_id: int | None = None,
-    team_id: int | None = None,
 ) -> list[Figures]:
     """Follow-up figures per rep, team or campaign (`by`) of the turns given in the period:
-    follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage."""
+    follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage.
+
+    Three grouped queries over the turns, whatever their number: the counts, and one
+    histogram each of business and clock hours to the first touch, whose percentiles are
+    read in Python (exact to the bin's width, analytics.followup.bin_width)."""
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
-    classified = _classified(
-        user, since=since, until=until, now=now, owner_id=owner_id, team_id=team_id
-    )
-    if by == "campaign":
-        classified = _with_campaigns(classified)
     column = _BY_COLUMN[by]
-    keys = classified[column].drop_nulls().unique().to_list() if classified.height else []
-    return summarise(classified, column, _names(by, keys))
+    turns = _turns(user, since=since, until=until)
+    when = _conditions(now)
+    counts: dict[str, Any] = {
+        name: Count("pk", filter=when[name])
+        for name in ("assigned", "touched", "in_sla", "missed_sla", "dropped")
+    }
+    for n, bucket in enumerate(ATTEMPT_BUCKETS):
+        counts[f"attempts_{n}"] = Count(
+            "pk", filter=when["dropped"] & _bucket_condition("dropped", bucket, now)
+        )
+    for n, bucket in enumerate(AGE_BUCKETS):
+        counts[f"leaked_{n}"] = Count(
+            "pk", filter=when["leaked"] & _bucket_condition("leaked", bucket, now)
+        )
+    rows = {row[column]: row for row in turns.values(column).annotate(**counts)}
+    histograms: dict[str, dict[Any, dict[float, int]]] = {}
+    for hours in ("first_touch_hours", "first_touch_clock_hours"):
+        per_key: dict[Any, dict[float, int]] = {}
+        for key, edge, n in (
+            turns.filter(**{f"{hours}__isnull": False})
+            .values(column)
+            .annotate(edge=_hour_bin(hours))
+            .values(column, "edge")
+            .annotate(n=Count("pk"))
+            .values_list(column, "edge", "n")
+        ):
+            per_key.setdefault(key, {})[float(edge)] = n
+        histograms[hours] = per_key
+    names = _names(by, [key for key in rows if key is not None])
+    order = {key: n for n, key in enumerate(names)}
+    figures = []
+    for key in sorted(rows, key=lambda k: (k is None, order.get(k, len(order)))):
+        row = rows[key]
+        business = histograms["first_touch_hours"].get(key, {})
+        clock = histograms["first_touch_clock_hours"].get(key, {})
+        figures.append(
+            Figures(
+                key=key,
+                name=names.get(key, "(none)") if key is not None else "(none)",
+                assigned=row["assigned"],
+                touched=row["touched"],
+                in_sla=row["in_sla"],
+                missed_sla=row["missed_sla"],
+                sla_decided=row["in_sla"] + row["missed_sla"],
+                clock_hours=(percentile(clock, 0.5), percentile(clock, 0.9)),
+                business_hours=(percentile(business, 0.5), percentile(business, 0.9)),
+                dropped=row["dropped"],
+                attempts={b: row[f"attempts_{n}"] for n, b in enumerate(ATTEMPT_BUCKETS)},
+                leaked={b: row[f"leaked_{n}"] for n, b in enumerate(AGE_BUCKETS)},
+            )
+        )
+    return figures
+
+
+def _names(by: str, keys: list[int]) -> dict[int, str]:
+    if by == "rep":
+        people = User.objects.filter(pk__in=keys)
+        return {u.pk: u.display_name for u in sorted(people, key=lambda u: u.display_name)}
+    model = Team if by == "team" else Campaign
+    return dict(model.objects.filter(pk__in=keys).order_by("name").values_list("pk", "name"))
 
 
 def followup_lead_ids(
@@ -271,16 +296,20 @@ def followup_lead_ids(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime,
-) -> list[int]:
-    """The leads behind one number of `followup_report`: the same turns, narrowed to a
-    figure ("touched", "missed_sla", "dropped" with an attempts bucket, "leaked" with an
-    age bucket …) and one rep, team or campaign (`key`; None: all)."""
+) -> QuerySet[Assignment, int]:
+    """The ids of the leads behind one number of `followup_report` (a sub-query for the
+    lead list): the same turns narrowed to a figure ("touched", "missed_sla", "dropped"
+    with an attempts bucket, "leaked" with an age bucket …) and one rep, team or campaign
+    (`key`; None: all). Raises ValueError on an unknown figure, bucket or grouping."""
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
-    chosen = figure_filter(figure, bucket)
-    classified = _classified(user, since=since, until=until, now=now)
-    if by == "campaign":
-        classified = _with_campaigns(classified)
+    conditions = _conditions(now)
+    if figure not in conditions:
+        raise ValueError(f"{figure!r} is not a follow-up figure")
+    chosen = conditions[figure]
+    if bucket:
+        chosen &= _bucket_condition(figure, bucket, now)
+    turns = _turns(user, since=since, until=until).filter(chosen)
     if key is not None:
-        classified = classified.filter(pl.col(_BY_COLUMN[by]) == key)
-    return classified.filter(chosen)["lead_id"].unique().sort().to_list()
+        turns = turns.filter(**{_BY_COLUMN[by]: key})
+    return turns.values_list("lead_id", flat=True).distinct()

@@ -168,7 +168,7 @@ class LeadFilterForm(ArrivalPeriodForm):
             leads = leads.filter(pk__in=self._followup_ids(data))
         return leads
 
-    def _followup_ids(self, data: dict[str, Any]) -> list[int]:
+    def _followup_ids(self, data: dict[str, Any]) -> QuerySet[Any, int]:
         tz = timezone.get_current_timezone()
         since, until = data["given_since"], data["given_until"]
         try:
@@ -184,7 +184,7 @@ class LeadFilterForm(ArrivalPeriodForm):
             )
         except ValueError as error:
             self.add_error("bucket", str(error))
-            return []
+            return Lead.objects.none().values_list("pk", flat=True)
 
     def followup_caption(self) -> str:
         """What the list shows when it came from the follow-up report, in words."""

@@ -32,7 +32,8 @@ def test_manager_page_charts_tables_and_links_to_the_leads_behind(client, org, s
         assert f'id="followup-{chart}-table"' in html
     assert org.rep1.display_name in html and org.rep2.display_name in html
     # The "1 attempt" cell of rep1's row: the lead they gave up on after one call.
-    link = re.search(r'href="(/leads/\?followup=dropped&amp;by=rep&amp;key=%d&amp;bucket=1)"' % org.rep1.pk, html)
+    pattern = rf'href="(/leads/\?followup=dropped&amp;by=rep&amp;key={org.rep1.pk}&amp;bucket=1)"'
+    link = re.search(pattern, html)
     assert link is not None
     leads = client.get(link.group(1).replace("&amp;", "&"))
     assert leads.status_code == 200
@@ -58,7 +59,7 @@ def test_api_rows_and_scope(client, org, story) -> None:  # type: ignore[no-unty
     rows = {row["name"]: row for row in answer.json()["rows"]}
     rep1 = rows[org.rep1.display_name]
     assert rep1["attempts_before_dropped"]["1"] == 1
-    assert rep1["speed_to_lead_hours"]["clock_median"] == pytest.approx(0.625)
+    assert rep1["speed_to_lead_hours"]["clock_median"] == pytest.approx(0.5, abs=0.02)
     other = client.get("/api/v1/reports/follow-up", HTTP_AUTHORIZATION=bearer(org.us_manager))
     assert other.json()["rows"] == []
     bad = client.get(
