@@ -105,6 +105,7 @@ def fill(leads: int) -> dict[str, int]:
             f"INSERT INTO leads_lead ({', '.join(columns)}) SELECT {', '.join(values)}"
             f" FROM {series(leads, vendor)}"
         )
+
         # One assignment per lead, to the rep it was given to (recycled ones included),
         # with the turn's figures as routing keeps them: a deadline a day later, the
         # first touch (id % 11 attempts, the first after id % 97 hours), the hand-back.
@@ -131,9 +132,13 @@ def fill(leads: int) -> dict[str, int]:
             if vendor == "postgresql"
             else "strftime('%Y-%m-%d %H:%M:%f', assigned_at, '+' || (k.k * 24 - 20) || ' hours')"
         )
-        ks = "(SELECT generate_series(1, 10) AS k) AS k" if vendor == "postgresql" else (
-            "(WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c WHERE k < 10)"
-            " SELECT k FROM c) AS k"
+        ks = (
+            "(SELECT generate_series(1, 10) AS k) AS k"
+            if vendor == "postgresql"
+            else (
+                "(WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c WHERE k < 10)"
+                " SELECT k FROM c) AS k"
+            )
         )
         cursor.execute(
             "INSERT INTO followup_touch (lead_id, user_id, kind, outcome, notes, occurred_at,"

@@ -153,8 +153,7 @@ def record_assignments(
     constants = [by.pk if by is not None else None, connection.ops.adapt_datetimefield_value(now)]
     table = connection.ops.quote_name(Assignment._meta.db_table)
     head = (
-        f"INSERT INTO {table} ({', '.join(HANDOVER_COLUMNS)}, assigned_by_id, assigned_at,"
-        " due_at)"
+        f"INSERT INTO {table} ({', '.join(HANDOVER_COLUMNS)}, assigned_by_id, assigned_at, due_at)"
     )
     # The turn's deadline is the one the caller just gave the lead (the follow-up figures).
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
