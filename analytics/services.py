@@ -6,16 +6,24 @@ Analytics reads everyone's history and writes nothing of theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, When
 
-from leads.lifecycle import FUNNEL, reached_from
+from leads.lifecycle import FUNNEL, SALES_STAGES, reached_from
 from leads.models import Campaign, Lead, StageChange
+from routing.models import Assignment
 from users.access import visible_leads
-from users.models import User
+from users.models import Team, User
 
+from .followup import (
+    AGE_BUCKETS,
+    AGE_EDGES_HOURS,
+    ATTEMPT_BUCKETS,
+    Figures,
+    percentile,
+)
 from .rules import OFF_FUNNEL, FunnelStep, funnel
 
 
@@ -106,3 +114,202 @@ def funnel_by_campaign(
             )
         )
     return result
+
+
+# --- Follow-up figures (analytics.followup) ---------------------------------------------
+
+FOLLOWUP_BY = ("rep", "team", "campaign")
+_BY_COLUMN = {
+    "rep": "to_owner_id",
+    "team": "to_team_id",
+    "campaign": "lead__memberships__campaign_id",
+}
+
+
+class _Trunc(Func):
+    """Towards zero, as an integer-valued number: PostgreSQL's trunc(), SQLite's CAST (a
+    plain column expression, where Django's Floor would call Python on SQLite)."""
+
+    function = "TRUNC"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)")
+
+
+def _hour_bin(column: str) -> Case:
+    """analytics.followup.hour_bin in SQL: the lower edge of the column's histogram bin."""
+    hours = F(column)
+    return Case(
+        When(**{f"{column}__lt": 1}, then=_Trunc(hours * 60) / 60.0),
+        When(**{f"{column}__lt": 24}, then=_Trunc(hours * 10) / 10.0),
+        When(**{f"{column}__lt": 240}, then=_Trunc(hours)),
+        default=_Trunc(hours / 24) * 24.0,
+        output_field=FloatField(),
+    )
+
+
+def _turn_scope(user: User) -> Q | None:
+    """The turns `user` may count: everyone's for admins and marketing, the team's for a
+    manager, a rep's own. None: all."""
+    if user.sees_everything:
+        return None
+    if user.is_manager:
+        return Q(to_team_id=user.team_id) if user.team_id is not None else Q(pk__in=[])
+    return Q(to_owner_id=user.pk)
+
+
+def _turns(user: User, *, since: datetime | None, until: datetime | None) -> QuerySet[Assignment]:
+    """The turns (assignments to a rep) given in the period that `user` may count."""
+    # No join to the leads: a merge moves the duplicate's assignments to the survivor.
+    turns = Assignment.objects.filter(to_owner__isnull=False)
+    scope = _turn_scope(user)
+    if scope is not None:
+        turns = turns.filter(scope)
+    if since is not None:
+        turns = turns.filter(assigned_at__gte=since)
+    if until is not None:
+        turns = turns.filter(assigned_at__lt=until)
+    return turns.order_by()
+
+
+def _conditions(now: datetime) -> dict[str, Q]:
+    """Each figure as a condition on a turn, at `now`."""
+    touched = Q(first_touch_at__isnull=False)
+    in_sla = touched & (Q(due_at__isnull=True) | Q(first_touch_at__lte=F("due_at")))
+    missed = Q(first_touch_at__gt=F("due_at")) | Q(first_touch_at__isnull=True, due_at__lt=now)
+    return {
+        "assigned": Q(),
+        "touched": touched,
+        "untouched": ~touched,
+        "in_sla": in_sla,
+        "missed_sla": missed,
+        "dropped": Q(dropped_at__isnull=False),
+        "leaked": Q(
+            first_touch_at__isnull=True,
+            lead__owner_id=F("to_owner_id"),
+            lead__stage__in=SALES_STAGES,
+        ),
+    }
+
+
+def _bucket_condition(figure: str, bucket: str, now: datetime) -> Q:
+    if figure == "dropped" and bucket in ATTEMPT_BUCKETS:
+        return Q(attempts__gte=6) if bucket == "6+" else Q(attempts=int(bucket))
+    if figure == "leaked" and bucket in AGE_BUCKETS:
+        index = AGE_BUCKETS.index(bucket)
+        older = Q()
+        if index < len(AGE_EDGES_HOURS):
+            older &= Q(assigned_at__gt=now - timedelta(hours=AGE_EDGES_HOURS[index]))
+        if index > 0:
+            older &= Q(assigned_at__lte=now - timedelta(hours=AGE_EDGES_HOURS[index - 1]))
+        return older
+    raise ValueError(f"{bucket!r} is not a bucket of {figure!r}")
+
+
+def followup_report(
+    user: User,
+    *,
+    by: str = "rep",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime,
+) -> list[Figures]:
+    """Follow-up figures per rep, team or campaign (`by`) of the turns given in the period:
+    follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage.
+
+    Three grouped queries over the turns, whatever their number: the counts, and one
+    histogram each of business and clock hours to the first touch, whose percentiles are
+    read in Python (exact to the bin's width, analytics.followup.bin_width)."""
+    if by not in FOLLOWUP_BY:
+        raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
+    column = _BY_COLUMN[by]
+    turns = _turns(user, since=since, until=until)
+    when = _conditions(now)
+    counts: dict[str, Any] = {
+        name: Count("pk", filter=when[name])
+        for name in ("assigned", "touched", "in_sla", "missed_sla", "dropped")
+    }
+    for n, bucket in enumerate(ATTEMPT_BUCKETS):
+        counts[f"attempts_{n}"] = Count(
+            "pk", filter=when["dropped"] & _bucket_condition("dropped", bucket, now)
+        )
+    for n, bucket in enumerate(AGE_BUCKETS):
+        counts[f"leaked_{n}"] = Count(
+            "pk", filter=when["leaked"] & _bucket_condition("leaked", bucket, now)
+        )
+    rows = {row[column]: row for row in turns.values(column).annotate(**counts)}
+    histograms: dict[str, dict[Any, dict[float, int]]] = {}
+    for hours in ("first_touch_hours", "first_touch_clock_hours"):
+        per_key: dict[Any, dict[float, int]] = {}
+        for key, edge, n in (
+            turns.filter(**{f"{hours}__isnull": False})
+            .values(column)
+            .annotate(edge=_hour_bin(hours))
+            .values(column, "edge")
+            .annotate(n=Count("pk"))
+            .values_list(column, "edge", "n")
+        ):
+            per_key.setdefault(key, {})[float(edge)] = n
+        histograms[hours] = per_key
+    names = _names(by, [key for key in rows if key is not None])
+    order = {key: n for n, key in enumerate(names)}
+    figures = []
+    for key in sorted(rows, key=lambda k: (k is None, order.get(k, len(order)))):
+        row = rows[key]
+        business = histograms["first_touch_hours"].get(key, {})
+        clock = histograms["first_touch_clock_hours"].get(key, {})
+        figures.append(
+            Figures(
+                key=key,
+                name=names.get(key, "(none)") if key is not None else "(none)",
+                assigned=row["assigned"],
+                touched=row["touched"],
+                in_sla=row["in_sla"],
+                missed_sla=row["missed_sla"],
+                sla_decided=row["in_sla"] + row["missed_sla"],
+                clock_hours=(percentile(clock, 0.5), percentile(clock, 0.9)),
+                business_hours=(percentile(business, 0.5), percentile(business, 0.9)),
+                dropped=row["dropped"],
+                attempts={b: row[f"attempts_{n}"] for n, b in enumerate(ATTEMPT_BUCKETS)},
+                leaked={b: row[f"leaked_{n}"] for n, b in enumerate(AGE_BUCKETS)},
+            )
+        )
+    return figures
+
+
+def _names(by: str, keys: list[int]) -> dict[int, str]:
+    if by == "rep":
+        people = User.objects.filter(pk__in=keys)
+        return {u.pk: u.display_name for u in sorted(people, key=lambda u: u.display_name)}
+    model = Team if by == "team" else Campaign
+    return dict(model.objects.filter(pk__in=keys).order_by("name").values_list("pk", "name"))
+
+
+def followup_lead_ids(
+    user: User,
+    *,
+    figure: str,
+    bucket: str = "",
+    by: str = "rep",
+    key: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime,
+) -> QuerySet[Assignment, int]:
+    """The ids of the leads behind one number of `followup_report` (a sub-query for the
+    lead list): the same turns narrowed to a figure ("touched", "missed_sla", "dropped"
+    with an attempts bucket, "leaked" with an age bucket …) and one rep, team or campaign
+    (`key`; None: all). Raises ValueError on an unknown figure, bucket or grouping."""
+    if by not in FOLLOWUP_BY:
+        raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
+    conditions = _conditions(now)
+    if figure not in conditions:
+        raise ValueError(f"{figure!r} is not a follow-up figure")
+    chosen = conditions[figure]
+    if bucket:
+        chosen &= _bucket_condition(figure, bucket, now)
+    turns = _turns(user, since=since, until=until).filter(chosen)
+    if key is not None:
+        turns = turns.filter(**{_BY_COLUMN[by]: key})
+    return turns.values_list("lead_id", flat=True).distinct()

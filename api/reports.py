@@ -1,12 +1,13 @@
 """REST API for reports, computed from the stage history of the leads the caller may see."""
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import AwareDatetime
 
-from analytics.services import CampaignFunnel, funnel_by_campaign, funnel_report
+from analytics.services import CampaignFunnel, followup_report, funnel_by_campaign, funnel_report
 from api.common import RowId, api_user
 from api.errors import ERROR_RESPONSES, ApiError
 from leads.models import Campaign
@@ -80,3 +81,53 @@ def get_funnel(request: HttpRequest, filters: Query[FunnelQuery]) -> dict[str, A
         user, campaign_id=filters.campaign, since=filters.since, until=filters.until
     )
     return funnel_out(report)
+
+
+class FollowupQuery(Schema):
+    by: Literal["rep", "team", "campaign"] = Field(
+        "rep", description="One row per rep, team or campaign"
+    )
+    since: AwareDatetime | None = Field(None, description="Leads given to a rep at or after")
+    until: AwareDatetime | None = Field(None, description="Leads given to a rep before")
+
+
+class FollowupRowOut(Schema):
+    key: int | None = Field(description="The rep's, team's or campaign's id (null: none)")
+    name: str
+    assigned: int = Field(description="Leads given to a rep in the period (one per hand-over)")
+    touched: int = Field(description="…that the rep called, emailed or met afterwards")
+    follow_up_rate: float | None
+    in_sla: int = Field(description="…first touched within the team's SLA (business hours)")
+    missed_sla: int
+    sla_compliance: float | None = Field(description="in_sla / leads whose SLA is decided")
+    untouched: int
+    speed_to_lead_hours: dict[str, float | None] = Field(
+        description="median and p90 hours to the first touch, business and clock"
+    )
+    dropped: int = Field(description="Leads the rep handed back")
+    attempts_before_dropped: dict[str, int] = Field(description="0, 1, … 6+ attempts")
+    leaked: dict[str, int] = Field(description="Never touched, still with the rep, by age")
+
+
+class FollowupOut(Schema):
+    by: str
+    rows: list[FollowupRowOut]
+
+
+@router.get(
+    "/reports/follow-up",
+    response={200: FollowupOut, **ERROR_RESPONSES},
+    summary="Follow-up figures: rate, speed to lead, SLA, attempts, leakage",
+)
+def get_followup(request: HttpRequest, filters: Query[FollowupQuery]) -> dict[str, Any]:
+    """Per rep, team or campaign, the leads given to reps in the period: how many were
+    touched and how fast, SLA compliance, attempts before a lead was dropped, and the ones
+    never touched. Counts only what the caller may see: a manager their team, a rep
+    themselves."""
+    user = api_user(request)
+    if filters.since and filters.until and filters.since >= filters.until:
+        raise ApiError(422, "until", "must be after since")
+    figures = followup_report(
+        user, by=filters.by, since=filters.since, until=filters.until, now=timezone.now()
+    )
+    return {"by": filters.by, "rows": [f.as_dict() for f in figures]}

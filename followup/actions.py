@@ -17,7 +17,6 @@ from typing import Any
 from leads.choices import Stage
 from leads.lifecycle import REASON_REQUIRED, TransitionError
 from leads.models import Lead
-from leads.services import transition_lead
 from routing.services import reassign_lead, send_to_sales
 from users.access import can_access_lead, may_work_lead, reassign_targets
 from users.choices import LeadAction, Role
@@ -26,7 +25,15 @@ from users.permissions import STAGES, may, role_of, stage_allows
 
 from .choices import CONTACT_KINDS, OUTCOMES_BY_KIND, TouchKind
 from .models import Opportunity, Touch
-from .services import accept_lead, convert_lead, lose_lead, record_touch, reject_lead, win_lead
+from .services import (
+    accept_lead,
+    convert_lead,
+    drop_lead,
+    lose_lead,
+    record_touch,
+    reject_lead,
+    win_lead,
+)
 
 
 @dataclass(frozen=True)
@@ -236,9 +243,9 @@ def _dispatch(
             return Outcome(action, lead, opportunity=lose_lead(lead, by=by, reason=reason, now=now))
         # Plain values, so a refusal reads 'nurturing' and not the enum's repr.
         case LeadAction.DISQUALIFY:
-            transition_lead(lead, Stage.DISQUALIFIED.value, now=now, by=by, reason=reason)
+            drop_lead(lead, Stage.DISQUALIFIED.value, by=by, reason=reason, now=now)
         case LeadAction.NURTURE:
-            transition_lead(lead, Stage.NURTURING.value, now=now, by=by, reason=reason)
+            drop_lead(lead, Stage.NURTURING.value, by=by, reason=reason, now=now)
         case LeadAction.SEND_TO_SALES:
             send_to_sales(lead, by=by, reason=reason, now=now)
         case LeadAction.REASSIGN:

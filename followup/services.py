@@ -11,11 +11,11 @@ from django.db.models import F
 
 from leads.choices import Segment, Stage
 from leads.history import history_ids, move_rows
-from leads.lifecycle import TransitionError
+from leads.lifecycle import SALES_STAGES, TransitionError
 from leads.models import Lead
 from leads.services import transition_lead, update_lead
 from routing.choices import AssignedHow
-from routing.services import Handover, record_assignments
+from routing.services import Handover, note_contact, note_dropped, record_assignments
 from users.models import User
 
 from .choices import CONTACT_KINDS, OpportunityStatus
@@ -56,6 +56,8 @@ def record_touch(
         update_lead(locked.pk, **updates)
         if is_claimed:
             _record_claim(locked, by=by, now=now)
+        if kind in CONTACT_KINDS:
+            note_contact(locked.pk, when=when)
     lead.refresh_from_db()
     return touch
 
@@ -83,6 +85,17 @@ def _record_claim(lead: Lead, *, by: User, now: datetime) -> None:
     record_assignments([claim], by=by, now=now)
 
 
+def drop_lead(lead: Lead, to_stage: str, *, by: User, reason: str, now: datetime) -> Lead:
+    """Disqualify the lead or move it back to nurture; if sales had it, its turn ends
+    dropped (the follow-up figures count the attempts made before)."""
+    was_sales = lead.stage in SALES_STAGES
+    with transaction.atomic():
+        transition_lead(lead, to_stage, now=now, by=by, reason=reason)
+        if was_sales:
+            note_dropped(lead.pk, now=now)
+    return lead
+
+
 def reject_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
     """Sales hands the lead back: it is recycled into nurture, never lost."""
     if lead.stage == Stage.OPPORTUNITY:
@@ -90,6 +103,7 @@ def reject_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
         raise TransitionError("action", "an opportunity is not rejected: mark it lost instead")
     with transaction.atomic():
         transition_lead(lead, Stage.RECYCLED, now=now, by=by, reason=reason)
+        note_dropped(lead.pk, now=now)
         _back_to_marketing(lead)
     return lead
 

@@ -16,7 +16,8 @@ class Assignment(models.Model):
     whose word (`assigned_by`; None is Leadloop's routing itself).
 
     Written by routing's services in the same transaction as the lead's new owner, one row
-    per lead and hand-over, bulk paths included; never changed afterwards. `reason` is what
+    per lead and hand-over, bulk paths included; afterwards only the turn's follow-up
+    columns below change (a contact, a hand-back), never who, when or how. `reason` is what
     a person typed; `rule_name` keeps the name of the routing rule that decided, as it was
     then (a rule renamed or deleted later does not rewrite history).
     """
@@ -67,11 +68,28 @@ class Assignment(models.Model):
     rule_name = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=300, blank=True)
 
+    # The turn this hand-over began, as the follow-up figures count it (analytics): the
+    # first-touch deadline the lead got with it, the first contact after it (how long it
+    # took, on the clock and in the team's working hours), how many contacts were made,
+    # and when the lead was handed back. Kept here as they happen (routing.services
+    # note_contact / note_dropped), so a report over a million turns reads one table.
+    due_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    first_touch_hours = models.FloatField("business hours to first touch", null=True, blank=True)
+    first_touch_clock_hours = models.FloatField("clock hours to first touch", null=True, blank=True)
+    # A default in the database too: the bulk INSERTs of assignments leave it out.
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    dropped_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = "assignment"
         verbose_name_plural = "assignments"
         ordering = ["assigned_at", "pk"]
-        indexes = [models.Index(fields=["lead", "assigned_at"], name="assignment_lead")]
+        indexes = [
+            models.Index(fields=["lead", "assigned_at"], name="assignment_lead"),
+            # The follow-up figures read a period of turns.
+            models.Index(fields=["assigned_at"], name="assignment_given"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.summary}"

@@ -23,7 +23,13 @@ from users.services import Message, notify, notify_assigned, notify_many
 
 from .choices import AssignedHow
 from .models import Assignment
-from .rules import BusinessCalendar, add_business_hours, next_in_rotation, rotation
+from .rules import (
+    BusinessCalendar,
+    add_business_hours,
+    business_hours_between,
+    next_in_rotation,
+    rotation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +152,12 @@ def record_assignments(
     ]
     constants = [by.pk if by is not None else None, connection.ops.adapt_datetimefield_value(now)]
     table = connection.ops.quote_name(Assignment._meta.db_table)
-    head = f"INSERT INTO {table} ({', '.join(HANDOVER_COLUMNS)}, assigned_by_id, assigned_at)"
+    head = (
+        f"INSERT INTO {table} ({', '.join(HANDOVER_COLUMNS)}, assigned_by_id, assigned_at, due_at)"
+    )
+    # The turn's deadline is the one the caller just gave the lead (the follow-up figures).
+    lead_table = connection.ops.quote_name(Lead._meta.db_table)
+    due = f"(SELECT l.sla_due_at FROM {lead_table} AS l WHERE l.id = {{lead}})"
     # No savepoint: the rows belong with the caller's owner change, which fails with them.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(rows), RECORD_BATCH_SIZE):
@@ -154,16 +165,20 @@ def record_assignments(
             if connection.vendor == "postgresql":
                 types = ["bigint"] * 5 + ["text"] * 3
                 arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+                names = ", ".join(HANDOVER_COLUMNS)
                 cursor.execute(
-                    f"{head} SELECT u.*, %s::bigint, %s::timestamptz FROM unnest({arrays}) AS u",
+                    f"{head} SELECT u.*, %s::bigint, %s::timestamptz,"
+                    f" {due.format(lead='u.lead_id')} FROM unnest({arrays}) AS u({names})",
                     [*constants, *(list(column) for column in zip(*batch, strict=True))],
                 )
             else:
                 values = ", ".join(
                     f"json_extract(value, '$[{n}]')" for n in range(len(HANDOVER_COLUMNS))
                 )
+                lead = "json_extract(value, '$[0]')"
                 cursor.execute(
-                    f"{head} SELECT {values}, %s, %s FROM json_each(%s) ORDER BY key",
+                    f"{head} SELECT {values}, %s, %s, {due.format(lead=lead)}"
+                    " FROM json_each(%s) ORDER BY key",
                     [*constants, json.dumps(batch)],
                 )
         # Each rep hears of the leads given to them, but not of one they took themselves;
@@ -411,6 +426,35 @@ def reassign_lead(
             )
     lead.owner, lead.team, lead.assigned_at = to, to.team, now
     return lead
+
+
+def note_contact(lead_id: int, *, when: datetime) -> None:
+    """A call, email or meeting on the lead at `when`: one more attempt on the turn it falls
+    in (the lead's latest assignment at that moment, if it was to a rep), and for its
+    first, how long it took on the clock and in the team's working hours."""
+    turn = (
+        Assignment.objects.filter(lead_id=lead_id, assigned_at__lte=when)
+        .select_related("to_team")
+        .order_by("-assigned_at", "-pk")
+        .first()
+    )
+    if turn is None or turn.to_owner_id is None:
+        return
+    updates: dict[str, object] = {"attempts": models.F("attempts") + 1}
+    if turn.first_touch_at is None:
+        calendar = calendar_of(turn.to_team) if turn.to_team else BusinessCalendar()
+        updates["first_touch_at"] = when
+        updates["first_touch_clock_hours"] = (when - turn.assigned_at).total_seconds() / 3600
+        updates["first_touch_hours"] = business_hours_between(turn.assigned_at, when, calendar)
+    Assignment.objects.filter(pk=turn.pk).update(**updates)
+
+
+def note_dropped(lead_id: int, *, now: datetime) -> None:
+    """Sales handed the lead back (rejected, disqualified, back to nurture): its current
+    turn ends dropped, with the attempts it had."""
+    turn = Assignment.objects.filter(lead_id=lead_id).order_by("-assigned_at", "-pk").first()
+    if turn is not None and turn.to_owner_id is not None and turn.dropped_at is None:
+        Assignment.objects.filter(pk=turn.pk).update(dropped_at=now)
 
 
 def open_sla_leads() -> Q:

@@ -11,10 +11,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from analytics.followup import AGE_BUCKETS, ATTEMPT_BUCKETS, Figures
 from analytics.rules import FunnelStep
 from analytics.services import CampaignFunnel
 
-from .links import LeadLinks
+from .links import FollowupLinks, LeadLinks
 
 PALETTE = ["#1f4e79", "#2e75b6", "#5b9bd5", "#9dc3e6", "#70ad47"]
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -95,3 +96,102 @@ def campaign_figure(funnels: list[CampaignFunnel], *, links: LeadLinks | None = 
 
 def campaign_chart(funnels: list[CampaignFunnel], *, links: LeadLinks | None = None) -> str:
     return _html(campaign_figure(funnels, links=links), "campaign-chart")
+
+
+# --- Follow-up figures ------------------------------------------------------------------
+
+
+def _bars(
+    names: list[str],
+    series: list[tuple[str, list[float | int | None], list[str]]],
+    *,
+    barmode: str = "group",
+    y_title: str = "",
+    percent: bool = False,
+) -> go.Figure:
+    """Bars per rep, team or campaign: one trace per series (label, values, lead URLs)."""
+    fig = go.Figure()
+    for index, (label, values, links) in enumerate(series):
+        fig.add_trace(
+            go.Bar(
+                name=label,
+                x=names,
+                y=values,
+                marker_color=PALETTE[index % len(PALETTE)],
+                customdata=links or None,
+            )
+        )
+    fig.update_layout(
+        barmode=barmode,
+        height=320,
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis={"automargin": True, "tickangle": -30},
+        yaxis={"automargin": True, "title": y_title, **({"tickformat": ".0%"} if percent else {})},
+    )
+    return fig
+
+
+def followup_charts(figures: list[Figures], links: FollowupLinks) -> dict[str, str]:
+    """The follow-up page's four charts: follow-up rate, speed to lead, attempts before
+    dropping, leakage by age. A click on a bar opens the leads behind it."""
+    names = [f.name for f in figures]
+    keys = [f.key for f in figures]
+    rate = _bars(
+        names,
+        [
+            (
+                "touched",
+                [f.follow_up_rate for f in figures],
+                [links.figure("touched", k) for k in keys],
+            ),
+            (
+                "within SLA",
+                [f.in_sla_rate for f in figures],
+                [links.figure("in_sla", k) for k in keys],
+            ),
+        ],
+        y_title="share of leads given",
+        percent=True,
+    )
+    speed = _bars(
+        names,
+        [
+            ("median, business hours", [f.business_hours[0] for f in figures], []),
+            ("90th percentile, business hours", [f.business_hours[1] for f in figures], []),
+            ("median, clock hours", [f.clock_hours[0] for f in figures], []),
+        ],
+        y_title="hours to first touch",
+    )
+    attempts = _bars(
+        names,
+        [
+            (
+                f"{bucket} attempt{'s' if bucket != '1' else ''}",
+                [f.attempts.get(bucket, 0) for f in figures],
+                [links.figure("dropped", k, bucket) for k in keys],
+            )
+            for bucket in ATTEMPT_BUCKETS
+        ],
+        barmode="stack",
+        y_title="leads dropped",
+    )
+    leakage = _bars(
+        names,
+        [
+            (
+                bucket,
+                [f.leaked.get(bucket, 0) for f in figures],
+                [links.figure("leaked", k, bucket) for k in keys],
+            )
+            for bucket in AGE_BUCKETS
+        ],
+        barmode="stack",
+        y_title="never touched, still waiting",
+    )
+    return {
+        "rate": _html(rate, "followup-rate-chart"),
+        "speed": _html(speed, "followup-speed-chart"),
+        "attempts": _html(attempts, "followup-attempts-chart"),
+        "leakage": _html(leakage, "followup-leakage-chart"),
+    }

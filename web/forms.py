@@ -11,6 +11,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from analytics.followup import AGE_BUCKETS, ATTEMPT_BUCKETS, FIGURE_LABELS
+from analytics.services import FOLLOWUP_BY, followup_lead_ids
 from identity.queries import lead_ids_with_phone
 from identity.rules import phone_search_keys
 from leads.choices import Segment, Stage
@@ -93,9 +95,27 @@ class LeadFilterForm(ArrivalPeriodForm):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.order_by("name"), required=False, empty_label="Any campaign"
     )
+    # The leads behind a number of the follow-up report (analytics.followup): the turns
+    # given to reps on the chosen days, narrowed to one figure and one rep, team or
+    # campaign. Kept as hidden fields, so other filters narrow them further.
+    followup = forms.ChoiceField(
+        choices=[("", ""), *FIGURE_LABELS.items()], required=False, widget=forms.HiddenInput
+    )
+    bucket = forms.ChoiceField(
+        choices=[("", ""), *((b, b) for b in (*ATTEMPT_BUCKETS, *AGE_BUCKETS))],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    by = forms.ChoiceField(
+        choices=[(b, b) for b in FOLLOWUP_BY], required=False, widget=forms.HiddenInput
+    )
+    key = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    given_since = forms.DateField(required=False, widget=forms.HiddenInput)
+    given_until = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.viewer = viewer
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
         self.search_was_cut = False
         # A number typed without its country code is read in the viewer's team's countries.
@@ -144,7 +164,38 @@ class LeadFilterForm(ArrivalPeriodForm):
         if data["campaign"] is not None:
             # One membership per campaign and lead: this join never repeats a lead.
             leads = leads.filter(memberships__campaign=data["campaign"])
+        if data["followup"]:
+            leads = leads.filter(pk__in=self._followup_ids(data))
         return leads
+
+    def _followup_ids(self, data: dict[str, Any]) -> QuerySet[Any, int]:
+        tz = timezone.get_current_timezone()
+        since, until = data["given_since"], data["given_until"]
+        try:
+            return followup_lead_ids(
+                self.viewer,
+                figure=data["followup"],
+                bucket=data["bucket"],
+                by=data["by"] or "rep",
+                key=data["key"],
+                since=datetime.combine(since, time.min, tz) if since else None,
+                until=datetime.combine(until + timedelta(days=1), time.min, tz) if until else None,
+                now=timezone.now(),
+            )
+        except ValueError as error:
+            self.add_error("bucket", str(error))
+            return Lead.objects.none().values_list("pk", flat=True)
+
+    def followup_caption(self) -> str:
+        """What the list shows when it came from the follow-up report, in words."""
+        if not self.is_valid() or not self.cleaned_data["followup"]:
+            return ""
+        data = self.cleaned_data
+        words = FIGURE_LABELS[data["followup"]]
+        if data["bucket"]:
+            words += f" ({data['bucket']}{' attempts' if data['bucket'][0].isdigit() else ''})"
+        period = " – ".join(str(d) for d in (data["given_since"], data["given_until"]) if d)
+        return f"Follow-up: {words}" + (f", given {period}" if period else "")
 
 
 class FunnelFilterForm(ArrivalPeriodForm):
@@ -194,3 +245,34 @@ class ReassignForm(forms.Form):
         self.fields["to"].widget.choices = [  # type: ignore[attr-defined]
             (rep.username, rep.display_name) for rep in reps
         ]
+
+
+class FollowupFilterForm(forms.Form):
+    """The follow-up report's filters: the grouping and the days the leads were given to
+    reps (both inclusive, in the viewer's zone)."""
+
+    by = forms.ChoiceField(
+        choices=[("rep", "Rep"), ("team", "Team"), ("campaign", "Campaign")],
+        required=False,
+        label="Per",
+    )
+    since = forms.DateField(
+        required=False, label="Given from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="to (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "must not be before the start date")
+        return data
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        tz = timezone.get_current_timezone()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        start = datetime.combine(since, time.min, tz) if since else None
+        end = datetime.combine(until + timedelta(days=1), time.min, tz) if until else None
+        return start, end

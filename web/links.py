@@ -25,3 +25,21 @@ class LeadLinks:
     def now_in(self, stage: str, campaign_id: int | None = None) -> str:
         """The leads in `stage` now."""
         return self._url(campaign_id, stage=stage)
+
+
+@dataclass(frozen=True)
+class FollowupLinks:
+    """URLs of the leads behind the follow-up report's numbers: the lead list with the
+    report's grouping (`by`), its days (`given_since`, `given_until`) and one figure."""
+
+    base: str
+    by: str
+    period: dict[str, str] = field(default_factory=dict)
+
+    def figure(self, figure: str, key: int | None = None, bucket: str = "") -> str:
+        query = {"followup": figure, "by": self.by}
+        if key is not None:
+            query["key"] = str(key)
+        if bucket:
+            query["bucket"] = bucket
+        return f"{self.base}?{urlencode({**query, **self.period})}"

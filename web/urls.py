@@ -4,6 +4,7 @@ from . import (
     views,
     views_campaigns,
     views_dedup,
+    views_followup,
     views_forms,
     views_imports,
     views_notifications,
@@ -25,6 +26,7 @@ urlpatterns = [
     path("leads/<int:pk>/actions/<slug:action>/", views.lead_action, name="lead_action"),
     path("leads/<int:pk>/reassign/", views.lead_reassign, name="lead_reassign"),
     path("reports/funnel/", views.funnel, name="funnel"),
+    path("reports/follow-up/", views_followup.followup, name="followup"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:pk>/",

@@ -73,6 +73,7 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/leads/{lead_id}/reassignments": ["post"],
         "/api/v1/events": ["post"],
         "/api/v1/reports/funnel": ["get"],
+        "/api/v1/reports/follow-up": ["get"],
         "/api/v1/users": ["get"],
         "/api/v1/users/{username}": ["patch"],
         "/api/v1/teams": ["get"],

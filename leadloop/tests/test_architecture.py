@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "capture": {"leads", "users", "identity", "qualify", "routing"},
     "imports": {"leads", "users", "capture", "identity", "qualify", "routing"},
     "nurture": {"leads", "users"},
-    "analytics": {"leads", "users", "followup"},
+    "analytics": {"leads", "users", "routing", "followup"},
     # Reads the history others write (stage changes, assignments, breach notifications).
     "outgoing_webhooks": {"leads", "users", "routing"},
     "api": {"leads", "users", "capture", "imports", "identity", "qualify", "routing",
