@@ -192,11 +192,19 @@ CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
 # schedule below.
 LEADLOOP_SWEEPS = [
     "routing.services.run_due",
+    # Open leads of reps deactivated or on leave go to others by the routing rules.
+    "routing.availability.run_due",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
 WEBHOOK_SWEEP_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))
+AVAILABILITY_SWEEP_SECONDS = int(os.environ.get("AVAILABILITY_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
+    "availability-sweep": {
+        "task": "routing.tasks.sweep_availability_task",
+        "schedule": AVAILABILITY_SWEEP_SECONDS,
+        "options": {"expires": AVAILABILITY_SWEEP_SECONDS},
+    },
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
         "schedule": SLA_SWEEP_SECONDS,

@@ -281,11 +281,11 @@ class Route:
 def decide_for(router: Router, lead: Lead) -> Decision:
     """The router's decision for one lead object (with its account loaded)."""
     facts = lead_facts([lead], campaigns=router.reads("campaign")) if router.rules else {}
-    routable = _routable(lead, facts.get(lead.pk))
-    return decide_routable(router, routable)
+    routable = routable_of(lead, facts.get(lead.pk))
+    return decideroutable_of(router, routable)
 
 
-def decide_routable(router: Router, lead: Routable) -> Decision:
+def decideroutable_of(router: Router, lead: Routable) -> Decision:
     return router.decide(
         team_id=lead.team_id,
         country=lead.country,
@@ -307,7 +307,7 @@ def route_leads(
     if not leads:
         return {}
     router = router or Router(now=now, lock=True)
-    decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
+    decisions = {lead.lead_id: decideroutable_of(router, lead) for lead in leads}
     router.save_pointers()
     deadlines = {team_id: sla_deadline(team, now) for team_id, team in router.teams.items()}
     alert_queued([(lead_id, d.team_id) for lead_id, d in decisions.items() if d.alert], now=now)
@@ -373,7 +373,7 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
         router = Router(now=now, lock=True)
         facts = lead_facts(leads, campaigns=router.reads("campaign")) if router.rules else {}
         routes = route_leads(
-            [_routable(lead, facts.get(lead.pk)) for lead in leads], now=now, router=router
+            [routable_of(lead, facts.get(lead.pk)) for lead in leads], now=now, router=router
         )
         groups: dict[tuple[int | None, int | None, datetime | None], list[int]] = {}
         for lead in leads:
@@ -419,7 +419,7 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
         lead.first_touch_at = lead.sla_breached_at = None
 
 
-def _routable(lead: Lead, facts: Mapping[str, Any] | None = None) -> Routable:
+def routable_of(lead: Lead, facts: Mapping[str, Any] | None = None) -> Routable:
     owner = lead.account.owner if lead.account_id and lead.account else None
     return Routable(
         lead_id=lead.pk,
