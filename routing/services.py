@@ -282,10 +282,10 @@ def decide_for(router: Router, lead: Lead) -> Decision:
     """The router's decision for one lead object (with its account loaded)."""
     facts = lead_facts([lead], campaigns=router.reads("campaign")) if router.rules else {}
     routable = routable_of(lead, facts.get(lead.pk))
-    return decideroutable_of(router, routable)
+    return decide_routable(router, routable)
 
 
-def decideroutable_of(router: Router, lead: Routable) -> Decision:
+def decide_routable(router: Router, lead: Routable) -> Decision:
     return router.decide(
         team_id=lead.team_id,
         country=lead.country,
@@ -307,7 +307,7 @@ def route_leads(
     if not leads:
         return {}
     router = router or Router(now=now, lock=True)
-    decisions = {lead.lead_id: decideroutable_of(router, lead) for lead in leads}
+    decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
     router.save_pointers()
     deadlines = {team_id: sla_deadline(team, now) for team_id, team in router.teams.items()}
     alert_queued([(lead_id, d.team_id) for lead_id, d in decisions.items() if d.alert], now=now)
