@@ -173,7 +173,9 @@ class Router:
             "is_accepting_leads", "max_open_leads", "timezone",
         )  # fmt: skip
         reps = Q(role=Role.SALES_REP, team_id__isnull=False)
-        people = list(User.objects.filter(reps | Q(pk__in=named) if named else reps).values(*fields))
+        people = list(
+            User.objects.filter(reps | Q(pk__in=named) if named else reps).values(*fields)
+        )
         away = on_leave_ids(
             [p["pk"] for p in people], now=now, zones={p["pk"]: p["timezone"] for p in people}
         )
@@ -203,7 +205,9 @@ class Router:
 
     # --- deciding ---------------------------------------------------------------------
 
-    def default_team(self, own_team_id: int | None, owner_team_id: int | None, country: str) -> int | None:
+    def default_team(
+        self, own_team_id: int | None, owner_team_id: int | None, country: str
+    ) -> int | None:
         team_id = own_team_id or owner_team_id
         if team_id is None and country:
             team_id = self.by_country.get(country)
@@ -257,7 +261,11 @@ class Router:
         return self._leave_of_others[user_id]
 
     def _to_target(
-        self, rule: RuleView, fallback_team: int | None, checks: tuple[RuleCheck, ...], notes: list[str]
+        self,
+        rule: RuleView,
+        fallback_team: int | None,
+        checks: tuple[RuleCheck, ...],
+        notes: list[str],
     ) -> Decision:
         if rule.target == RuleTarget.QUEUE:
             return Decision(
@@ -267,7 +275,11 @@ class Router:
         if rule.target == RuleTarget.USER and rule.to_user_id is not None:
             rep = self.reps.get(rule.to_user_id)
             team_id = (rep.team_id if rep else None) or fallback_team
-            why = rep.why_not(need_working_hours=self.short_sla.get(team_id or 0, False)) if rep else "unknown"
+            why = (
+                rep.why_not(need_working_hours=self.short_sla.get(team_id or 0, False))
+                if rep
+                else "unknown"
+            )
             if rep is not None and why is None:
                 rep.open_leads += 1
                 return Decision(

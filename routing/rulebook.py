@@ -147,8 +147,8 @@ def update_rule(rule: RoutingRule, *, by: User, now: datetime, **changes: Any) -
         "name": changes.get("name", rule.name),
         "conditions": changes.get("conditions", rule.conditions),
         "target": changes.get("target", rule.target),
-        "to_user": changes["to_user"] if "to_user" in changes else rule.to_user,
-        "to_team": changes["to_team"] if "to_team" in changes else rule.to_team,
+        "to_user": changes.get("to_user", rule.to_user),
+        "to_team": changes.get("to_team", rule.to_team),
     }
     values = _clean(**merged, rule=rule)
     if "is_active" in changes:
@@ -178,7 +178,9 @@ def _place(rule: RoutingRule, position: Any) -> None:
     if not isinstance(position, int) or isinstance(position, bool) or position < 1:
         raise FieldError("position", "must be a whole number from 1 (the first rule)")
     others = [
-        r for r in RoutingRule.objects.select_for_update().order_by("position", "pk") if r.pk != rule.pk
+        r
+        for r in RoutingRule.objects.select_for_update().order_by("position", "pk")
+        if r.pk != rule.pk
     ]
     others.insert(min(position, len(others) + 1) - 1, rule)
     _renumber(others)
@@ -223,7 +225,9 @@ def explain_lead(lead: Lead, *, now: datetime) -> Explanation:
     decision = decide_for(router, lead)
     lines: list[str] = []
     if lead.account_id and lead.account and lead.account.owner_id:
-        lines.append(f"account owner: {lead.account.owner.display_name if lead.account.owner else ''}")
+        lines.append(
+            f"account owner: {lead.account.owner.display_name if lead.account.owner else ''}"
+        )
     else:
         lines.append("account owner: none")
     if not router.rules:

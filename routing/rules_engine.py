@@ -106,7 +106,9 @@ def check_condition(raw: Mapping[str, Any], where: str = "condition") -> Conditi
             f"unknown field {field!r}; one of {', '.join(FIELDS)} or custom.<key>",
         )
     if op not in OPERATORS:
-        raise ConditionError(f"{where}.op", f"unknown operator {op!r}; one of {', '.join(OPERATORS)}")
+        raise ConditionError(
+            f"{where}.op", f"unknown operator {op!r}; one of {', '.join(OPERATORS)}"
+        )
     value = raw.get("value", "")
     if op in VALUELESS_OPERATORS:
         return Condition(field, op, "")
@@ -137,7 +139,9 @@ def parse_condition(line: str, where: str = "condition") -> Condition:
     if len(parts) < 2:
         raise ConditionError(where, f"{line.strip()!r} is not 'field operator value'")
     field, op = parts[0], parts[1]
-    return check_condition({"field": field, "op": op, "value": parts[2] if len(parts) > 2 else ""}, where)
+    return check_condition(
+        {"field": field, "op": op, "value": parts[2] if len(parts) > 2 else ""}, where
+    )
 
 
 def _number(value: Any) -> Decimal | None:

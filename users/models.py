@@ -203,7 +203,8 @@ class Leave(models.Model):
         indexes = [models.Index(fields=["user", "ends_on"], name="leave_user_ends")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_on__gte=models.F("starts_on")), name="leave_ends_after_start"
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="leave_ends_after_start",
             )
         ]
 

@@ -305,7 +305,9 @@ def add_leave(
     days: dict[str, date] = {}
     for field, value in (("starts_on", starts_on), ("ends_on", ends_on)):
         try:
-            days[field] = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+            days[field] = (
+                value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+            )
         except ValueError:
             raise FieldError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
     if days["ends_on"] < days["starts_on"]:

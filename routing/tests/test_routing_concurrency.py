@@ -61,21 +61,28 @@ def test_two_workers_never_double_assign_and_respect_caps(postgres, now) -> None
     team = Team.objects.create(name="DACH", countries=["DE"])
     manager = make_user("boss", Role.SALES_MANAGER, team)
     caps = {"ana": 4, "ben": 4, "cem": 8}
-    reps = {name: make_user(name, Role.SALES_REP, team, max_open_leads=cap) for name, cap in caps.items()}
+    reps = {
+        name: make_user(name, Role.SALES_REP, team, max_open_leads=cap)
+        for name, cap in caps.items()
+    }
     create_rule(by=manager, now=now, name="DACH", conditions=[
         {"field": "country", "op": "is", "value": "DE"}], target="team", to_team=team)  # fmt: skip
 
     errors = run_workers(2, 20, now)
 
     assert errors == []
-    owned = Counter(Lead.objects.filter(owner__isnull=False).values_list("owner__username", flat=True))
+    owned = Counter(
+        Lead.objects.filter(owner__isnull=False).values_list("owner__username", flat=True)
+    )
     # 16 places in all, filled in proportion to the caps; the other 4 wait in the queue.
     assert owned == {"ana": 4, "ben": 4, "cem": 8}
     assert Lead.objects.filter(owner__isnull=True, team=team).count() == 4
     # One assignment per lead: no lead was handed out twice.
     per_lead = Counter(Assignment.objects.values_list("lead_id", flat=True))
     assert sorted(per_lead.values()) == [1] * 20
-    assert set(Assignment.objects.filter(to_owner__isnull=False).values_list("rule_name", flat=True)) == {"DACH"}
+    assert set(
+        Assignment.objects.filter(to_owner__isnull=False).values_list("rule_name", flat=True)
+    ) == {"DACH"}
     assert Notification.objects.filter(kind="queued", recipient=manager).count() == 4
     assert set(reps) == set(owned)
 

@@ -52,7 +52,9 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"leave {leave.pk} added")
             elif verb == "cancel":
-                leave_found = Leave.objects.select_related("user").filter(pk=options["leave_id"]).first()
+                leave_found = (
+                    Leave.objects.select_related("user").filter(pk=options["leave_id"]).first()
+                )
                 if leave_found is None:
                     raise CommandError(f"no leave {options['leave_id']}")
                 cancel_leave(leave_found, by=_user(options["acting"]))

@@ -87,9 +87,7 @@ class Command(BaseCommand):
             active.add_argument("--inactive", dest="is_active", action="store_false")
             if verb == "set":
                 change.add_argument("--rename", help="a new name")
-                change.add_argument(
-                    "--every-lead", action="store_true", help="drop the conditions"
-                )
+                change.add_argument("--every-lead", action="store_true", help="drop the conditions")
         remove = sub.add_parser("remove", help="remove a rule")
         remove.add_argument("name")
         remove.add_argument("--as", dest="acting", required=True)
