@@ -12,6 +12,7 @@ take turns, and neither can see a rep's count before the other's leads are writt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,11 +33,14 @@ from .rules_engine import (
     RepState,
     RuleCheck,
     RuleView,
+    ConditionError,
     check_condition,
     is_working_time,
     match_rules,
     pick_rep,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,18 @@ def rule_view(rule: RoutingRule) -> RuleView:
         to_user_id=rule.to_user_id,
         to_team_id=rule.to_team_id,
     )
+
+
+def active_rules() -> list[RuleView]:
+    """The active rules in order. A rule whose conditions cannot be read (changed in the
+    database by hand) is left out and logged, rather than stopping all routing."""
+    views = []
+    for rule in RoutingRule.objects.filter(is_active=True).order_by("position", "pk"):
+        try:
+            views.append(rule_view(rule))
+        except ConditionError as error:
+            log.error("routing rule %r skipped: %s", rule.name, error)
+    return views
 
 
 def lead_facts(leads: Iterable[Lead], *, campaigns: bool = True) -> dict[int, dict[str, Any]]:
@@ -155,10 +171,7 @@ class Router:
             teams_query = teams_query.select_for_update()
         self.teams: dict[int, Team] = {team.pk: team for team in teams_query}
         self.by_country, self.first_team = country_teams(list(self.teams.values()))
-        self.rules = [
-            rule_view(rule)
-            for rule in RoutingRule.objects.filter(is_active=True).order_by("position", "pk")
-        ]
+        self.rules = active_rules()
         self.pointers = {pk: team.last_assigned_user_id for pk, team in self.teams.items()}
         self.moved: set[int] = set()
         threshold = settings.LEADLOOP_ROUTING_WORKING_HOURS_SLA

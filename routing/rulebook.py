@@ -21,8 +21,8 @@ from users.choices import Capability
 from users.models import Team, User
 from users.permissions import may
 
-from .choices import AssignedHow, RuleTarget
-from .models import Assignment, RoutingRule
+from .choices import RuleTarget
+from .models import RoutingRule
 from .router import Decision, Router
 from .rules import describe_assignment
 from .rules_engine import ConditionError, check_condition, parse_condition
@@ -242,15 +242,4 @@ def explain_lead(lead: Lead, *, now: datetime) -> Explanation:
         owner_name=owner.display_name if owner else "",
         team_name=team.name if team else "",
         lines=tuple(lines),
-    )
-
-
-def last_assignment(lead: Lead) -> Assignment | None:
-    """The lead's latest hand-over (for "assigned to Ana by rule 'DACH enterprise'")."""
-    return (
-        Assignment.objects.filter(lead=lead)
-        .exclude(how=AssignedHow.BEFORE_HISTORY)
-        .select_related("to_owner", "from_owner", "to_team", "from_team")
-        .order_by("-assigned_at", "-pk")
-        .first()
     )
