@@ -30,10 +30,10 @@ from users.models import Leave, Team, User
 from .choices import AssignedHow, RuleTarget
 from .models import RoutingRule
 from .rules_engine import (
+    ConditionError,
     RepState,
     RuleCheck,
     RuleView,
-    ConditionError,
     check_condition,
     is_working_time,
     match_rules,

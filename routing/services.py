@@ -23,7 +23,7 @@ from users.models import Team, User
 from users.services import Message, notify, notify_assigned, notify_many
 
 from .choices import AssignedHow
-from .models import Assignment
+from .models import Assignment, RoutingRule
 from .router import Decision, Router, lead_facts
 from .rules import (
     BusinessCalendar,
@@ -294,6 +294,11 @@ def decide_routable(router: Router, lead: Routable) -> Decision:
         owner_is_active=lead.owner_is_active,
         facts=lead.facts,
     )
+
+
+def has_active_rules() -> bool:
+    """Whether any routing rule is active (a bulk path reads the leads' fields only then)."""
+    return RoutingRule.objects.filter(is_active=True).exists()
 
 
 def route_leads(
