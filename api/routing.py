@@ -235,7 +235,8 @@ def explain(request: HttpRequest, lead_id: RowId) -> dict[str, Any]:
     )
     _check_may(user)
     explanation = explain_lead(lead, now=timezone.now())
-    owner = User.objects.filter(pk=explanation.decision.owner_id).first()
+    owner_id = explanation.decision.owner_id
+    owner = User.objects.filter(pk=owner_id).first() if owner_id else None
     return {
         "lead_id": lead.pk,
         "summary": explanation.summary,

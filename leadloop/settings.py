@@ -277,9 +277,7 @@ LEADLOOP_CURRENCY = os.environ.get("LEADLOOP_CURRENCY", "EUR").strip().upper() o
 LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "24"))
 # A team whose SLA is this many business hours or fewer routes only to reps inside their
 # working hours (a lead due within the hour should not land on someone asleep).
-LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(
-    os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4")
-)
+LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4"))
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

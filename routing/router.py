@@ -98,8 +98,9 @@ def lead_facts(leads: Iterable[Lead], *, campaigns: bool = True) -> dict[int, di
     for lead in leads:
         account = lead.account if lead.account_id else None
         names = joined.get(lead.pk, [])
-        if campaigns and lead.first_campaign_id and lead.first_campaign.name not in names:
-            names = [lead.first_campaign.name, *names]
+        first = lead.first_campaign if campaigns and lead.first_campaign_id else None
+        if first is not None and first.name not in names:
+            names = [first.name, *names]
         facts[lead.pk] = {
             "country": lead.country,
             "segment": lead.segment,

@@ -345,25 +345,30 @@ def alert_queued(waiting: Sequence[tuple[int, int | None]], *, now: datetime) ->
     ).values_list("pk", "team_id"):
         managers.setdefault(team_id, []).append(manager_id)
     names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
+    few = [lead_id for ids in by_team.values() if len(ids) <= 5 for lead_id in ids]
+    emails = dict(Lead.objects.filter(pk__in=few).values_list("pk", "email")) if few else {}
     messages: list[Message] = []
     for team_id, lead_ids in by_team.items():
         team = names.get(team_id, "")
+        items: list[tuple[int | None, str, str]]
         if len(lead_ids) > 5:
             text = f"{len(lead_ids)} leads wait in team {team}'s queue: no rep can take them"
-            items: list[tuple[int | None, str]] = [(None, f"queued:{team_id}:{now.isoformat()}")]
+            items = [(None, f"queued:{team_id}:{now.isoformat()}", text)]
         else:
-            leads = dict(Lead.objects.filter(pk__in=lead_ids).values_list("pk", "email"))
-            items = [(lead_id, f"queued:{lead_id}:{now.isoformat()}") for lead_id in lead_ids]
-            text = ""
-        for lead_id, key in items:
-            message = text or (
-                f"{leads.get(lead_id) or f'Lead #{lead_id}'} waits in team {team}'s queue:"
-                " no rep can take it"
-            )
-            messages += [
-                Message(manager_id, NotificationKind.QUEUED, message, lead_id, key)
-                for manager_id in managers.get(team_id, [])
+            items = [
+                (
+                    lead_id,
+                    f"queued:{lead_id}:{now.isoformat()}",
+                    f"{emails.get(lead_id) or f'Lead #{lead_id}'} waits in team {team}'s"
+                    " queue: no rep can take it",
+                )
+                for lead_id in lead_ids
             ]
+        messages += [
+            Message(manager_id, NotificationKind.QUEUED, text, about, key)
+            for about, key, text in items
+            for manager_id in managers.get(team_id, [])
+        ]
     return notify_many(messages, now=now)
 
 

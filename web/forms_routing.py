@@ -18,8 +18,11 @@ from users.models import Team, User
 CONDITIONS_HELP = (
     "One a line, all must hold: field, operator, value — e.g. “country in DE, AT, CH”, "
     "“account.employees at_least 1000”, “grade in A, B”, “campaign is Spring webinar”, "
-    "“custom.state is CA”. Fields: " + ", ".join(FIELDS) + ", custom.<key>. Operators: "
-    + ", ".join(OPERATORS) + ". Empty: every lead."
+    "“custom.state is CA”. Fields: "
+    + ", ".join(FIELDS)
+    + ", custom.<key>. Operators: "
+    + ", ".join(OPERATORS)
+    + ". Empty: every lead."
 )
 
 
@@ -60,6 +63,8 @@ class RuleForm(forms.Form):
 
 
 class LeaveForm(forms.Form):
-    starts_on = forms.DateField(label="First day away", widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label="First day away", widget=forms.DateInput(attrs={"type": "date"})
+    )
     ends_on = forms.DateField(label="Last day away", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(max_length=200, required=False)

@@ -39,9 +39,9 @@ from leads.countries import country_name
 from leads.exports import lead_rows
 from leads.models import Lead
 from leads.queries import last_stage_change
+from leads.timeline import TimelineEntry
 from qualify.rules import score_profile
 from qualify.services import profile_of
-from leads.timeline import TimelineEntry
 from routing.rulebook import explain_lead
 from users.access import is_read_only, reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
@@ -215,9 +215,7 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     )
 
 
-def _routing(
-    user: User, lead: Lead, now: datetime, entries: list[TimelineEntry]
-) -> dict[str, Any]:
+def _routing(user: User, lead: Lead, now: datetime, entries: list[TimelineEntry]) -> dict[str, Any]:
     """The lead's last hand-over ("Assigned to Ana by rule 'DACH enterprise' (round robin
     in team EMEA)", from its timeline) and, for those who keep the routing rules, where it
     would go now."""

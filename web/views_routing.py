@@ -33,7 +33,10 @@ def _user(request: HttpRequest) -> User:
 
 def _refused(form: forms.Form, error: FieldError) -> int:
     field = error.field.split("[")[0].split(".")[0]
-    form.add_error(field if field in form.fields else None, error.message if field == error.field else str(error))
+    form.add_error(
+        field if field in form.fields else None,
+        error.message if field == error.field else str(error),
+    )
     return 403 if isinstance(error, NotPermitted) else 400
 
 

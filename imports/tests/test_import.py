@@ -742,7 +742,7 @@ def test_an_import_routes_by_the_same_rules_as_one_lead(tmp_path, org, now) -> N
     run(path, now)
 
     routed = {
-        lead.email: (lead.owner.username if lead.owner else None, lead.team.name)
+        lead.email: (lead.owner.username if lead.owner else None, lead.team and lead.team.name)
         for lead in Lead.objects.select_related("owner", "team")
     }
     assert routed == {
