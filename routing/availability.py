@@ -63,7 +63,7 @@ def reassign_open_leads(
         )
         if not leads:
             return 0
-        router = Router(now=now, lock=True, exclude=[rep.pk])
+        router = Router(now=now, lock=True, exclude=[rep.pk], preload=True)
         facts = lead_facts(leads, campaigns=router.reads("campaign")) if router.rules else {}
         handovers: list[Handover] = []
         groups: dict[tuple[int | None, int | None], list[int]] = {}

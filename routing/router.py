@@ -59,28 +59,26 @@ class Decision:
     notes: tuple[str, ...] = field(default=())
 
 
-def rule_view(rule: RoutingRule) -> RuleView:
-    return RuleView(
-        id=rule.pk,
-        name=rule.name,
-        conditions=tuple(
-            check_condition(raw, f"conditions[{i}]") for i, raw in enumerate(rule.conditions)
-        ),
-        target=rule.target,
-        to_user_id=rule.to_user_id,
-        to_team_id=rule.to_team_id,
-    )
+RULE_FIELDS = ("pk", "name", "conditions", "target", "to_user_id", "to_team_id")
 
 
 def active_rules() -> list[RuleView]:
     """The active rules in order. A rule whose conditions cannot be read (changed in the
     database by hand) is left out and logged, rather than stopping all routing."""
     views = []
-    for rule in RoutingRule.objects.filter(is_active=True).order_by("position", "pk"):
+    for pk, name, conditions, target, to_user_id, to_team_id in (
+        RoutingRule.objects.filter(is_active=True)
+        .order_by("position", "pk")
+        .values_list(*RULE_FIELDS)
+    ):
         try:
-            views.append(rule_view(rule))
+            checked = tuple(
+                check_condition(raw, f"conditions[{i}]") for i, raw in enumerate(conditions)
+            )
         except ConditionError as error:
-            log.error("routing rule %r skipped: %s", rule.name, error)
+            log.error("routing rule %r skipped: %s", name, error)
+            continue
+        views.append(RuleView(pk, name, checked, target, to_user_id, to_team_id))
     return views
 
 
@@ -160,10 +158,20 @@ def open_lead_counts(user_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-class Router:
-    """The routing of one moment (`now`): see the module's docstring."""
+PERSON_FIELDS = (
+    "pk", "first_name", "last_name", "username", "team_id", "is_active",
+    "is_accepting_leads", "max_open_leads", "timezone", "role",
+)  # fmt: skip
 
-    def __init__(self, *, now: datetime, lock: bool, exclude: Iterable[int] = ()) -> None:
+
+class Router:
+    """The routing of one moment (`now`): see the module's docstring. Reps are read
+    when a team's round robin first needs them (one lead reads one team), or all at once
+    with `preload` (a batch)."""
+
+    def __init__(
+        self, *, now: datetime, lock: bool, exclude: Iterable[int] = (), preload: bool = False
+    ) -> None:
         from .services import calendar_of, country_teams
 
         self.now = now
@@ -180,42 +188,63 @@ class Router:
             pk: (team.sla_hours or settings.LEADLOOP_DEFAULT_SLA_HOURS) <= threshold
             for pk, team in self.teams.items()
         }
-        working = {pk: is_working_time(calendar_of(team), now) for pk, team in self.teams.items()}
-        named = {rule.to_user_id for rule in self.rules if rule.to_user_id}
-        fields = (
-            "pk", "first_name", "last_name", "username", "team_id", "is_active",
-            "is_accepting_leads", "max_open_leads", "timezone",
-        )  # fmt: skip
-        reps = Q(role=Role.SALES_REP, team_id__isnull=False)
-        people = list(
-            User.objects.filter(reps | Q(pk__in=named) if named else reps).values(*fields)
-        )
+        self.working = {
+            pk: is_working_time(calendar_of(team), now) for pk, team in self.teams.items()
+        }
+        self.excluded = set(exclude)
+        self.reps: dict[int, RepState] = {}
+        self.team_reps: dict[int, list[RepState]] = {}
+        self.loaded_teams: set[int] = set()
+        if preload:
+            named = {rule.to_user_id for rule in self.rules if rule.to_user_id}
+            reps = Q(role=Role.SALES_REP, team_id__isnull=False)
+            self._load(reps | Q(pk__in=named) if named else reps)
+            self.loaded_teams |= set(self.teams)
+
+    def _load(self, who: Q) -> None:
+        """Read the reps `who` names: their intake, leave, cap and open leads (3 queries
+        at most, whoever many they are)."""
+        people = [
+            p for p in User.objects.filter(who).values(*PERSON_FIELDS) if p["pk"] not in self.reps
+        ]
+        if not people:
+            return
         away = on_leave_ids(
-            [p["pk"] for p in people], now=now, zones={p["pk"]: p["timezone"] for p in people}
+            [p["pk"] for p in people], now=self.now, zones={p["pk"]: p["timezone"] for p in people}
         )
         capped = [p["pk"] for p in people if p["max_open_leads"] is not None]
         loads = open_lead_counts(capped) if capped else {}
-        excluded = set(exclude)
-        self.reps: dict[int, RepState] = {}
-        self.team_reps: dict[int, list[RepState]] = {}
-        for p in people:
+        for p in sorted(people, key=lambda p: p["pk"]):
             rep = RepState(
                 id=p["pk"],
                 name=f"{p['first_name']} {p['last_name']}".strip() or p["username"],
                 team_id=p["team_id"],
-                is_active=p["is_active"] and p["pk"] not in excluded,
+                is_active=p["is_active"] and p["pk"] not in self.excluded,
                 is_accepting_leads=p["is_accepting_leads"],
                 on_leave=p["pk"] in away,
-                in_working_hours=working.get(p["team_id"], True),
+                in_working_hours=self.working.get(p["team_id"], True),
                 open_leads=loads.get(p["pk"], 0),
                 cap=p["max_open_leads"],
+                is_rep=p["role"] == Role.SALES_REP,
             )
             self.reps[rep.id] = rep
-        for rep in sorted(self.reps.values(), key=lambda r: r.id):
-            if rep.team_id is not None:
-                self.team_reps.setdefault(rep.team_id, []).append(rep)
-        self.excluded = excluded
-        self._leave_of_others: dict[int, bool] = {}
+
+    def _reps_of(self, team_id: int) -> list[RepState]:
+        """The team's reps, in id order (the round robin's), read on first need."""
+        if team_id not in self.team_reps:
+            if team_id not in self.loaded_teams:
+                self._load(Q(team_id=team_id, role=Role.SALES_REP))
+                self.loaded_teams.add(team_id)
+            self.team_reps[team_id] = sorted(
+                (rep for rep in self.reps.values() if rep.team_id == team_id and rep.is_rep),
+                key=lambda rep: rep.id,
+            )
+        return self.team_reps[team_id]
+
+    def _rep(self, user_id: int) -> RepState | None:
+        if user_id not in self.reps:
+            self._load(Q(pk=user_id))
+        return self.reps.get(user_id)
 
     # --- deciding ---------------------------------------------------------------------
 
@@ -242,8 +271,8 @@ class Router:
         notes: list[str] = []
         fallback_team = self.default_team(team_id, owner_team_id, country)
         if owner_id is not None and owner_is_active and owner_id not in self.excluded:
-            owner = self.reps.get(owner_id)
             if not self._is_on_leave(owner_id):
+                owner = self.reps.get(owner_id)
                 if owner is not None:
                     owner.open_leads += 1
                 return Decision(
@@ -268,11 +297,8 @@ class Router:
         return any(c.field == field for rule in self.rules for c in rule.conditions)
 
     def _is_on_leave(self, user_id: int) -> bool:
-        if user_id in self.reps:
-            return self.reps[user_id].on_leave
-        if user_id not in self._leave_of_others:
-            self._leave_of_others[user_id] = bool(on_leave_ids([user_id], now=self.now))
-        return self._leave_of_others[user_id]
+        rep = self._rep(user_id)
+        return rep is not None and rep.on_leave
 
     def _to_target(
         self,
@@ -287,7 +313,7 @@ class Router:
                 notes=(*notes, "the rule sends its leads to the team's queue"),
             )  # fmt: skip
         if rule.target == RuleTarget.USER and rule.to_user_id is not None:
-            rep = self.reps.get(rule.to_user_id)
+            rep = self._rep(rule.to_user_id)
             team_id = (rep.team_id if rep else None) or fallback_team
             why = (
                 rep.why_not(need_working_hours=self.short_sla.get(team_id or 0, False))
@@ -321,7 +347,7 @@ class Router:
                             notes=(*notes, "there is no team"))  # fmt: skip
         need_hours = self.short_sla.get(team_id, False)
         free = []
-        for rep in self.team_reps.get(team_id, []):
+        for rep in self._reps_of(team_id):
             why = rep.why_not(need_working_hours=need_hours)
             if why is None:
                 free.append(rep)

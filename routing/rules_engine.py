@@ -266,6 +266,7 @@ class RepState:
     in_working_hours: bool = True
     open_leads: int = 0
     cap: int | None = None
+    is_rep: bool = True
 
     @property
     def has_room(self) -> bool:

@@ -311,7 +311,7 @@ def route_leads(
     team whose leads nobody could take are told, once per batch and team."""
     if not leads:
         return {}
-    router = router or Router(now=now, lock=True)
+    router = router or Router(now=now, lock=True, preload=True)
     decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
     router.save_pointers()
     deadlines = {team_id: sla_deadline(team, now) for team_id, team in router.teams.items()}
@@ -380,7 +380,7 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
     if not leads:
         return
     with transaction.atomic():
-        router = Router(now=now, lock=True)
+        router = Router(now=now, lock=True, preload=True)
         facts = lead_facts(leads, campaigns=router.reads("campaign")) if router.rules else {}
         routes = route_leads(
             [routable_of(lead, facts.get(lead.pk)) for lead in leads], now=now, router=router
