@@ -95,8 +95,14 @@ def build(leads: int) -> None:
     rules += [
         ([{"field": "campaign", "op": "is", "value": "Spring webinar"}], "queue", teams[4]),
         ([{"field": "account.is_marquee", "op": "is", "value": "true"}], "user", reps[20]),
-        ([{"field": "industry", "op": "is", "value": "Energy"}, {"field": "country", "op": "in",
-          "value": ["DE", "AT", "CH"]}], "team", teams[1]),  # fmt: skip
+        (
+            [
+                {"field": "industry", "op": "is", "value": "Energy"},
+                {"field": "country", "op": "in", "value": ["DE", "AT", "CH"]},
+            ],
+            "team",
+            teams[1],
+        ),
         ([{"field": "state", "op": "in", "value": ["CA", "NY", "TX"]}], "team", teams[2]),
         ([{"field": "employees", "op": "at_least", "value": 1000}], "team", teams[3]),
         ([{"field": "grade", "op": "in", "value": ["A", "B"]}], "team", teams[0]),
@@ -113,7 +119,9 @@ def build(leads: int) -> None:
             updated_at=START,
         )
     rng = random.Random(1)
-    accounts = [Account.objects.create(name=f"Account {n}", domain=f"a{n}.example") for n in range(50)]
+    accounts = [
+        Account.objects.create(name=f"Account {n}", domain=f"a{n}.example") for n in range(50)
+    ]
     Lead.objects.bulk_create(
         [
             Lead(
@@ -136,10 +144,9 @@ def build(leads: int) -> None:
 
 
 def reset(*, rules: bool) -> None:
+    from leads.models import Lead
     from routing.models import Assignment, RoutingRule
     from users.models import Notification, Team
-
-    from leads.models import Lead
 
     Lead.objects.update(owner=None, team=None, assigned_at=None, sla_due_at=None)
     Assignment.objects.all().delete()
@@ -151,9 +158,7 @@ def reset(*, rules: bool) -> None:
 def leads_in_order() -> list[object]:
     from leads.models import Lead
 
-    return list(
-        Lead.objects.select_related("account__owner", "first_campaign").order_by("pk")
-    )
+    return list(Lead.objects.select_related("account__owner", "first_campaign").order_by("pk"))
 
 
 def single() -> None:
@@ -221,7 +226,9 @@ def main() -> None:
             ("single, no rules (assign_lead)", single, False),
             ("single, 20 rules (assign_lead)", single, True),
         ]
-        results = [(name, timed(method, rules=rules, runs=args.runs)) for name, method, rules in methods]
+        results = [
+            (name, timed(method, rules=rules, runs=args.runs)) for name, method, rules in methods
+        ]
         matched = Assignment.objects.exclude(rule_name="").count()
         queued = Lead.objects.filter(owner__isnull=True).count()
         base = results[0][1]

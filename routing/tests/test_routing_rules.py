@@ -387,3 +387,26 @@ def test_a_new_team_member_is_eligible_at_once(org, now) -> None:
     newcomer = make_user("newbie", Role.SALES_REP, solo)
 
     assert arrive("i@acme.io", now, country="Italy").owner == newcomer
+
+
+def test_a_batch_nobody_can_take_waits_in_the_queue_with_one_alert(org, now) -> None:
+    from routing.services import assign_leads
+
+    org.rep1.is_accepting_leads = org.rep2.is_accepting_leads = False
+    org.rep1.save()
+    org.rep2.save()
+    leads = [
+        Lead.objects.create(
+            email=f"b{n}@acme.io", country="DE", stage="mql", arrived_at=now, stage_changed_at=now
+        )  # fmt: skip
+        for n in range(7)
+    ]
+
+    assign_leads(leads, now=now)
+    assign_leads([], now=now)
+
+    assert {(lead.owner_id, lead.team_id) for lead in leads} == {(None, org.emea.pk)}
+    alerts = Notification.objects.filter(kind="queued")
+    assert list(alerts.values_list("recipient__username", "message")) == [
+        ("manager", "7 leads wait in team EMEA's queue: no rep can take them")
+    ]
