@@ -398,7 +398,7 @@ def test_a_batch_nobody_can_take_waits_in_the_queue_with_one_alert(org, now) -> 
     leads = [
         Lead.objects.create(
             email=f"b{n}@acme.io", country="DE", stage="mql", arrived_at=now, stage_changed_at=now
-        )  # fmt: skip
+        )
         for n in range(7)
     ]
 
