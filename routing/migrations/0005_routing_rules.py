@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0003_verbose_names'),
+        ('routing', '0004_assignment_turn'),
         ('users', '0006_capacity_and_leave'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
