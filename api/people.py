@@ -31,6 +31,7 @@ class UserOut(Schema):
     role: str
     team: str | None
     is_accepting_leads: bool
+    max_open_leads: int | None = Field(description="open-lead cap; null: none")
     timezone: str
     is_active: bool
 
@@ -39,6 +40,9 @@ class UserPatch(InputSchema):
     role: Role | None = Field(None, description="Admins only")
     team: str | None = Field(None, description="A team's name; admins only. null: no team")
     is_accepting_leads: bool | None = Field(None, description="false: round robin skips them")
+    max_open_leads: int | None = Field(
+        None, description="most open leads round robin gives them; null: no cap"
+    )
     timezone: str | None = Field(None, max_length=64, description="e.g. Europe/Berlin")
 
 
@@ -72,6 +76,7 @@ def user_out(person: User) -> dict[str, Any]:
         "role": person.role,
         "team": person.team.name if person.team else None,
         "is_accepting_leads": person.is_accepting_leads,
+        "max_open_leads": person.max_open_leads,
         "timezone": person.timezone,
         "is_active": person.is_active,
     }

@@ -58,6 +58,8 @@ from leads.countries import country_code
 from leads.lifecycle import SALES_STAGES
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign
+from routing.availability import add_leave
+from routing.rulebook import create_rule
 from routing.rules import BusinessCalendar, add_business_hours
 from routing.services import calendar_of, reassign_lead, run_due
 from users.choices import Role
@@ -1107,7 +1109,39 @@ def build_demo(
         story.build_accounts()
     story.plan_arrivals()
     story.run()
+    set_up_routing(now=now)
     return summarize(now=now, logins=story.logins, password=password)
+
+
+def set_up_routing(*, now: datetime) -> None:
+    """The routing a sales manager would have set up by now (after the story's leads
+    were routed, so the story reads as before): DACH enterprise leads round robin in
+    EMEA, US enterprise leads to Emily, students to the Americas queue; Camille capped
+    at 40 open leads; Oliver on leave over the coming holidays (the availability sweep
+    hands his leads on when it begins: try `leadloop run_due --now …`)."""
+    manager = User.objects.filter(username="manager1").first()
+    emea = Team.objects.filter(name="EMEA").first()
+    americas = Team.objects.filter(name="Americas").first()
+    emily = User.objects.filter(username="rep4").first()
+    if manager is None or emea is None or americas is None or emily is None:
+        return
+    with transaction.atomic():
+        create_rule(by=manager, now=now, name="DACH enterprise", target="team", to_team=emea,
+                    conditions=[{"field": "country", "op": "in", "value": ["DE", "AT", "CH"]},
+                                {"field": "account.employees", "op": "at_least", "value": 1000}])  # fmt: skip
+        create_rule(by=manager, now=now, name="US enterprise", target="user", to_user=emily,
+                    conditions=[{"field": "country", "op": "is", "value": "US"},
+                                {"field": "employees", "op": "at_least", "value": 1000}])  # fmt: skip
+        create_rule(by=manager, now=now, name="Students", target="queue", to_team=americas,
+                    conditions=[{"field": "title", "op": "contains", "value": "student"}])  # fmt: skip
+        User.objects.filter(username="rep2").update(max_open_leads=40)
+        oliver = User.objects.filter(username="rep3").first()
+        if oliver is not None:
+            christmas = date(now.year, 12, 24)
+            if christmas < now.date():
+                christmas = date(now.year + 1, 12, 24)
+            add_leave(oliver, by=manager, starts_on=christmas,
+                             ends_on=christmas + timedelta(days=7), note="holidays", now=now)  # fmt: skip
 
 
 class DemoError(Exception):

@@ -8,6 +8,7 @@ opened by the service.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,13 @@ from leads.sql import in_list, is_postgres
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
-from routing.services import Handover, Routable, record_assignments, route_leads
+from routing.services import (
+    Handover,
+    Routable,
+    has_active_rules,
+    record_assignments,
+    route_leads,
+)
 
 from .pipeline import EXISTING_COLUMNS
 
@@ -319,32 +326,74 @@ class AccountBook:
 # --- routing -------------------------------------------------------------------------------
 
 
-def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
+# The lead's columns the routing rules read, as the import's frame has them (routing.router
+# .lead_facts names the same fields for one lead). Not in an import's frame, so empty
+# for the rules there: the grade (imports do not grade), account.name,
+# account.industry, and campaigns other than the import's own.
+ROUTING_FACTS = (
+    "segment", "score", "fit_score", "industry", "employees", "title", "company_name",
+    "source", "authority", "timeline", "budget", "email", "custom_fields", "is_marquee",
+    "account.domain", "account.employees",
+)  # fmt: skip
+
+
+def _facts(row: dict[str, Any], campaign: str | None) -> dict[str, Any]:
+    custom = row.get("custom_fields")
+    if isinstance(custom, str):
+        try:
+            custom = json.loads(custom or "{}")
+        except ValueError:
+            custom = {}
+    return {
+        **{name: row.get(name) for name in ROUTING_FACTS if name in row},
+        "country": row.get("country") or "",
+        "grade": "",
+        "campaign": [campaign] if campaign else [],
+        "email_domain": (row.get("email") or "").rpartition("@")[2],
+        "account.is_marquee": row.get("is_marquee"),
+        "custom": custom if isinstance(custom, dict) else {},
+    }
+
+
+def assign_in_bulk(
+    leads: pl.DataFrame, *, now: datetime, campaign: str | None = None
+) -> pl.DataFrame:
     """Team, owner and SLA deadline of each lead becoming sales-ready, decided by
     routing.services.route_leads in the frame's order (which locks the teams and moves
-    their round-robin pointers).
+    their round-robin pointers): the account owner, the routing rules on the columns of
+    ROUTING_FACTS the frame has (and `campaign`, the import's), the country's team.
 
     `leads` has: id, team_id (own), country, owner_id, owner_team_id, owner_is_active
-    (of its account). Returns id, team_id, owner_id, sla_due_at, how (AssignedHow)."""
+    (of its account), and any of ROUTING_FACTS. Returns id, team_id, owner_id,
+    sla_due_at, how (AssignedHow), rule_id, rule_name."""
     schema = {
         "id": pl.Int64(),
         "team_id": pl.Int64(),
         "owner_id": pl.Int64(),
         "sla_due_at": pl.Datetime("us", "UTC"),
         "how": pl.String(),
+        "rule_id": pl.Int64(),
+        "rule_name": pl.String(),
     }
+    with_rules = has_active_rules()
     routes = route_leads(
         [
-            Routable(lead_id, team_id, country or "", owner_id, owner_team_id, bool(active))
-            for lead_id, team_id, country, owner_id, owner_team_id, active in leads.select(
-                "id", "team_id", "country", "owner_id", "owner_team_id", "owner_is_active"
-            ).iter_rows()
+            Routable(
+                row["id"],
+                row["team_id"],
+                row["country"] or "",
+                row["owner_id"],
+                row["owner_team_id"],
+                bool(row["owner_is_active"]),
+                facts=_facts(row, campaign) if with_rules else None,
+            )
+            for row in leads.iter_rows(named=True)
         ],
         now=now,
     )
     return pl.DataFrame(
         [
-            (lead_id, r.team_id, r.owner_id, r.sla_due_at, str(r.how))
+            (lead_id, r.team_id, r.owner_id, r.sla_due_at, str(r.how), r.rule_id, r.rule_name)
             for lead_id, r in routes.items()
         ],
         schema=schema,
@@ -355,13 +404,21 @@ def assign_in_bulk(leads: pl.DataFrame, *, now: datetime) -> pl.DataFrame:
 def record_routed(leads: pl.DataFrame, *, now: datetime) -> int:
     """The history of the leads assign_in_bulk routed, written by routing (one INSERT per
     batch). `leads` has: id, from_owner_id, from_team_id (None for a new lead), to_owner_id,
-    to_team_id, how."""
+    to_team_id, how, and (if a rule decided) rule_id, rule_name."""
     columns = ("id", "to_owner_id", "to_team_id", "how", "from_owner_id", "from_team_id")
+    extra = [c for c in ("rule_id", "rule_name") if c in leads.columns]
     handovers = (
-        Handover(lead_id, to_owner, to_team, AssignedHow(how), from_owner, from_team)
-        for lead_id, to_owner, to_team, how, from_owner, from_team in leads.select(
-            columns
-        ).iter_rows()
+        Handover(
+            row["id"],
+            row["to_owner_id"],
+            row["to_team_id"],
+            AssignedHow(row["how"]),
+            row["from_owner_id"],
+            row["from_team_id"],
+            rule_name=row.get("rule_name") or "",
+            rule_id=row.get("rule_id"),
+        )
+        for row in leads.select(*columns, *extra).iter_rows(named=True)
     )
     return record_assignments([h for h in handovers if h.changes_anything], now=now)
 

@@ -535,7 +535,12 @@ def _apply_chunk(
     # Routing: leads becoming MQL get a team, an owner and an SLA clock.
     to_route = planned.filter(pl.col("__to_stage") == Stage.MQL).join(
         accounts.select(
-            pl.col("id").alias("account_id"), "owner_id", "owner_team_id", "owner_is_active"
+            pl.col("id").alias("account_id"),
+            "owner_id",
+            "owner_team_id",
+            "owner_is_active",
+            pl.col("domain").alias("account.domain"),
+            pl.col("employees").alias("account.employees"),
         ),
         on="account_id",
         how="left",
@@ -548,8 +553,10 @@ def _apply_chunk(
             "owner_id",
             "owner_team_id",
             "owner_is_active",
+            *[c for c in apply.ROUTING_FACTS if c in to_route.columns],
         ),
         now=now,
+        campaign=campaign.name if campaign else None,
     )
     planned = planned.join(
         routed.select(
@@ -558,6 +565,8 @@ def _apply_chunk(
             pl.col("owner_id").alias("__owner"),
             pl.col("sla_due_at").alias("__sla"),
             pl.col("how").alias("__how"),
+            pl.col("rule_id").alias("__rule_id"),
+            pl.col("rule_name").alias("__rule_name"),
             pl.lit(1).alias("__assigned"),
         ),
         on=LEAD_ID,
@@ -686,6 +695,8 @@ def _write(
             pl.col("__owner").alias("to_owner_id"),
             pl.col("__team").alias("to_team_id"),
             pl.col("__how").alias("how"),
+            pl.col("__rule_id").alias("rule_id"),
+            pl.col("__rule_name").alias("rule_name"),
         ),
         now=now,
     )

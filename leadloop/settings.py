@@ -192,11 +192,19 @@ CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
 # schedule below.
 LEADLOOP_SWEEPS = [
     "routing.services.run_due",
+    # Open leads of reps deactivated or on leave go to others by the routing rules.
+    "routing.availability.run_due",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
 WEBHOOK_SWEEP_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))
+AVAILABILITY_SWEEP_SECONDS = int(os.environ.get("AVAILABILITY_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
+    "availability-sweep": {
+        "task": "routing.tasks.sweep_availability_task",
+        "schedule": AVAILABILITY_SWEEP_SECONDS,
+        "options": {"expires": AVAILABILITY_SWEEP_SECONDS},
+    },
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
         "schedule": SLA_SWEEP_SECONDS,
@@ -267,6 +275,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 # The currency of every amount (budgets, campaign costs, deals): one per installation.
 LEADLOOP_CURRENCY = os.environ.get("LEADLOOP_CURRENCY", "EUR").strip().upper() or "EUR"
 LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "24"))
+# A team whose SLA is this many business hours or fewer routes only to reps inside their
+# working hours (a lead due within the hour should not land on someone asleep).
+LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4"))
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

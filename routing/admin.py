@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from leads.admin import HistoryAdmin
 
-from .models import Assignment
+from .models import Assignment, RoutingRule
 
 
 @admin.register(Assignment)
@@ -21,3 +22,21 @@ class AssignmentAdmin(HistoryAdmin):
     @admin.display(description="assignment")
     def summary(self, obj: Assignment) -> str:
         return obj.summary
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Looked at only: rules are edited on /routing/ (or the API, or `leadloop routing`),
+    where every condition is checked and the order kept."""
+
+    list_display = ("position", "name", "target", "to_user", "to_team", "is_active", "updated_at")
+    list_select_related = ("to_user", "to_team")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RoutingRule | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: RoutingRule | None = None) -> bool:
+        return False

@@ -24,3 +24,14 @@ class AssignedHow(models.TextChoices):
     # A rep took a lead waiting in their team's queue by working it.
     CLAIMED = "claimed", "taken from the team queue"
     BEFORE_HISTORY = "before_history", "assigned before history was kept"
+    # A routing rule named the rep, or sent the lead to a team's queue on purpose.
+    NAMED = "named", "named by the rule"
+    QUEUED = "queued", "sent to the team queue"
+
+
+class RuleTarget(models.TextChoices):
+    """Where a routing rule sends the leads it matches."""
+
+    USER = "user", "a named rep"
+    TEAM = "team", "round robin in a team"
+    QUEUE = "queue", "a team's queue"

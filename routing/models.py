@@ -7,7 +7,7 @@ from django.db import models
 
 from users.models import User
 
-from .choices import AssignedHow
+from .choices import AssignedHow, RuleTarget
 from .rules import describe_assignment
 
 
@@ -66,6 +66,15 @@ class Assignment(models.Model):
     assigned_at = models.DateTimeField()
     how = models.CharField(max_length=20, choices=AssignedHow.choices)
     rule_name = models.CharField(max_length=100, blank=True)
+    # The rule itself while it exists (its name above stays as it was).
+    rule = models.ForeignKey(
+        "routing.RoutingRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     reason = models.CharField(max_length=300, blank=True)
 
     # The turn this hand-over began, as the follow-up figures count it (analytics): the
@@ -112,3 +121,39 @@ def display_name(user: User | None) -> str:
     if user is None:
         return ""
     return user.display_name
+
+
+class RoutingRule(models.Model):
+    """One line of the routing table a sales manager keeps: "leads from DACH with over
+    1,000 employees go round robin to team EMEA". Rules are tried in `position` order;
+    the first whose conditions all hold decides, after the account owner (named and
+    marquee accounts stay with their rep). No rule matching: the team of the lead's
+    country, round robin (routing.services).
+
+    `conditions` is a list of {"field", "op", "value"} (routing.rules_engine names the
+    fields and operators); the target is a named rep, a team's round robin, or a team's
+    queue with no owner."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    conditions = models.JSONField(default=list, blank=True)
+    target = models.CharField(max_length=10, choices=RuleTarget.choices)
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_team = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "routing rule"
+        verbose_name_plural = "routing rules"
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -22,13 +23,12 @@ from users.models import Team, User
 from users.services import Message, notify, notify_assigned, notify_many
 
 from .choices import AssignedHow
-from .models import Assignment
+from .models import Assignment, RoutingRule
+from .router import Decision, Router, lead_facts
 from .rules import (
     BusinessCalendar,
     add_business_hours,
     business_hours_between,
-    next_in_rotation,
-    rotation,
 )
 
 log = logging.getLogger(__name__)
@@ -73,28 +73,6 @@ def country_teams(teams: list[Team]) -> tuple[dict[str, int], int | None]:
     return by_country, (teams[0].pk if teams else None)
 
 
-def eligible_rep_ids(team_ids: list[int]) -> dict[int, list[int]]:
-    """Per team, the reps the round robin may pick (active, accepting leads), by id."""
-    reps: dict[int, list[int]] = {}
-    for team_id, user_id in (
-        User.objects.filter(
-            team_id__in=team_ids, role=Role.SALES_REP, is_active=True, is_accepting_leads=True
-        )
-        .order_by("pk")
-        .values_list("team_id", "pk")
-    ):
-        reps.setdefault(team_id, []).append(user_id)
-    return reps
-
-
-def _eligible_reps(team: Team) -> list[int]:
-    return list(
-        User.objects.filter(
-            team=team, role=Role.SALES_REP, is_active=True, is_accepting_leads=True
-        ).values_list("pk", flat=True)
-    )
-
-
 @dataclass(frozen=True)
 class Handover:
     """One assignment to write to a lead's history: from whom to whom, and how. A lead
@@ -108,6 +86,7 @@ class Handover:
     from_team_id: int | None = None
     reason: str = ""
     rule_name: str = ""
+    rule_id: int | None = None
 
     @property
     def changes_anything(self) -> bool:
@@ -120,7 +99,7 @@ RECORD_BATCH_SIZE = 20_000
 # The columns each hand-over fills, in the order the INSERTs below take them.
 HANDOVER_COLUMNS = (
     "lead_id", "from_owner_id", "to_owner_id", "from_team_id", "to_team_id",
-    "how", "rule_name", "reason",
+    "how", "rule_name", "reason", "rule_id",
 )  # fmt: skip
 
 
@@ -147,6 +126,7 @@ def record_assignments(
             str(handover.how),
             handover.rule_name[:100],
             handover.reason[:300],
+            handover.rule_id,
         )
         for handover in handovers
     ]
@@ -163,7 +143,7 @@ def record_assignments(
         for start in range(0, len(rows), RECORD_BATCH_SIZE):
             batch = rows[start : start + RECORD_BATCH_SIZE]
             if connection.vendor == "postgresql":
-                types = ["bigint"] * 5 + ["text"] * 3
+                types = ["bigint"] * 5 + ["text"] * 3 + ["bigint"]
                 arrays = ", ".join(f"%s::{kind}[]" for kind in types)
                 names = ", ".join(HANDOVER_COLUMNS)
                 cursor.execute(
@@ -206,26 +186,27 @@ def assign_lead(
 ) -> Lead:
     """Give `lead` an owner, start its SLA clock, and write the assignment to its history.
 
-    The owner is `to` if given, else the account owner (named accounts stay with their
-    rep), else the next rep of the team's round robin. The team row is locked while the
+    The owner is `to` if given, else routing decides (routing.router: the account owner,
+    named accounts staying with their rep; else the first routing rule that matches; else
+    the round robin of the lead's country's team, skipping reps who are away, on leave,
+    full or outside working hours for a short SLA). The teams are locked while the
     pointer moves, so concurrent arrivals are spread evenly and never collide. The lead's
     owner and team before are read from `lead`: the caller holds its row. `reason`, if
-    any, is kept with the assignment.
+    any, is kept with the assignment. A lead nobody can take waits in its team's queue
+    and the team's managers are told.
     """
     with transaction.atomic():
-        team = to.team if to is not None and to.team_id else choose_team(lead)
-        owner_id: int | None = to.pk if to is not None else None
-        how = AssignedHow.CHOSEN if to is not None else AssignedHow.TEAM_QUEUE
-        if owner_id is None and lead.account_id and lead.account and lead.account.owner_id:
-            account_owner = lead.account.owner
-            if account_owner and account_owner.is_active:
-                owner_id, how = account_owner.pk, AssignedHow.ACCOUNT_OWNER
-        if owner_id is None and team is not None:
-            locked = Team.objects.select_for_update().get(pk=team.pk)
-            owner_id = next_in_rotation(_eligible_reps(locked), locked.last_assigned_user_id)
-            if owner_id is not None:
-                how = AssignedHow.ROUND_ROBIN
-                Team.objects.filter(pk=locked.pk).update(last_assigned_user_id=owner_id)
+        decision: Decision | None = None
+        if to is not None:
+            team = to.team if to.team_id else choose_team(lead)
+            owner_id: int | None = to.pk
+            how = AssignedHow.CHOSEN
+        else:
+            router = Router(now=now, lock=True)
+            decision = decide_for(router, lead)
+            router.save_pointers()
+            team = router.teams.get(decision.team_id) if decision.team_id else None
+            owner_id, how = decision.owner_id, decision.how
         handover = Handover(
             lead.pk,
             to_owner_id=owner_id,
@@ -234,6 +215,8 @@ def assign_lead(
             from_owner_id=lead.owner_id,
             from_team_id=lead.team_id,
             reason=reason.strip(),
+            rule_name=decision.rule_name if decision else "",
+            rule_id=decision.rule_id if decision else None,
         )
         due = sla_deadline(team, now) if team is not None else None
         fields = {
@@ -251,6 +234,8 @@ def assign_lead(
             record_assignments([handover], by=by, now=now)
         for name, value in fields.items():
             setattr(lead, name, value)
+        if decision is not None and decision.alert:
+            alert_queued([(lead.pk, decision.team_id)], now=now)
     if owner_id is None:
         log.warning("lead %s waits in %s's queue: no rep accepting leads", lead.pk, team)
     return lead
@@ -270,8 +255,9 @@ def send_to_sales(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
 
 @dataclass(frozen=True)
 class Routable:
-    """What routing reads of a sales-ready lead: its own team and country, and its
-    account's owner."""
+    """What routing reads of a sales-ready lead: its own team and country, its account's
+    owner, and (for the routing rules) its fields as routing.router.lead_facts gives them;
+    without `facts` the rules are not tried."""
 
     lead_id: int
     team_id: int | None
@@ -279,6 +265,7 @@ class Routable:
     owner_id: int | None
     owner_team_id: int | None
     owner_is_active: bool
+    facts: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -287,50 +274,102 @@ class Route:
     owner_id: int | None
     sla_due_at: datetime | None
     how: AssignedHow
+    rule_id: int | None = None
+    rule_name: str = ""
 
 
-def route_leads(leads: Sequence[Routable], *, now: datetime) -> dict[int, Route]:
+def decide_for(router: Router, lead: Lead) -> Decision:
+    """The router's decision for one lead object (with its account loaded)."""
+    facts = lead_facts([lead], campaigns=router.reads("campaign")) if router.rules else {}
+    routable = routable_of(lead, facts.get(lead.pk))
+    return decide_routable(router, routable)
+
+
+def decide_routable(router: Router, lead: Routable) -> Decision:
+    return router.decide(
+        team_id=lead.team_id,
+        country=lead.country,
+        owner_id=lead.owner_id,
+        owner_team_id=lead.owner_team_id,
+        owner_is_active=lead.owner_is_active,
+        facts=lead.facts,
+    )
+
+
+def has_active_rules() -> bool:
+    """Whether any routing rule is active (a bulk path reads the leads' fields only then)."""
+    return RoutingRule.objects.filter(is_active=True).exists()
+
+
+def route_leads(
+    leads: Sequence[Routable], *, now: datetime, router: Router | None = None
+) -> dict[int, Route]:
     """Team, owner and SLA deadline of each lead, as assign_lead decides them one at a
-    time, in the order given: the lead's own team, else its account owner's, else its
-    country's, else the first team; the account owner if active, else the team's round
-    robin, continuing from the team's pointer. The teams stay locked (taken by name)
-    until the caller's transaction ends, and their pointers are moved."""
+    time, in the order given (routing.router: account owner, rules, the country's team's
+    round robin, capacity, leave and working hours). The teams stay locked (taken by name)
+    until the caller's transaction ends, and their pointers are moved. The managers of a
+    team whose leads nobody could take are told, once per batch and team."""
     if not leads:
         return {}
-    teams = {team.pk: team for team in Team.objects.select_for_update().order_by("name")}
-    by_country, first_team = country_teams(list(teams.values()))
-    reps = eligible_rep_ids(list(teams))
-    team_of: dict[int, int | None] = {}
-    owner_of: dict[int, int | None] = {}
-    how_of: dict[int, AssignedHow] = {}
-    queues: dict[int, list[int]] = {}
-    for lead in leads:
-        team_id = lead.team_id or lead.owner_team_id
-        if team_id is None and lead.country:
-            team_id = by_country.get(lead.country)
-        team_of[lead.lead_id] = team_id = team_id or first_team
-        owner_of[lead.lead_id] = lead.owner_id if lead.owner_is_active else None
-        how_of[lead.lead_id] = AssignedHow.ACCOUNT_OWNER
-        if owner_of[lead.lead_id] is None:
-            how_of[lead.lead_id] = AssignedHow.TEAM_QUEUE
-            if team_id is not None:
-                queues.setdefault(team_id, []).append(lead.lead_id)
-    for team_id, queue in queues.items():
-        picked = rotation(reps.get(team_id, []), teams[team_id].last_assigned_user_id, len(queue))
-        for lead_id, rep in zip(queue, picked, strict=False):
-            owner_of[lead_id], how_of[lead_id] = rep, AssignedHow.ROUND_ROBIN
-        if picked:
-            Team.objects.filter(pk=team_id).update(last_assigned_user_id=picked[-1])
-    deadlines = {team_id: sla_deadline(team, now) for team_id, team in teams.items()}
+    router = router or Router(now=now, lock=True, preload=True)
+    decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
+    router.save_pointers()
+    deadlines = {team_id: sla_deadline(team, now) for team_id, team in router.teams.items()}
+    alert_queued([(lead_id, d.team_id) for lead_id, d in decisions.items() if d.alert], now=now)
     return {
         lead_id: Route(
-            team_id,
-            owner_of[lead_id],
-            deadlines[team_id] if team_id is not None else None,
-            how_of[lead_id],
+            d.team_id,
+            d.owner_id,
+            deadlines[d.team_id] if d.team_id is not None else None,
+            d.how,
+            d.rule_id,
+            d.rule_name,
         )
-        for lead_id, team_id in team_of.items()
+        for lead_id, d in decisions.items()
     }
+
+
+def alert_queued(waiting: Sequence[tuple[int, int | None]], *, now: datetime) -> int:
+    """Tell each team's active managers of its leads that nobody could take: (lead id,
+    team id) pairs. One message per lead and manager, keyed by lead and moment; a batch
+    of more than five leads for a team is one message saying how many."""
+    by_team: dict[int, list[int]] = {}
+    for lead_id, team_id in waiting:
+        if team_id is not None:
+            by_team.setdefault(team_id, []).append(lead_id)
+    if not by_team:
+        return 0
+    managers: dict[int, list[int]] = {}
+    for manager_id, team_id in User.objects.filter(
+        team_id__in=list(by_team), role=Role.SALES_MANAGER, is_active=True
+    ).values_list("pk", "team_id"):
+        managers.setdefault(team_id, []).append(manager_id)
+    names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
+    few = [lead_id for ids in by_team.values() if len(ids) <= 5 for lead_id in ids]
+    emails = dict(Lead.objects.filter(pk__in=few).values_list("pk", "email")) if few else {}
+    messages: list[Message] = []
+    for team_id, lead_ids in by_team.items():
+        team = names.get(team_id, "")
+        items: list[tuple[int | None, str, str]]
+        if len(lead_ids) > 5:
+            text = f"{len(lead_ids)} leads wait in team {team}'s queue: no rep can take them"
+            items = [(None, f"queued:{team_id}:{now.isoformat()}", text)]
+        else:
+            items = [
+                (
+                    lead_id,
+                    f"queued:{lead_id}:{now.isoformat()}",
+                    f"{emails.get(lead_id) or f'Lead #{lead_id}'} waits in team {team}'s"
+                    " queue: no rep can take it",
+                )
+                for lead_id in lead_ids
+            ]
+        messages += [
+            Message(manager_id, NotificationKind.QUEUED, text, about, key)
+            for about, key, text in items
+            for manager_id in managers.get(team_id, [])
+        ]
+    return notify_many(messages, now=now)
 
 
 def assign_leads(leads: list[Lead], *, now: datetime) -> None:
@@ -341,7 +380,11 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
     if not leads:
         return
     with transaction.atomic():
-        routes = route_leads([_routable(lead) for lead in leads], now=now)
+        router = Router(now=now, lock=True, preload=True)
+        facts = lead_facts(leads, campaigns=router.reads("campaign")) if router.rules else {}
+        routes = route_leads(
+            [routable_of(lead, facts.get(lead.pk)) for lead in leads], now=now, router=router
+        )
         groups: dict[tuple[int | None, int | None, datetime | None], list[int]] = {}
         for lead in leads:
             route = routes[lead.pk]
@@ -369,6 +412,8 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
                 how=routes[lead.pk].how,
                 from_owner_id=lead.owner_id,
                 from_team_id=lead.team_id,
+                rule_name=routes[lead.pk].rule_name,
+                rule_id=routes[lead.pk].rule_id,
             )
             for lead in leads
         )
@@ -384,7 +429,7 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
         lead.first_touch_at = lead.sla_breached_at = None
 
 
-def _routable(lead: Lead) -> Routable:
+def routable_of(lead: Lead, facts: Mapping[str, Any] | None = None) -> Routable:
     owner = lead.account.owner if lead.account_id and lead.account else None
     return Routable(
         lead_id=lead.pk,
@@ -393,6 +438,7 @@ def _routable(lead: Lead) -> Routable:
         owner_id=owner.pk if owner else None,
         owner_team_id=owner.team_id if owner else None,
         owner_is_active=bool(owner and owner.is_active),
+        facts=facts,
     )
 
 

@@ -158,7 +158,7 @@ def user_fields(user: User, person: User) -> frozenset[str]:
     if role_of(user) == Role.ADMIN:
         return USER_FIELDS
     if editable_users(user).filter(pk=person.pk).exists():
-        return frozenset({"is_accepting_leads", "timezone"})
+        return frozenset({"is_accepting_leads", "max_open_leads", "timezone"})
     if user.is_authenticated and user.is_active and user.pk == person.pk:
         return frozenset({"timezone"})
     return frozenset()
@@ -166,4 +166,4 @@ def user_fields(user: User, person: User) -> frozenset[str]:
 
 # The settings of a person the app lets one change (name, email and password are
 # Django's: the admin and the password pages).
-USER_FIELDS = frozenset({"role", "team", "is_accepting_leads", "timezone"})
+USER_FIELDS = frozenset({"role", "team", "is_accepting_leads", "max_open_leads", "timezone"})

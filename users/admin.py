@@ -3,12 +3,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils import translation
+from django.utils import timezone, translation
 
 from leads.admin import KeepsLeadsAdmin
 from leads.countries import country_choices
 
-from .models import ApiToken, Notification, Team, User
+from .models import ApiToken, Leave, Notification, Team, User
 
 
 @admin.register(User)
@@ -17,7 +17,10 @@ class UserAdmin(KeepsLeadsAdmin, BaseUserAdmin):
     list_filter = ("role", "team", "is_active")
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        ("Leadloop", {"fields": ("role", "team", "is_accepting_leads", "timezone")}),
+        (
+            "Leadloop",
+            {"fields": ("role", "team", "is_accepting_leads", "max_open_leads", "timezone")},
+        ),
     )
 
     def leads_count(self, obj: Any) -> int:
@@ -56,6 +59,22 @@ class TeamAdmin(KeepsLeadsAdmin):
             " take them out of its queue and reports with no history of it. Reassign them"
             " to reps of another team on their lead pages first."
         )
+
+
+@admin.register(Leave)
+class LeaveAdmin(admin.ModelAdmin):
+    """People's days away (also set on My settings and a person's page); the routing
+    sweep hands on the open leads of whoever is away."""
+
+    list_display = ("user", "starts_on", "ends_on", "note", "created_by", "created_at")
+    list_select_related = ("user", "created_by")
+    raw_id_fields = ("user", "created_by")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request: Any, obj: Leave, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by, obj.created_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ApiToken)

@@ -41,6 +41,7 @@ class Capability(models.TextChoices):
         "manage_webhook_subscriptions",
         "Send lead events to other systems (outgoing webhooks)",
     )
+    MANAGE_ROUTING = "manage_routing", "Edit routing rules and see why a lead is routed"
 
 
 class NotificationKind(models.TextChoices):
@@ -49,3 +50,5 @@ class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", "New lead for you"
     REASSIGNED = "reassigned", "Lead handed to you"
     SLA_BREACH = "sla_breach", "SLA breached"
+    # Nobody in the team could take a lead (away, on leave, full): it waits in the queue.
+    QUEUED = "queued", "Lead waiting in the team queue"

@@ -82,6 +82,13 @@ class User(AbstractUser):
         default=True, help_text="Round robin skips reps who are away"
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Round robin gives a rep no more open (sales-stage) leads than this; None: no cap.
+    max_open_leads = models.PositiveIntegerField(
+        "open-lead cap",
+        null=True,
+        blank=True,
+        help_text="Most open leads round robin gives this rep; empty: no cap",
+    )
 
     class Meta:
         verbose_name = "user"
@@ -173,3 +180,33 @@ class Notification(models.Model):
             return str(NotificationKind(self.kind).label)
         except ValueError:
             return self.kind
+
+
+class Leave(models.Model):
+    """A stretch of days a person is away (holiday, sick leave, parental leave), set by
+    them or their manager. Routing gives them no new leads on those days, and their open
+    leads go to others by the routing rules when it starts (routing.availability)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="leaves")
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="The last day away (inclusive)")
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "leave"
+        verbose_name_plural = "leaves"
+        ordering = ["starts_on", "pk"]
+        indexes = [models.Index(fields=["user", "ends_on"], name="leave_user_ends")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="leave_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} away {self.starts_on} – {self.ends_on}"

@@ -85,6 +85,8 @@ ROLES: dict[str, frozenset[str]] = {
     # Outgoing webhooks send every lead's data (email, owner, stage) to a URL outside
     # Leadloop, and their secrets sign for Leadloop: the installation's admins decide.
     Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS: ADMINS,
+    # Who gets which leads is the sales managers' call (rules, and why a lead went where).
+    Capability.MANAGE_ROUTING: MANAGERS,
 }
 
 

@@ -16,9 +16,9 @@ from leads.errors import FieldError, NotPermitted
 from leads.history import history_ids, move_rows
 from leads.models import Lead
 
-from .access import editable_teams, user_fields
+from .access import editable_teams, editable_users, user_fields
 from .choices import NotificationKind, Role
-from .models import Notification, Team, User
+from .models import Leave, Notification, Team, User
 
 NOTIFY_BATCH_SIZE = 2000
 
@@ -172,7 +172,7 @@ def _check_timezone(field: str, value: Any) -> str:
 
 
 def update_user(person: User, *, by: User, **changes: Any) -> User:
-    """Change `person`'s role, team, lead intake or time zone, as far as `by` may
+    """Change `person`'s role, team, lead intake, open-lead cap or time zone, as far as `by` may
     (`users.access.user_fields`: admins everything, a manager their own reps' intake and
     zone, anyone their own zone). Raises NotPermitted naming the first field `by` may not
     change, FieldError naming a bad value; changes nothing then."""
@@ -198,6 +198,13 @@ def update_user(person: User, *, by: User, **changes: Any) -> User:
         clean["is_accepting_leads"] = changes["is_accepting_leads"]
     if "timezone" in changes:
         clean["timezone"] = _check_timezone("timezone", changes["timezone"])
+    if "max_open_leads" in changes:
+        cap = changes["max_open_leads"]
+        if cap is not None and (
+            not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 100_000
+        ):
+            raise FieldError("max_open_leads", "must be a whole number from 1, or empty for no cap")
+        clean["max_open_leads"] = cap
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=person.pk)
         for field, value in clean.items():
@@ -274,3 +281,49 @@ def update_team(team: Team, *, by: User, **changes: Any) -> Team:
         if clean:
             locked.save(update_fields=list(clean))
     return team
+
+
+# --- Leave -----------------------------------------------------------------------------
+
+
+def may_set_leave(by: User, person: User) -> bool:
+    """A person sets their own leave; whoever may set them up (their manager, an admin)
+    sets theirs."""
+    if not by.is_authenticated or not by.is_active:
+        return False
+    return by.pk == person.pk or editable_users(by).filter(pk=person.pk).exists()
+
+
+def add_leave(
+    person: User, *, by: User, starts_on: Any, ends_on: Any, note: str = "", now: datetime
+) -> Leave:
+    """Record that `person` is away from `starts_on` to `ends_on` (both days included).
+    Raises NotPermitted when `by` may not, FieldError naming a bad date. Routing reads it
+    (routing.availability.add_leave also hands their open leads on when it has begun)."""
+    if not may_set_leave(by, person):
+        raise NotPermitted("user", "you may not set this person's leave")
+    days: dict[str, date] = {}
+    for field, value in (("starts_on", starts_on), ("ends_on", ends_on)):
+        try:
+            days[field] = (
+                value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+            )
+        except ValueError:
+            raise FieldError(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if days["ends_on"] < days["starts_on"]:
+        raise FieldError("ends_on", "the leave must end on or after the day it starts")
+    return Leave.objects.create(
+        user=person,
+        starts_on=days["starts_on"],
+        ends_on=days["ends_on"],
+        note=str(note or "").strip()[:200],
+        created_by=by,
+        created_at=now,
+    )
+
+
+def cancel_leave(leave: Leave, *, by: User) -> None:
+    """Remove a leave `by` may set (see may_set_leave)."""
+    if not may_set_leave(by, leave.user):
+        raise NotPermitted("leave", "you may not change this person's leave")
+    leave.delete()

@@ -42,6 +42,11 @@ class PersonForm(forms.Form):
     is_accepting_leads = forms.BooleanField(
         label="Accepting leads (round robin skips reps who are away)", required=False
     )
+    max_open_leads = forms.IntegerField(
+        label="Open-lead cap (round robin gives no more; empty: no cap)",
+        required=False,
+        min_value=1,
+    )
     timezone = forms.ChoiceField(label="Time zone", choices=timezone_choices)
 
     def __init__(self, *args: Any, fields: frozenset[str], **kwargs: Any) -> None:

@@ -39,8 +39,10 @@ from leads.countries import country_name
 from leads.exports import lead_rows
 from leads.models import Lead
 from leads.queries import last_stage_change
+from leads.timeline import TimelineEntry
 from qualify.rules import score_profile
 from qualify.services import profile_of
+from routing.rulebook import explain_lead
 from users.access import is_read_only, reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
 from users.models import User
@@ -213,6 +215,20 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     )
 
 
+def _routing(user: User, lead: Lead, now: datetime, entries: list[TimelineEntry]) -> dict[str, Any]:
+    """The lead's last hand-over ("Assigned to Ana by rule 'DACH enterprise' (round robin
+    in team EMEA)", from its timeline) and, for those who keep the routing rules, where it
+    would go now."""
+    explanation = None
+    if may(user, Capability.MANAGE_ROUTING):
+        explanation = explain_lead(
+            Lead.objects.select_related("account__owner", "first_campaign").get(pk=lead.pk),
+            now=now,
+        )
+    last = next((entry for entry in entries if entry.kind == "assignment"), None)
+    return {"last": last, "explanation": explanation}
+
+
 def _consent_form(lead: Lead) -> str:
     """The web form the lead's marketing consent was given on, if the lead has one."""
     given_at = (lead.custom_fields or {}).get(CONSENT_AT)
@@ -241,6 +257,7 @@ def _lead_context(
     bound = action_forms or {}
     kinds = [] if read_only else _touch_kinds(user, lead)
     reps = list(reassign_targets(user, lead)) if LeadAction.REASSIGN in allowed else []
+    entries = timeline(lead)
     if reassign_form is None and reps:
         initial = {"to": lead.owner.username if lead.owner else None}
         reassign_form = ReassignForm(reps=reps, initial=initial)
@@ -254,7 +271,7 @@ def _lead_context(
         "sla": sla_status(due_at=lead.sla_due_at, first_touch_at=lead.first_touch_at, now=now),
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
         "opportunities": lead.opportunities.all(),
-        "timeline": timeline(lead),
+        "timeline": entries,
         "extra": extra_facts(
             lead.custom_fields or {},
             zone=timezone.get_current_timezone(),
@@ -274,6 +291,7 @@ def _lead_context(
         ],
         "reassign_form": reassign_form,
         "reassign_reps": reps,
+        "routing": _routing(user, lead, now, entries),
         "handed_back": last_stage_change(lead) if read_only else None,
     }
 

@@ -22,6 +22,7 @@ from users.services import update_team, update_user
 
 from .decorators import viewer_page
 from .forms_settings import MySettingsForm, PersonForm, TeamForm
+from .views_routing import leave_section
 
 
 def _user(request: HttpRequest) -> User:
@@ -56,6 +57,8 @@ def my_settings(request: HttpRequest) -> HttpResponse:
         "form": form,
         "may_people": may(user, Capability.MANAGE_USERS),
         "may_teams": may(user, Capability.MANAGE_TEAMS),
+        "may_routing": may(user, Capability.MANAGE_ROUTING),
+        **leave_section(user, user),
     }
     return render(request, "web/my_settings.html", context, status=status)
 
@@ -91,7 +94,8 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         initial: dict[str, Any] = {name: getattr(found, name) for name in fields}
         form = PersonForm(initial=initial, fields=fields)
-    return render(request, "web/person.html", {"form": form, "person": found}, status=status)
+    context = {"form": form, "person": found, **leave_section(user, found)}
+    return render(request, "web/person.html", context, status=status)
 
 
 @viewer_page

@@ -88,6 +88,11 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/webhook-subscriptions/{subscription_id}/test": ["post"],
         "/api/v1/webhook-subscriptions/{subscription_id}/deliveries": ["get"],
         "/api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/retry": ["post"],
+        "/api/v1/routing/rules": ["get", "post"],
+        "/api/v1/routing/rules/{rule_id}": ["delete", "patch"],
+        "/api/v1/leads/{lead_id}/routing": ["get"],
+        "/api/v1/users/{username}/leave": ["get", "post"],
+        "/api/v1/leave/{leave_id}": ["delete"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

@@ -723,3 +723,37 @@ def test_the_account_book_forgets_accounts_of_a_chunk_that_rolled_back(org, now)
     assert dict(again.select("domain", "id").rows()) == stored
     assert stored["acme.io"] == acme[0]
     assert book.for_ids([stored["beta.io"]])["domain"].to_list() == ["beta.io"]
+
+
+def test_an_import_routes_by_the_same_rules_as_one_lead(tmp_path, org, now) -> None:
+    from routing.models import Assignment
+    from routing.rulebook import create_rule
+
+    create_rule(by=org.manager, now=now, name="Bavaria", target="user", to_user=org.rep3,
+                conditions=[{"field": "state", "op": "is", "value": "Bavaria"}])  # fmt: skip
+    create_rule(by=org.manager, now=now, name="Software", target="queue", to_team=org.americas,
+                conditions=[{"field": "industry", "op": "is", "value": "software"}])  # fmt: skip
+    head = "Email,Authority,Budget,Timeline,Country,State,Industry,Notes\n"
+    rows = "a@acme.io,decision maker,20000,now,Germany,Bavaria,Retail,need\n"
+    rows += "b@beta.io,decision maker,20000,now,Germany,Saxony,Software,need\n"
+    rows += "c@gamma.io,decision maker,20000,now,Germany,Saxony,Retail,need\n"
+    path = write(tmp_path / "hot.csv", head + rows)
+
+    run(path, now)
+
+    routed = {
+        lead.email: (lead.owner.username if lead.owner else None, lead.team and lead.team.name)
+        for lead in Lead.objects.select_related("owner", "team")
+    }
+    assert routed == {
+        "a@acme.io": ("rep3", "Americas"),
+        "b@beta.io": (None, "Americas"),
+        "c@gamma.io": ("rep1", "EMEA"),
+    }
+    summaries = {a.lead.email: a.summary for a in Assignment.objects.select_related(
+        "lead", "to_owner", "to_team", "from_owner", "from_team")}  # fmt: skip
+    assert summaries == {
+        "a@acme.io": "Assigned to rep3 by rule 'Bavaria'",
+        "b@beta.io": "Assigned to team Americas's queue by rule 'Software'",
+        "c@gamma.io": "Assigned to rep1 (round robin in team EMEA)",
+    }

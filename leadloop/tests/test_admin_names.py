@@ -13,6 +13,8 @@ OURS = {"users", "leads", "capture", "imports", "identity", "qualify", "routing"
 # model -> (verbose_name, verbose_name_plural)
 EXPECTED = {
     "users.Team": ("team", "teams"),
+    "users.Leave": ("leave", "leaves"),
+    "routing.RoutingRule": ("routing rule", "routing rules"),
     "users.User": ("user", "users"),
     "users.ApiToken": ("API token", "API tokens"),
     "users.Notification": ("notification", "notifications"),

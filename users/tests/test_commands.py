@@ -63,7 +63,7 @@ def test_campaigns_create_update_and_list(org: Any) -> None:
 def test_people_set_as_a_manager(org: Any) -> None:
     shown = run("people", "set", "rep1", "--as", "manager", "--away", "--timezone", "Europe/Paris")
 
-    assert shown == "rep1\tSales rep\tEMEA\taway\tEurope/Paris\n"
+    assert shown == "rep1\tSales rep\tEMEA\taway\tEurope/Paris\tno cap\n"
     with pytest.raises(CommandError, match="role: you may not change role"):
         run("people", "set", "rep1", "--as", "manager", "--role", "admin")
     with pytest.raises(CommandError, match="team: you may not change team"):

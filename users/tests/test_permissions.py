@@ -85,13 +85,22 @@ def test_nobody_moves_an_mql_back_to_nurture() -> None:
     ("role", "capabilities"),
     [
         (Role.SALES_REP, ["merge_duplicates", "export"]),
-        (Role.SALES_MANAGER, ["merge_duplicates", "export", "manage_users", "manage_teams"]),
+        (
+            Role.SALES_MANAGER,
+            ["merge_duplicates", "export", "manage_users", "manage_teams", "manage_routing"],
+        ),
         (
             Role.MARKETING,
             [
                 c.value
                 for c in Capability
-                if c not in {"manage_users", "manage_teams", "manage_webhook_subscriptions"}
+                if c
+                not in {
+                    "manage_users",
+                    "manage_teams",
+                    "manage_webhook_subscriptions",
+                    "manage_routing",
+                }
             ],
         ),
         (Role.ADMIN, [c.value for c in Capability]),

@@ -27,7 +27,7 @@ def test_a_manager_sets_their_reps_intake_and_zone_but_not_their_role(
     page = client.get(url)
     response = client.post(url, {"timezone": "Europe/Berlin", "role": "admin"})
 
-    assert list(page.context["form"].fields) == ["is_accepting_leads", "timezone"]
+    assert list(page.context["form"].fields) == ["is_accepting_leads", "max_open_leads", "timezone"]
     assert response.status_code == 302
     org.rep1.refresh_from_db()
     assert (org.rep1.role, org.rep1.is_accepting_leads, org.rep1.timezone) == (

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         intake.add_argument("--away", dest="is_accepting_leads", action="store_false")
         change.set_defaults(is_accepting_leads=None)
         change.add_argument("--timezone")
+        change.add_argument("--cap", help="most open leads round robin gives them, or none")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verb"] == "set":
@@ -39,8 +40,10 @@ class Command(BaseCommand):
                 continue
             intake = "accepting leads" if person.is_accepting_leads else "away"
             team = person.team.name if person.team else "—"
+            cap = f"cap {person.max_open_leads}" if person.max_open_leads else "no cap"
             self.stdout.write(
-                f"{person.username}\t{person.get_role_display()}\t{team}\t{intake}\t{person.timezone}"
+                f"{person.username}\t{person.get_role_display()}\t{team}\t{intake}"
+                f"\t{person.timezone}\t{cap}"
             )
 
     def _set(self, options: dict[str, Any]) -> None:
@@ -54,6 +57,13 @@ class Command(BaseCommand):
             for field in ("role", "is_accepting_leads", "timezone")
             if options.get(field) is not None
         }
+        if options.get("cap") is not None:
+            if options["cap"] == "none":
+                changes["max_open_leads"] = None
+            elif options["cap"].isdigit():
+                changes["max_open_leads"] = int(options["cap"])
+            else:
+                raise CommandError(f"--cap: {options['cap']!r} is not a whole number or none")
         if options.get("team") is not None:
             if options["team"] == "none":
                 changes["team"] = None
