@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, Func, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    When,
+)
 
 from leads.lifecycle import FUNNEL, SALES_STAGES, reached_from
 from leads.models import Campaign, Lead, StageChange
@@ -238,6 +249,10 @@ def followup_report(
         counts[f"leaked_{n}"] = Count(
             "pk", filter=when["leaked"] & _bucket_condition("leaked", bucket, now)
         )
+    # Grouped by an expression, not the bare column: SQLite would walk the rep index and
+    # fetch every row by it (5× slower than scanning the table once and sorting).
+    turns = turns.annotate(group_key=ExpressionWrapper(F(column) + 0, output_field=IntegerField()))
+    column = "group_key"
     rows = {row[column]: row for row in turns.values(column).annotate(**counts)}
     histograms: dict[str, dict[Any, dict[float, int]]] = {}
     for hours in ("first_touch_hours", "first_touch_clock_hours"):

@@ -215,8 +215,15 @@ def main() -> None:
             ),
             (
                 "leads behind one number (one rep's missed SLAs, one month)",
-                lambda: followup_lead_ids(
-                    admin, figure="missed_sla", key=rep.pk, since=month[0], until=month[1], now=now
+                lambda: list(
+                    followup_lead_ids(
+                        admin,
+                        figure="missed_sla",
+                        key=rep.pk,
+                        since=month[0],
+                        until=month[1],
+                        now=now,
+                    )
                 ),
             ),
             ("plain SQL: touched per rep, all time", plain),
