@@ -267,6 +267,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 # The currency of every amount (budgets, campaign costs, deals): one per installation.
 LEADLOOP_CURRENCY = os.environ.get("LEADLOOP_CURRENCY", "EUR").strip().upper() or "EUR"
 LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "24"))
+# Where people reach the app: the start of the links the CLI prints (set-password links
+# of `leadloop people create`); pages and the API use the address they were asked on.
+LEADLOOP_BASE_URL = os.environ.get("LEADLOOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

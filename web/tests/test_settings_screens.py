@@ -115,7 +115,7 @@ def test_a_manager_sets_their_teams_calendar(
         time(16, 30),
         [0, 1, 2, 3],
         ["2026-12-24", "2026-12-25"],
-        ["Germany", "Austria"],
+        ["DE", "AT"],
         8,
     )
 
