@@ -196,6 +196,7 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
         zone=zone,
         currency=settings.LEADLOOP_CURRENCY,
         custom_fields=request.GET.get("custom_fields", "") in {"1", "on", "true", "yes"},
+        language=translation.get_language_from_request(request),
     )
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().astimezone(zone).strftime("%Y%m%d-%H%M")
