@@ -93,7 +93,8 @@ WSGI_APPLICATION = "leadloop.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The project's overrides of Django's own templates (the admin's footer).
+        "DIRS": [BASE_DIR / "leadloop" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
