@@ -51,10 +51,11 @@ def campaigns(request: HttpRequest) -> HttpResponse:
     rows = Campaign.objects.annotate(
         leads=Count("members", filter=Q(members__lead__in=scope), distinct=True)
     ).order_by("-starts_on", "name")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "web/campaigns.html",
-        {"campaigns": rows, "may_manage": may(user, Capability.MANAGE_CAMPAIGNS)},
+        {"campaigns": page, "page": page, "may_manage": may(user, Capability.MANAGE_CAMPAIGNS)},
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -32,6 +33,8 @@ from users.services import (
 
 from .decorators import viewer_page
 from .forms_settings import MySettingsForm, NewPersonForm, NewTeamForm, PersonForm, TeamForm
+
+PAGE_SIZE = 50
 
 
 def _user(request: HttpRequest) -> User:
@@ -76,7 +79,8 @@ def people(request: HttpRequest) -> HttpResponse:
     if not may(user, Capability.MANAGE_USERS):
         raise Http404("no such page")
     rows = editable_users(user).select_related("team")
-    context = {"people": rows, "may_create": may(user, Capability.CREATE_USERS)}
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"people": page, "page": page, "may_create": may(user, Capability.CREATE_USERS)}
     return render(request, "web/people.html", context)
 
 
@@ -215,7 +219,8 @@ def teams(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not may(user, Capability.MANAGE_TEAMS):
         raise Http404("no such page")
-    context = {"teams": editable_teams(user), "may_create": may(user, Capability.CREATE_TEAMS)}
+    page = Paginator(editable_teams(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"teams": page, "page": page, "may_create": may(user, Capability.CREATE_TEAMS)}
     return render(request, "web/teams.html", context)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
+from leads.models import Campaign
 from users.models import Team, User
 
 PERSON = {
@@ -134,3 +135,24 @@ def test_an_admin_creates_a_team_with_countries_as_people_type_them(
     assert "Germany, Austria, Switzerland" in listed
     assert edit.context["form"].initial["countries"] == "Germany\nAustria\nSwitzerland"
     assert client_for(org.manager).get(reverse("web:team_new")).status_code == 404
+
+
+def test_the_people_teams_and_campaigns_lists_count_everything_and_page_it(
+    org: Any, client_for: Callable[[User], Client]
+) -> None:
+    User.objects.bulk_create([User(username=f"rep{n:03}", team=org.emea) for n in range(100, 160)])
+    Team.objects.bulk_create([Team(name=f"Team {n:02}") for n in range(55)])
+    Campaign.objects.bulk_create([Campaign(name=f"Fair {n:02}") for n in range(60)])
+    client = client_for(org.admin)
+    everyone = User.objects.count()
+
+    first = client.get(reverse("web:people"))
+    last = client.get(reverse("web:people"), {"page": 2})
+    teams = client.get(reverse("web:teams"), {"page": 2})
+    campaigns = client.get(reverse("web:campaigns"), {"page": 2})
+
+    assert len(first.context["people"]) == 50
+    assert len(last.context["people"]) == everyone - 50
+    assert f"<strong>{everyone}</strong> people, 1–50 shown" in first.content.decode()
+    assert len(teams.context["teams"]) == Team.objects.count() - 50
+    assert len(campaigns.context["campaigns"]) == Campaign.objects.count() - 50
