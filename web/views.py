@@ -475,8 +475,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_GET
 def web_forms(request: HttpRequest) -> HttpResponse:
     forms_list = WebForm.objects.select_related("campaign").order_by("name")
+    page = Paginator(forms_list, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "web/forms.html",
-        {"forms": forms_list, "may_build": may(_user(request), Capability.BUILD_FORMS)},
+        {"forms": page, "page": page, "may_build": may(_user(request), Capability.BUILD_FORMS)},
     )

@@ -9,6 +9,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
+from capture.models import WebForm, WebhookSource
 from leads.models import Campaign
 from users.models import Team, User
 
@@ -156,3 +157,21 @@ def test_the_people_teams_and_campaigns_lists_count_everything_and_page_it(
     assert f"<strong>{everyone}</strong> people, 1–50 shown" in first.content.decode()
     assert len(teams.context["teams"]) == Team.objects.count() - 50
     assert len(campaigns.context["campaigns"]) == Campaign.objects.count() - 50
+
+
+def test_the_forms_and_webhook_source_lists_count_and_page_too(
+    org: Any, client_for: Callable[[User], Client]
+) -> None:
+    WebForm.objects.bulk_create([WebForm(name=f"Form {n:02}", slug=f"f{n}") for n in range(53)])
+    WebhookSource.objects.bulk_create(
+        [WebhookSource(name=f"Tool {n:02}", slug=f"t{n}", mapping={}) for n in range(51)]
+    )
+    client = client_for(org.marketer)
+
+    forms = client.get(reverse("web:forms"), {"page": 2})
+    sources = client.get(reverse("web:webhooks"), {"page": 2})
+
+    assert len(forms.context["forms"]) == 3
+    assert "<strong>53</strong> forms, 51–53 shown" in forms.content.decode()
+    assert len(sources.context["rows"]) == 1
+    assert "<strong>51</strong> sources, 51–51 shown" in sources.content.decode()
