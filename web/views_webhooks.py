@@ -182,6 +182,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         WebhookSource.objects.select_related("campaign").order_by("name"), now=now
     )
     page = Paginator(sources, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown: list[WithAnnotations[WebhookSource, DeliverySummary]] = list(page.object_list)
     rows = [
         {
             "source": source,
@@ -198,7 +199,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                 else None
             ),
         }
-        for source in page.object_list
+        for source in shown
     ]
     may_send = may(request.user, Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS)  # type: ignore[arg-type]
     return render(
