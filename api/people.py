@@ -120,7 +120,8 @@ def user_out(person: User) -> dict[str, Any]:
         "id": person.pk,
         "username": person.username,
         "full_name": person.get_full_name(),
-        "role": person.role,
+        # A superuser acts as an admin whatever `role` says (users.permissions.role_of).
+        "role": Role.ADMIN.value if person.is_superuser else person.role,
         "team": person.team.name if person.team else None,
         "is_accepting_leads": person.is_accepting_leads,
         "timezone": person.timezone,
