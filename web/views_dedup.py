@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -98,6 +99,8 @@ def _show(value: Any, column: str, lead: Lead, language: str) -> str:
         return LABELS[column].get(value, value or "")
     if column == "country":
         return country_name(value, language) if value else ""
+    if column == "budget":
+        return f"{value} {settings.LEADLOOP_CURRENCY}" if value is not None else ""
     if isinstance(value, datetime):
         return formats.date_format(timezone.localtime(value), "j M Y, H:i")
     if isinstance(value, dict):
