@@ -73,3 +73,5 @@ def test_the_admin_says_which_time_zone_its_times_are_in(org, client) -> None:
 
     assert '<p id="time-zone-note"' in page
     assert "Times shown in Asia/Tokyo." in page
+    # An icon of its own, so the browser asks no /favicon.ico (a 404 in the console).
+    assert '<link rel="icon" href="data:,">' in page
