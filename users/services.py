@@ -405,13 +405,15 @@ def create_user(
 
 
 def password_link(person: User, *, by: User) -> str:
-    """A new set-password link for `person` (one who lost theirs, or forgot the password),
-    for whoever may add people and set `person` up; not for oneself (one changes one's own
-    password knowing it)."""
+    """A new set-password link for `person`: an admin's for anyone (a forgotten password
+    too); a manager's only for a rep of their team who has not set a password yet (lost
+    the first link), so a manager cannot take over an account in use. Not for oneself."""
     if not may(by, Capability.CREATE_USERS) or not editable_users(by).filter(pk=person.pk).exists():
         raise NotPermitted("user", "you may not make a password link for this person")
     if person.pk == by.pk:
         raise NotPermitted("user", "not for yourself")
+    if role_of(by) != Role.ADMIN and person.has_usable_password():
+        raise NotPermitted("user", "they have set a password already: ask an admin for a new link")
     if not person.is_active:
         raise FieldError("user", "this person is deactivated: reactivate them first")
     return set_password_path(person)

@@ -143,7 +143,9 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "person": found,
         "may_deactivate": may(user, Capability.DEACTIVATE_USERS) and found.pk != user.pk,
-        "may_link": may(user, Capability.CREATE_USERS) and found.pk != user.pk,
+        "may_link": may(user, Capability.CREATE_USERS)
+        and found.pk != user.pk
+        and (user.sees_everything or not found.has_usable_password()),
     }
     return render(request, "web/person.html", context, status=status)
 

@@ -141,11 +141,24 @@ def test_a_deactivated_rep_gets_no_new_leads_and_the_manager_hears_what_they_sti
     assert (org.rep1.is_active, open_leads) == (False, 1)
     routed = capture_lead({**HOT, "email": "next@acme.io"}, source="api", now=now).lead
     assert routed.owner == org.rep2
-    with pytest.raises(FieldError):
-        password_link(org.rep1, by=org.manager)
+    with pytest.raises(FieldError, match="this person is deactivated: reactivate them first"):
+        password_link(org.rep1, by=org.admin)
     set_user_active(org.rep1, by=org.manager, is_active=True)
     org.rep1.refresh_from_db()
     assert org.rep1.is_active
+
+
+def test_a_manager_gives_a_new_link_only_to_a_rep_who_never_set_a_password(org: Any) -> None:
+    newcomer = create_user(by=org.manager, username="newrep").user
+
+    again = password_link(newcomer, by=org.manager)
+
+    assert again.startswith("/set-password/")
+    with pytest.raises(NotPermitted, match="they have set a password already"):
+        password_link(org.rep1, by=org.manager)
+    assert password_link(org.rep1, by=org.admin).startswith("/set-password/")
+    with pytest.raises(NotPermitted):
+        password_link(org.rep3, by=org.manager)
 
 
 def test_nobody_deactivates_themselves_or_someone_outside_their_team(org: Any) -> None:
