@@ -43,6 +43,9 @@ class UserOut(Schema):
 
 
 class UserPatch(InputSchema):
+    first_name: str | None = Field(None, max_length=150, description="Admins only")
+    last_name: str | None = Field(None, max_length=150, description="Admins only")
+    email: str | None = Field(None, max_length=254, description="Admins only")
     role: Role | None = Field(None, description="Admins only")
     team: str | None = Field(None, description="A team's name; admins only. null: no team")
     is_accepting_leads: bool | None = Field(None, description="false: round robin skips them")

@@ -183,7 +183,7 @@ def _check_timezone(field: str, value: Any) -> str:
 
 
 def update_user(person: User, *, by: User, **changes: Any) -> User:
-    """Change `person`'s role, team, lead intake or time zone, as far as `by` may
+    """Change `person`'s name, email, role, team, lead intake or time zone, as far as `by` may
     (`users.access.user_fields`: admins everything, a manager their own reps' intake and
     zone, anyone their own zone). Raises NotPermitted naming the first field `by` may not
     change, FieldError naming a bad value; changes nothing then."""
@@ -194,6 +194,11 @@ def update_user(person: User, *, by: User, **changes: Any) -> User:
         if field not in allowed:
             raise NotPermitted(field, f"you may not change {field.replace('_', ' ')}")
     clean: dict[str, Any] = {}
+    for field in ("first_name", "last_name"):
+        if field in changes:
+            clean[field] = str(changes[field] or "").strip()[:150]
+    if "email" in changes:
+        clean["email"] = _check_email(changes["email"])
     if "role" in changes:
         if changes["role"] not in Role.values:
             raise FieldError("role", f"must be one of: {', '.join(Role.values)}")

@@ -37,6 +37,9 @@ def split_list(text: str) -> list[str]:
 class PersonForm(forms.Form):
     """A person's settings; only the fields the viewer may change are offered."""
 
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.CharField(max_length=254, required=False)
     role = forms.ChoiceField(choices=Role.choices)
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="— no team —"

@@ -10,13 +10,22 @@ from typing import Any
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from capture.services import capture_lead
-from conftest import HOT
+from conftest import HOT, bearer
 from leads.errors import FieldError, NotPermitted
 from routing.services import assign_lead
 from users.models import Team, User
-from users.services import create_team, create_user, password_link, set_user_active, update_team
+from users.services import (
+    create_team,
+    create_user,
+    password_link,
+    set_user_active,
+    update_team,
+    update_user,
+)
 
 
 def run(*args: str) -> str:
@@ -193,3 +202,32 @@ def test_the_cli_adds_people_and_teams_and_deactivates(org: Any, settings: Any) 
         run("teams", "create", "Mine", "--as", "manager")
     with pytest.raises(CommandError, match="countries: 'Narnia' is not a country"):
         run("teams", "set", "EMEA", "--as", "admin", "--countries", "Narnia")
+
+
+def test_an_admin_corrects_a_name_and_email_at_every_door_and_a_manager_may_not(
+    org: Any,
+) -> None:
+    admin = Client()
+    admin.force_login(org.admin)
+
+    screen = admin.post(
+        reverse("web:person", args=[org.rep1.pk]),
+        {"first_name": "Rita", "last_name": "Rep", "email": "rita@example.org",
+         "role": "sales_rep", "team": org.emea.pk, "is_accepting_leads": "on",
+         "timezone": "UTC"},
+    )  # fmt: skip
+    api = Client().patch(
+        "/api/v1/users/rep2",
+        {"email": "bob@localhost"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=bearer(org.admin),
+    )
+    run("people", "set", "rep3", "--as", "admin", "--first-name", "Ron", "--last-name", "Reyes")
+
+    assert screen.status_code == 302
+    org.rep1.refresh_from_db()
+    assert (org.rep1.get_full_name(), org.rep1.email) == ("Rita Rep", "rita@example.org")
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "email"
+    assert User.objects.get(username="rep3").get_full_name() == "Ron Reyes"
+    with pytest.raises(NotPermitted, match="you may not change email"):
+        update_user(org.rep1, by=org.manager, email="x@example.org")

@@ -44,6 +44,9 @@ class Command(BaseCommand):
         intake.add_argument("--away", dest="is_accepting_leads", action="store_false")
         change.set_defaults(is_accepting_leads=None)
         change.add_argument("--timezone")
+        change.add_argument("--first-name")
+        change.add_argument("--last-name")
+        change.add_argument("--email")
         for verb, text in (
             ("deactivate", "someone who left: no logins, no API, no new leads"),
             ("reactivate", "let a deactivated person back in"),
@@ -125,7 +128,14 @@ class Command(BaseCommand):
     def _set(self, person: User, by: User, options: dict[str, Any]) -> None:
         changes: dict[str, Any] = {
             field: options[field]
-            for field in ("role", "is_accepting_leads", "timezone")
+            for field in (
+                "role",
+                "is_accepting_leads",
+                "timezone",
+                "first_name",
+                "last_name",
+                "email",
+            )
             if options.get(field) is not None
         }
         if options.get("team") is not None:
