@@ -32,7 +32,10 @@ def test_an_admin_adds_a_rep_who_sets_a_password_through_the_copied_link(
     page.fill("#id_first_name", "Nora")
     page.fill("#id_last_name", "Neu")
     page.select_option("#id_team", label="EMEA")
-    page.click("#person-new-form button[type=submit]")
+    # The page with the link is the answer to the post: wait until it has loaded (its
+    # Copy script included) before pressing Copy.
+    with page.expect_navigation(wait_until="load"):
+        page.click("#person-new-form button[type=submit]")
     page.click("button[data-copy=set-password-link]")
     page.wait_for_function(
         "document.querySelector('button[data-copy=set-password-link]').textContent === 'Copied'"
