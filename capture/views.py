@@ -43,6 +43,8 @@ MAX_BODY_BYTES = 32 * 1024
 
 def _field(name: str, required: bool = False, language: str = "en") -> forms.Field:
     label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+    if name == "budget":
+        label = f"{label} ({settings.LEADLOOP_CURRENCY})"
     if name == "country":
         # Codes with the names in the visitor's language; the rules read the code.
         return forms.ChoiceField(

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from .choices import OUTCOMES_BY_KIND, TouchKind, TouchOutcome
 
@@ -75,11 +76,22 @@ class ConvertForm(forms.Form):
     )
     name = forms.CharField(required=False, max_length=200, label="Deal name")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Amounts are in the installation's one currency (LEADLOOP_CURRENCY).
+        self.fields["amount"].label = f"Expected amount ({settings.LEADLOOP_CURRENCY})"
+
 
 class WinForm(forms.Form):
     amount = forms.DecimalField(
         max_digits=12, decimal_places=2, required=False, label="Won amount (empty = as opened)"
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "amount"
+        ].label = f"Won amount in {settings.LEADLOOP_CURRENCY} (empty = as opened)"
 
 
 class LoseForm(forms.Form):

@@ -93,7 +93,8 @@ WSGI_APPLICATION = "leadloop.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The project's overrides of Django's own templates (the admin's footer).
+        "DIRS": [BASE_DIR / "leadloop" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -278,6 +279,9 @@ LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "2
 # A team whose SLA is this many business hours or fewer routes only to reps inside their
 # working hours (a lead due within the hour should not land on someone asleep).
 LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4"))
+# Where people reach the app: the start of the links the CLI prints (set-password links
+# of `leadloop people create`); pages and the API use the address they were asked on.
+LEADLOOP_BASE_URL = os.environ.get("LEADLOOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

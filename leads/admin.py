@@ -15,8 +15,10 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import format_html
 
+from .countries import country_choices, country_codes
 from .models import Account, Campaign, CampaignMember, Lead, StageChange
 
 
@@ -133,6 +135,17 @@ class LeadAdmin(admin.ModelAdmin):
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
     inlines = [StageChangeInline]
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # Routing and the duplicate finder read codes: the country is chosen from the
+        # list, named in the admin's language, never typed. A value stored before codes
+        # were is offered as it is, so saving another correction does not lose it.
+        choices = [("", "—"), *country_choices(translation.get_language_from_request(request))]
+        if obj is not None and obj.country and obj.country not in country_codes():
+            choices.append((obj.country, obj.country))
+        form.base_fields["country"] = forms.ChoiceField(choices=choices, required=False)
+        return form
 
     @admin.display(description="In the app")
     def lead_page(self, lead: Lead) -> str:

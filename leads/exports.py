@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .choices import Authority, Channel, Segment, Stage, Timeline
+from .countries import country_name
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -39,8 +40,9 @@ def safe_cells(values: list[Any]) -> list[Any]:
 # --- The lead export ----------------------------------------------------------------------
 
 # (header, the lead's value to read). Headers stay the field names an import maps back;
-# values are in people's words: labels, not codes; owners by name; times in the viewer's
-# zone; the budget in the installation's currency (its header says which).
+# values are in people's words: labels, not codes; countries and owners by name; times in
+# the viewer's zone; the budget in the installation's currency (its header says which).
+# An import reads the country's name back to its code.
 LEAD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "pk"),
     ("email", "email"),
@@ -110,10 +112,16 @@ def _text(value: Any, zone: tzinfo) -> Any:
 
 
 def lead_rows(
-    leads: QuerySet[Lead], *, zone: tzinfo, currency: str, custom_fields: bool = False
+    leads: QuerySet[Lead],
+    *,
+    zone: tzinfo,
+    currency: str,
+    custom_fields: bool = False,
+    language: str = "en",
 ) -> Iterator[list[Any]]:
     """The export of `leads`: a header row, then one row per lead, read a chunk at a time
-    and every cell made safe for a spreadsheet (`safe_cell`)."""
+    and every cell made safe for a spreadsheet (`safe_cell`); countries named in
+    `language`."""
     keys = custom_field_keys(leads) if custom_fields else []
     yield safe_cells(lead_headers(currency=currency, custom_keys=keys))
     fields = [lookup for _, lookup in LEAD_COLUMNS] + list(EXTRA_FIELDS)
@@ -123,6 +131,8 @@ def lead_rows(
             value = row[lookup]
             if header in LABELS:
                 value = LABELS[header].get(value, value) if value else ""
+            elif header == "country" and value:
+                value = country_name(value, language)
             elif header == "owner" and value:
                 name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
                 value = name or value

@@ -149,3 +149,14 @@ def run_due(*, now: datetime, **_: Any) -> int:
     for user in User.objects.filter(pk__in=list(owners)).order_by("pk"):
         moved += reassign_open_leads(user, now=now, reason=owners[user.pk])
     return moved
+
+
+def set_active(person: User, *, by: User, is_active: bool, now: datetime) -> int:
+    """Deactivate (someone who left) or reactivate `person` (users.services.set_user_active
+    checks who may); a deactivated rep's open leads are handed on at once by routing, as
+    a leave's are. Returns how many open leads they still own afterwards (0 unless
+    nobody could take them)."""
+    people.set_user_active(person, by=by, is_active=is_active)
+    if not is_active:
+        reassign_open_leads(person, now=now, by=by, reason="owner deactivated")
+    return Lead.objects.filter(owner=person, stage__in=SALES_STAGES).count()

@@ -150,7 +150,8 @@ def editable_teams(user: User) -> QuerySet[Team]:
 
 
 def user_fields(user: User, person: User) -> frozenset[str]:
-    """What `user` may change of `person`: an admin role, team, lead intake and time zone;
+    """What `user` may change of `person`: an admin name, email, role, team, lead intake
+    and time zone;
     a manager a rep's lead intake and time zone (never a role or another team); anyone
     their own time zone."""
     from .permissions import role_of
@@ -164,6 +165,17 @@ def user_fields(user: User, person: User) -> frozenset[str]:
     return frozenset()
 
 
-# The settings of a person the app lets one change (name, email and password are
-# Django's: the admin and the password pages).
-USER_FIELDS = frozenset({"role", "team", "is_accepting_leads", "max_open_leads", "timezone"})
+# The settings of a person the app lets one change; an admin also corrects their name
+# and email (passwords are set by the person, through a set-password link).
+USER_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "role",
+        "team",
+        "is_accepting_leads",
+        "max_open_leads",
+        "timezone",
+    }
+)

@@ -35,7 +35,10 @@ class Capability(models.TextChoices):
     MERGE_DUPLICATES = "merge_duplicates", "Merge duplicates"
     EXPORT = "export", "Export the leads one sees as CSV"
     MANAGE_USERS = "manage_users", "Set people's team, time zone and lead intake"
+    CREATE_USERS = "create_users", "Add people and give them a set-password link"
+    DEACTIVATE_USERS = "deactivate_users", "Deactivate and reactivate people"
     MANAGE_TEAMS = "manage_teams", "Set a team's calendar, countries and SLA"
+    CREATE_TEAMS = "create_teams", "Create teams"
     MANAGE_CAMPAIGNS = "manage_campaigns", "Create and edit campaigns"
     MANAGE_WEBHOOK_SUBSCRIPTIONS = (
         "manage_webhook_subscriptions",

@@ -80,6 +80,13 @@ ROLES: dict[str, frozenset[str]] = {
     # and their own team's calendar; admins everyone's (`users.services.may_edit_user`).
     Capability.MANAGE_USERS: MANAGERS,
     Capability.MANAGE_TEAMS: MANAGERS,
+    # A manager adds reps to their own team (a new hire) and deactivates the ones who
+    # leave, never anyone else nor a role above a rep; admins anyone
+    # (`users.services.create_user`, `set_user_active`). A team is the installation's
+    # shape (routing by country, calendars): admins only.
+    Capability.CREATE_USERS: MANAGERS,
+    Capability.DEACTIVATE_USERS: MANAGERS,
+    Capability.CREATE_TEAMS: ADMINS,
     # Campaigns and their cost are marketing's budget.
     Capability.MANAGE_CAMPAIGNS: MARKETING,
     # Outgoing webhooks send every lead's data (email, owner, stage) to a URL outside

@@ -1,5 +1,5 @@
-"""Operations on people's own records: their settings, their teams' calendars,
-notifications."""
+"""Operations on people's own records: new people and teams, their settings, their
+teams' calendars, people who leave, notifications."""
 
 from __future__ import annotations
 
@@ -10,15 +10,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from email_validator import EmailNotValidError, validate_email
 
+from leads.countries import country_code
 from leads.errors import FieldError, NotPermitted
 from leads.history import history_ids, move_rows
+from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
 
 from .access import editable_teams, editable_users, user_fields
-from .choices import NotificationKind, Role
+from .choices import Capability, NotificationKind, Role
 from .models import Leave, Notification, Team, User
+from .permissions import may, role_of
 
 NOTIFY_BATCH_SIZE = 2000
 
@@ -172,7 +183,7 @@ def _check_timezone(field: str, value: Any) -> str:
 
 
 def update_user(person: User, *, by: User, **changes: Any) -> User:
-    """Change `person`'s role, team, lead intake, open-lead cap or time zone, as far as `by` may
+    """Change `person`'s name, email, role, team, lead intake, open-lead cap or time zone, as far as `by` may
     (`users.access.user_fields`: admins everything, a manager their own reps' intake and
     zone, anyone their own zone). Raises NotPermitted naming the first field `by` may not
     change, FieldError naming a bad value; changes nothing then."""
@@ -183,6 +194,11 @@ def update_user(person: User, *, by: User, **changes: Any) -> User:
         if field not in allowed:
             raise NotPermitted(field, f"you may not change {field.replace('_', ' ')}")
     clean: dict[str, Any] = {}
+    for field in ("first_name", "last_name"):
+        if field in changes:
+            clean[field] = str(changes[field] or "").strip()[:150]
+    if "email" in changes:
+        clean["email"] = _check_email(changes["email"])
     if "role" in changes:
         if changes["role"] not in Role.values:
             raise FieldError("role", f"must be one of: {', '.join(Role.values)}")
@@ -256,8 +272,20 @@ def _team_values(team: Team, changes: Mapping[str, Any]) -> dict[str, Any]:
             holidays.append(day.isoformat())
         clean["holidays"] = sorted(set(holidays))
     if "countries" in changes:
-        countries = [str(c).strip() for c in changes["countries"] or [] if str(c).strip()]
-        clean["countries"] = list(dict.fromkeys(countries))
+        # Routing matches leads' ISO codes: a team's countries are stored as codes too,
+        # whatever was typed ("Deutschland", "UK", "de").
+        codes: list[str] = []
+        for typed in changes["countries"] or []:
+            text = str(typed).strip()
+            if not text:
+                continue
+            code = country_code(text)
+            if code is None:
+                raise FieldError(
+                    "countries", f"{text!r} is not a country (a name such as Germany, or DE)"
+                )
+            codes.append(code)
+        clean["countries"] = list(dict.fromkeys(codes))
     if "sla_hours" in changes:
         hours = changes["sla_hours"]
         if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 1000:
@@ -327,3 +355,168 @@ def cancel_leave(leave: Leave, *, by: User) -> None:
     if not may_set_leave(by, leave.user):
         raise NotPermitted("leave", "you may not change this person's leave")
     leave.delete()
+
+
+# --- New people and teams, and people who leave ------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A person just added, and the path of the page where they choose their password
+    (`set_password_path`): the admin hands it over; nobody else ever knows the password."""
+
+    user: User
+    set_password_path: str
+
+
+def set_password_path(person: User) -> str:
+    """The path of `person`'s set-password page: Django's password-reset token, valid for
+    PASSWORD_RESET_TIMEOUT and spent once the password is set (the token hashes it)."""
+    uid = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)
+    return reverse("web:set_password", kwargs={"uidb64": uid, "token": token})
+
+
+def _check_username(value: Any) -> str:
+    username = str(value or "").strip()
+    if not username:
+        raise FieldError("username", "required")
+    if len(username) > 150:
+        raise FieldError("username", "at most 150 characters")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise FieldError("username", "letters, digits and @ . + - _ only") from None
+    # Django compares user names exactly; "Rep1" beside "rep1" would be a login trap.
+    if User.objects.filter(username__iexact=username).exists():
+        raise FieldError("username", f"{username!r} is taken")
+    return username
+
+
+def _check_email(value: Any) -> str:
+    email = str(value or "").strip()
+    if not email:
+        return ""
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise FieldError("email", f"{email!r} is not an email address: {error}") from None
+
+
+def create_user(
+    *,
+    by: User,
+    username: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    role: str = Role.SALES_REP,
+    team: Team | None = None,
+    is_accepting_leads: bool = True,
+    timezone: str | None = None,
+) -> NewUser:
+    """Add a person with no password yet, and the set-password link to hand them.
+
+    An admin adds anyone to any team; a manager adds sales reps to their own team only
+    (the team defaults to theirs). The time zone defaults to the team's calendar zone.
+    Raises NotPermitted, or FieldError naming the field (a taken user name, a bad email
+    or time zone, an unknown role)."""
+    if not may(by, Capability.CREATE_USERS):
+        raise NotPermitted("user", "you may not add people")
+    is_admin = role_of(by) == Role.ADMIN
+    if not is_admin:
+        if by.team_id is None:
+            raise NotPermitted("team", "you have no team to add people to")
+        team = team if team is not None else by.team
+    if role not in Role.values:
+        raise FieldError("role", f"must be one of: {', '.join(Role.values)}")
+    if team is not None and not isinstance(team, Team):
+        raise FieldError("team", "must be a team or none")
+    if not is_admin:
+        if role != Role.SALES_REP:
+            raise NotPermitted("role", "a manager adds sales reps only")
+        if team is None or team.pk != by.team_id:
+            raise NotPermitted("team", "a manager adds people to their own team only")
+    if not isinstance(is_accepting_leads, bool):
+        raise FieldError("is_accepting_leads", "must be true or false")
+    clean = {
+        "username": _check_username(username),
+        "first_name": str(first_name or "").strip()[:150],
+        "last_name": str(last_name or "").strip()[:150],
+        "email": _check_email(email),
+        "role": role,
+        "team": team,
+        "is_accepting_leads": is_accepting_leads,
+        "timezone": _check_timezone(
+            "timezone", timezone if timezone else (team.timezone if team else "UTC")
+        ),
+    }
+    try:
+        with transaction.atomic():
+            person = User(**clean)
+            person.set_unusable_password()
+            person.save()
+    except IntegrityError:
+        # Another request took the name between the check and the insert.
+        raise FieldError("username", f"{clean['username']!r} is taken") from None
+    return NewUser(person, set_password_path(person))
+
+
+def password_link(person: User, *, by: User) -> str:
+    """A new set-password link for `person`: an admin's for anyone (a forgotten password
+    too); a manager's only for a rep of their team who has not set a password yet (lost
+    the first link), so a manager cannot take over an account in use. Not for oneself."""
+    if not may(by, Capability.CREATE_USERS) or not editable_users(by).filter(pk=person.pk).exists():
+        raise NotPermitted("user", "you may not make a password link for this person")
+    if person.pk == by.pk:
+        raise NotPermitted("user", "not for yourself")
+    if role_of(by) != Role.ADMIN and person.has_usable_password():
+        raise NotPermitted("user", "they have set a password already: ask an admin for a new link")
+    if not person.is_active:
+        raise FieldError("user", "this person is deactivated: reactivate them first")
+    return set_password_path(person)
+
+
+def set_user_active(person: User, *, by: User, is_active: bool) -> int:
+    """Deactivate `person` (someone who left: they can no longer log in, their API tokens
+    stop working, routing skips them; nothing of theirs is deleted) or reactivate them.
+    An admin anyone but themselves, a manager their own team's reps. Returns how many open
+    leads they still own, to be reassigned from the team page."""
+    if (
+        not may(by, Capability.DEACTIVATE_USERS)
+        or not editable_users(by).filter(pk=person.pk).exists()
+    ):
+        raise NotPermitted("is_active", "you may not deactivate this person")
+    if person.pk == by.pk:
+        raise NotPermitted("is_active", "you may not deactivate yourself")
+    if not isinstance(is_active, bool):
+        raise FieldError("is_active", "must be true or false")
+    with transaction.atomic():
+        User.objects.filter(pk=person.pk).update(is_active=is_active)
+        person.is_active = is_active
+    return Lead.objects.filter(owner=person, stage__in=SALES_STAGES).count()
+
+
+def create_team(*, by: User, name: str, **calendar: Any) -> Team:
+    """Add a team (admins only) with its calendar, countries and SLA hours, checked as
+    `update_team` checks them; what is not given takes the model's defaults."""
+    if not may(by, Capability.CREATE_TEAMS):
+        raise NotPermitted("team", "you may not create teams")
+    team_name = str(name or "").strip()
+    if not team_name:
+        raise FieldError("name", "required")
+    if len(team_name) > 100:
+        raise FieldError("name", "at most 100 characters")
+    if Team.objects.filter(name__iexact=team_name).exists():
+        raise FieldError("name", f"a team called {team_name!r} exists")
+    team = Team(name=team_name)
+    for field, value in _team_values(team, calendar).items():
+        setattr(team, field, value)
+    if "sla_hours" not in calendar:
+        team.sla_hours = settings.LEADLOOP_DEFAULT_SLA_HOURS
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise FieldError("name", f"a team called {team_name!r} exists") from None
+    return team

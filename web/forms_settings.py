@@ -12,8 +12,10 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from leads.choices import Channel
+from leads.countries import country_name
 from leads.models import Campaign
 from users.choices import Role
 from users.models import Team
@@ -35,6 +37,9 @@ def split_list(text: str) -> list[str]:
 class PersonForm(forms.Form):
     """A person's settings; only the fields the viewer may change are offered."""
 
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.CharField(max_length=254, required=False)
     role = forms.ChoiceField(choices=Role.choices)
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"), required=False, empty_label="— no team —"
@@ -54,6 +59,33 @@ class PersonForm(forms.Form):
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
+
+
+class NewPersonForm(forms.Form):
+    """A new person; a manager is offered no role or team (a rep of their own team)."""
+
+    username = forms.CharField(max_length=150, help_text="What they log in with")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.CharField(max_length=254, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.SALES_REP)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, empty_label="— no team —"
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=lambda: [("", "— the team's —"), *timezone_choices()],
+        required=False,
+    )
+    is_accepting_leads = forms.BooleanField(
+        label="Accepting leads (round robin skips reps who are away)", required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, may_set_role: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_set_role:
+            del self.fields["role"]
+            del self.fields["team"]
 
 
 class TeamForm(forms.Form):
@@ -89,7 +121,7 @@ class TeamForm(forms.Form):
             "workday_end": team.workday_end,
             "workdays": list(team.workdays),
             "holidays": "\n".join(team.holidays),
-            "countries": "\n".join(team.countries),
+            "countries": "\n".join(country_name(code) for code in team.countries),
             "sla_hours": team.sla_hours,
         }
 
@@ -97,6 +129,27 @@ class TeamForm(forms.Form):
         data = dict(self.cleaned_data)
         data["holidays"] = split_list(data["holidays"])
         data["countries"] = split_list(data["countries"])
+        return data
+
+
+class NewTeamForm(TeamForm):
+    name = forms.CharField(max_length=100)
+
+    field_order = ["name"]
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {
+            "timezone": "UTC",
+            "workday_start": "09:00",
+            "workday_end": "17:00",
+            "workdays": [0, 1, 2, 3, 4],
+            "sla_hours": settings.LEADLOOP_DEFAULT_SLA_HOURS,
+        }
+
+    def changes(self) -> dict[str, Any]:
+        data = super().changes()
+        data.pop("name")
         return data
 
 

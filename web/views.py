@@ -198,6 +198,7 @@ def lead_export(request: HttpRequest) -> StreamingHttpResponse:
         zone=zone,
         currency=settings.LEADLOOP_CURRENCY,
         custom_fields=request.GET.get("custom_fields", "") in {"1", "on", "true", "yes"},
+        language=translation.get_language_from_request(request),
     )
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().astimezone(zone).strftime("%Y%m%d-%H%M")
@@ -492,8 +493,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_GET
 def web_forms(request: HttpRequest) -> HttpResponse:
     forms_list = WebForm.objects.select_related("campaign").order_by("name")
+    page = Paginator(forms_list, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "web/forms.html",
-        {"forms": forms_list, "may_build": may(_user(request), Capability.BUILD_FORMS)},
+        {"forms": page, "page": page, "may_build": may(_user(request), Capability.BUILD_FORMS)},
     )

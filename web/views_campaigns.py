@@ -5,6 +5,7 @@ for marketing the forms to create and edit one (`leads.services.create_campaign`
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from analytics.services import funnel_report
@@ -26,6 +28,7 @@ from users.permissions import may
 from .charts import funnel_chart
 from .decorators import viewer_page
 from .forms_settings import CampaignForm
+from .links import LeadLinks
 
 PAGE_SIZE = 50
 
@@ -51,10 +54,11 @@ def campaigns(request: HttpRequest) -> HttpResponse:
     rows = Campaign.objects.annotate(
         leads=Count("members", filter=Q(members__lead__in=scope), distinct=True)
     ).order_by("-starts_on", "name")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "web/campaigns.html",
-        {"campaigns": rows, "may_manage": may(user, Capability.MANAGE_CAMPAIGNS)},
+        {"campaigns": page, "page": page, "may_manage": may(user, Capability.MANAGE_CAMPAIGNS)},
     )
 
 
@@ -72,6 +76,8 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     report = funnel_report(user, campaign_id=found.pk)
     total = page.paginator.count
+    # Every number links to exactly the leads behind it, as on the funnel page.
+    links = LeadLinks(reverse("web:leads"))
     return render(
         request,
         "web/campaign.html",
@@ -79,9 +85,16 @@ def campaign(request: HttpRequest, pk: int) -> HttpResponse:
             "campaign": found,
             "page": page,
             "total": total,
+            "leads_url": f"{reverse('web:leads')}?{urlencode({'campaign': found.pk})}",
             "cost_per_lead": (found.cost / total).quantize(Decimal("0.01")) if total else None,
             "report": report,
-            "funnel_chart": funnel_chart(report.steps),
+            "steps": [
+                (step, links.reached(step.stage, found.pk), links.now_in(step.stage, found.pk))
+                for step in report.steps
+            ],
+            "funnel_chart": funnel_chart(
+                report.steps, links=[links.reached(step.stage, found.pk) for step in report.steps]
+            ),
             "may_manage": may(user, Capability.MANAGE_CAMPAIGNS),
         },
     )

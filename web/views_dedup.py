@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.views.decorators.http import require_GET, require_POST
 
 from identity.dedup import NotAllowed, dismiss_candidate, may_merge, open_candidates
@@ -32,6 +33,7 @@ from identity.merging import (
 )
 from identity.models import DuplicateCandidate, MergeRecord
 from leads.choices import Authority, Channel, Timeline
+from leads.countries import country_name
 from leads.errors import FieldError
 from leads.models import Lead
 from users.models import User
@@ -87,7 +89,7 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 # --- The merge screen -------------------------------------------------------------------
 
 
-def _show(value: Any, column: str, lead: Lead) -> str:
+def _show(value: Any, column: str, lead: Lead, language: str) -> str:
     """One column's value as the screen shows it."""
     if column == "account_id":
         return f"account {lead.account.name}" if lead.account else ""
@@ -95,6 +97,10 @@ def _show(value: Any, column: str, lead: Lead) -> str:
         return lead.first_campaign.name if lead.first_campaign else ""
     if column in LABELS:
         return LABELS[column].get(value, value or "")
+    if column == "country":
+        return country_name(value, language) if value else ""
+    if column == "budget":
+        return f"{value} {settings.LEADLOOP_CURRENCY}" if value is not None else ""
     if isinstance(value, datetime):
         return formats.date_format(timezone.localtime(value), "j M Y, H:i")
     if isinstance(value, dict):
@@ -102,20 +108,25 @@ def _show(value: Any, column: str, lead: Lead) -> str:
     return "" if value is None else str(value)
 
 
-def _cells(row: ComparedField, values: dict[str, Any], lead: Lead) -> list[str]:
-    return [text for column in row.field.columns if (text := _show(values[column], column, lead))]
+def _cells(row: ComparedField, values: dict[str, Any], lead: Lead, language: str) -> list[str]:
+    return [
+        text
+        for column in row.field.columns
+        if (text := _show(values[column], column, lead, language))
+    ]
 
 
 def _context(
     request: HttpRequest, candidate: DuplicateCandidate, comparison: Comparison, form: MergeForm
 ) -> dict[str, Any]:
     first, second = comparison.first, comparison.second
+    language = translation.get_language_from_request(request)
     rows = [
         {
             "key": row.field.key,
             "label": row.field.label,
-            "first": _cells(row, row.first, first),
-            "second": _cells(row, row.second, second),
+            "first": _cells(row, row.first, first, language),
+            "second": _cells(row, row.second, second, language),
             "differs": row.differs,
             "checked": form.checked(row.field.key) if row.differs else "",
         }

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -69,6 +70,9 @@ class DeliverySummary(TypedDict):
     last_delivery_at: datetime | None
     last_outcome: str | None
     last_rejection: str | None
+
+
+PAGE_SIZE = 50
 
 
 def _connector(request: HttpRequest) -> User:
@@ -177,6 +181,8 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     sources = _with_deliveries(
         WebhookSource.objects.select_related("campaign").order_by("name"), now=now
     )
+    page = Paginator(sources, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown: list[WithAnnotations[WebhookSource, DeliverySummary]] = list(page.object_list)
     rows = [
         {
             "source": source,
@@ -193,10 +199,12 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                 else None
             ),
         }
-        for source in sources
+        for source in shown
     ]
     may_send = may(request.user, Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS)  # type: ignore[arg-type]
-    return render(request, "web/webhooks.html", {"rows": rows, "may_send_webhooks": may_send})
+    return render(
+        request, "web/webhooks.html", {"rows": rows, "page": page, "may_send_webhooks": may_send}
+    )
 
 
 def _recent_deliveries(source: WebhookSource) -> list[dict[str, Any]]:

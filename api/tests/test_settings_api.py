@@ -115,3 +115,56 @@ def test_marketing_creates_and_changes_a_campaign_and_sales_may_not(org: Any) ->
     assert by_rep.status_code == 403
     assert listed.json()["count"] == 2
     assert not Campaign.objects.filter(name="Mine").exists()
+
+
+def test_an_admin_adds_a_person_and_a_team_through_the_api(org: Any) -> None:
+    team = call("post", "/teams", org.admin, {"name": "Nordics", "countries": ["Sverige", "NO"]})
+    person = call(
+        "post",
+        "/users",
+        org.admin,
+        {"username": "sven", "first_name": "Sven", "team": "Nordics", "role": "sales_manager"},
+    )
+    taken = call("post", "/users", org.admin, {"username": "SVEN"})
+    no_team = call("post", "/users", org.admin, {"username": "olaf", "team": "Nowhere"})
+    bad_zone = call("post", "/users", org.admin, {"username": "olaf", "timezone": "Mars/Base"})
+    no_country = call("post", "/teams", org.admin, {"name": "Atlantis", "countries": ["Atlantis"]})
+
+    assert team.status_code == 201
+    assert (team.json()["countries"], team.json()["sla_hours"]) == (["SE", "NO"], 24)
+    assert person.status_code == 201
+    body = person.json()
+    assert (body["full_name"], body["team"], body["role"]) == ("Sven", "Nordics", "sales_manager")
+    assert body["set_password_url"].startswith("http://testserver/set-password/")
+    assert [r.json()["errors"][0]["field"] for r in (taken, no_team, bad_zone, no_country)] == [
+        "username",
+        "team",
+        "timezone",
+        "countries",
+    ]
+    assert {r.status_code for r in (taken, no_team, bad_zone, no_country)} == {422}
+
+
+def test_a_manager_adds_a_rep_to_their_team_and_deactivates_one_through_the_api(
+    org: Any,
+) -> None:
+    rep = call("post", "/users", org.manager, {"username": "newrep"})
+    boss = call("post", "/users", org.manager, {"username": "boss", "role": "admin"})
+    team = call("post", "/teams", org.manager, {"name": "Mine"})
+    gone = call("post", "/users/rep2/deactivate", org.manager)
+    elsewhere = call("post", "/users/rep3/deactivate", org.manager)
+    link = call("post", "/users/newrep/password-link", org.manager)
+
+    assert (rep.status_code, rep.json()["team"], rep.json()["role"]) == (201, "EMEA", "sales_rep")
+    assert boss.status_code == 403
+    assert boss.json()["errors"] == [{"field": "role", "message": "a manager adds sales reps only"}]
+    assert team.status_code == 403
+    assert (gone.status_code, gone.json()["is_active"], gone.json()["open_leads"]) == (
+        200,
+        False,
+        0,
+    )
+    assert elsewhere.status_code == 404
+    assert link.json()["set_password_url"].startswith("http://testserver/set-password/")
+    # The deactivated rep's token stops working at once.
+    assert call("get", "/users", User.objects.get(username="rep2")).status_code == 401

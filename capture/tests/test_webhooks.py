@@ -274,6 +274,19 @@ def test_budget_is_cleaned_like_any_other_capture() -> None:
     assert item.lead == {"budget": Decimal("12500")}
 
 
+def test_a_country_from_a_tool_becomes_its_code_and_an_unknown_one_is_named() -> None:
+    mapping = {"kind": "x", "lead": {"country": "land"}}
+
+    mapped, errors = map_payload(
+        [{"email": "a@x.io", "land": "Deutschland"}, {"email": "b@x.io", "land": "Narnia"}],
+        mapping,
+        now=NOW,
+    )
+
+    assert [item.lead for item in mapped] == [{"country": "DE"}]
+    assert [(error.index, error.field) for error in errors] == [(1, "country")]
+
+
 @pytest.mark.parametrize(
     ("payload", "field", "message"),
     [

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from capture.services import capture_lead
 from conftest import HOT
+from users.models import User
 
 # Every app of the project (not Django's, not third-party ones).
 LEADLOOP_APPS = {
@@ -62,3 +63,15 @@ def test_a_teams_countries_are_chosen_from_the_list_and_stored_as_codes(org, cli
     assert response.status_code == 302
     org.emea.refresh_from_db()
     assert org.emea.countries == ["DE", "AT", "CH"]
+
+
+def test_the_admin_says_which_time_zone_its_times_are_in(org, client) -> None:
+    User.objects.filter(pk=org.admin.pk).update(timezone="Asia/Tokyo")
+    client.force_login(org.admin)
+
+    page = client.get(reverse("admin:leads_lead_changelist")).content.decode()
+
+    assert '<p id="time-zone-note"' in page
+    assert "Times shown in Asia/Tokyo." in page
+    # An icon of its own, so the browser asks no /favicon.ico (a 404 in the console).
+    assert '<link rel="icon" href="data:,">' in page

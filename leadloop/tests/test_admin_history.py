@@ -176,6 +176,19 @@ def test_the_admin_cannot_change_a_leads_stage_owner_or_team(org, admin_client, 
     assert StageChange.objects.filter(lead=ann).count() == history_before
 
 
+def test_a_leads_country_is_chosen_from_the_list_and_stored_as_a_code(admin_client, ann) -> None:
+    change = url(Lead, "change", ann.pk)
+    data = form_data(admin_client.get(change))
+
+    typed = admin_client.post(change, {**data, "country": "Deutschland"})
+    chosen = admin_client.post(change, {**data, "country": "AT"})
+
+    assert typed.status_code == 200  # refused: not one of the choices
+    assert chosen.status_code == 302
+    ann.refresh_from_db()
+    assert ann.country == "AT"
+
+
 def test_the_lead_admin_says_where_stage_and_owner_are_changed(admin_client, ann) -> None:
     page = admin_client.get(url(Lead, "change", ann.pk))
     html = page.content.decode()

@@ -81,28 +81,34 @@ def test_nobody_moves_an_mql_back_to_nurture() -> None:
     assert not any(may_act(Someone(role=role), mql, LeadAction.NURTURE) for role in Role.values)
 
 
+NOT_MARKETINGS = {
+    "manage_users",
+    "create_users",
+    "deactivate_users",
+    "manage_teams",
+    "create_teams",
+    "manage_webhook_subscriptions",
+    "manage_routing",
+}
+
+
 @pytest.mark.parametrize(
     ("role", "capabilities"),
     [
         (Role.SALES_REP, ["merge_duplicates", "export"]),
         (
             Role.SALES_MANAGER,
-            ["merge_duplicates", "export", "manage_users", "manage_teams", "manage_routing"],
-        ),
-        (
-            Role.MARKETING,
             [
-                c.value
-                for c in Capability
-                if c
-                not in {
-                    "manage_users",
-                    "manage_teams",
-                    "manage_webhook_subscriptions",
-                    "manage_routing",
-                }
+                "merge_duplicates",
+                "export",
+                "manage_users",
+                "create_users",
+                "deactivate_users",
+                "manage_teams",
+                "manage_routing",
             ],
         ),
+        (Role.MARKETING, [c.value for c in Capability if c not in NOT_MARKETINGS]),
         (Role.ADMIN, [c.value for c in Capability]),
     ],
 )

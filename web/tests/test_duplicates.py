@@ -72,6 +72,8 @@ def test_merge_screen_shows_both_leads_side_by_side(org, client_for, twins) -> N
     )
     assert rows["title"]["checked"] == "first"  # the filled-in value
     assert rows["first_name"]["differs"] is False
+    # Countries by name, not code (both captured as "Germany", stored as DE).
+    assert (rows["country"]["first"], rows["country"]["second"]) == (["Germany"], ["Germany"])
     histories = {label: (a, b) for label, a, b in response.context["histories"]}
     assert histories["touches"] == ((0, "touches"), (1, "touch"))
     assert histories["stage changes"] == ((2, "stage changes"), (2, "stage changes"))

@@ -37,7 +37,9 @@ def test_the_export_speaks_peoples_words(
     custom = export(client, custom_fields="1")
 
     row = plain[0]
-    assert {k: row[k] for k in ("stage", "segment", "owner", "need", "authority", "timeline")} == {
+    words = ("stage", "segment", "owner", "need", "authority", "timeline", "country")
+    assert {k: row[k] for k in words} == {
+        "country": "Germany",
         "stage": "MQL",
         "segment": "Sales-ready",
         "owner": "Rita Rep",

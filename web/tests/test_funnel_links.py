@@ -118,3 +118,24 @@ def test_campaign_names_and_the_legend_do_not_meet(org) -> None:
     assert layout.legend.yanchor == "bottom"
     assert layout.xaxis.automargin is True
     assert Lead.objects.count() == 5
+
+
+def test_every_number_of_a_campaigns_page_lists_exactly_its_leads(org, client_for) -> None:
+    make_funnel(org)
+    client = client_for(org.marketer)
+
+    page = client.get(reverse("web:campaign", args=[org.webinar.pk]))
+    body = page.content.decode()
+    steps = {step.stage: step for step in page.context["report"].steps}
+
+    links = LINK.findall(body)
+    assert len(links) == 2 * len(steps)
+    for column, url in links:
+        listed = client.get(unescape(url))
+        stage = re.search(r"(?:reached|stage)=(\w+)", url).group(1)  # type: ignore[union-attr]
+        expected = steps[stage].reached if column == "reached" else steps[stage].current
+        assert listed.context["total"] == expected, (column, url)
+    everyone = re.search(r'<a href="([^"]+)" id="campaign-leads-link">(\d+)</a>', body)
+    assert everyone is not None
+    assert client.get(unescape(everyone.group(1))).context["total"] == int(everyone.group(2)) == 4
+    assert f"/leads/?reached=mql&amp;campaign={org.webinar.pk}" in body

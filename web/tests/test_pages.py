@@ -19,8 +19,12 @@ ROLES = ["rep1", "manager", "marketer", "admin"]
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
-    "page", ["web:home", "web:leads", "web:funnel", "web:notifications", "web:forms"]
-)
+    "page",
+    [
+        "web:home", "web:leads", "web:funnel", "web:notifications", "web:forms",
+        "web:campaigns", "web:duplicates", "web:merges", "web:my_settings",
+    ],
+)  # fmt: skip
 def test_each_page_renders_for_each_role(org, make_lead, client_for, role, page) -> None:
     make_lead("ann@acme.io", org.rep1, first_name="Ann")
     # A free-mail lead has no account and no company: pages must not trip over that.
@@ -32,6 +36,7 @@ def test_each_page_renders_for_each_role(org, make_lead, client_for, role, page)
 
     assert response.status_code == 200
     assert b'class="nav"' in response.content
+    assert b"Times shown in UTC." in response.content
 
 
 @pytest.mark.parametrize("role", ROLES)

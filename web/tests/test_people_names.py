@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from conftest import bearer
 from users.choices import Role
 from users.models import User
 
@@ -102,9 +104,16 @@ def test_any_superuser_is_shown_and_served_as_an_admin(
     assert boss.role == Role.SALES_REP  # made before superusers defaulted to admin
 
     body = client_for(boss).get(reverse("web:home")).content.decode()
+    people = client_for(org.admin).get(reverse("web:people")).content.decode()
+    listed = Client().get("/api/v1/users", HTTP_AUTHORIZATION=bearer(org.admin)).json()
+    shown = StringIO()
+    call_command("people", "list", stdout=shown)
 
     assert "boss · Admin" in body
     assert "Sales rep" not in body
+    assert "<td>boss<div" in people and "<td>Admin</td>" in people
+    assert {person["username"]: person["role"] for person in listed}["boss"] == "admin"
+    assert "boss\tAdmin\t" in shown.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)

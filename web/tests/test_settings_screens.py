@@ -115,7 +115,7 @@ def test_a_manager_sets_their_teams_calendar(
         time(16, 30),
         [0, 1, 2, 3],
         ["2026-12-24", "2026-12-25"],
-        ["Germany", "Austria"],
+        ["DE", "AT"],
         8,
     )
 
@@ -249,9 +249,10 @@ def test_the_campaign_page_and_list_do_not_grow_with_rows(
 
     with django_assert_max_num_queries(9):
         page = client.get(reverse("web:campaign", args=[org.webinar.pk]))
-    with django_assert_max_num_queries(4):
+    # The lists count their rows for the pager: one COUNT more, whatever the rows.
+    with django_assert_max_num_queries(5):
         client.get(reverse("web:campaigns"))
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         client.get(reverse("web:people"))
 
     assert len(page.context["page"].object_list) == rows

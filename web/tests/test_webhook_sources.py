@@ -163,8 +163,9 @@ def test_the_list_takes_the_same_queries_for_many_sources(
         log(source, minutes_ago=number, outcome="accepted")
     client = client_for(org.marketer)
 
-    # session, user, the navigation's badges, the sources with their campaigns and logs
-    with django_assert_max_num_queries(4):
+    # session, user, the navigation's badges, the count for the pager, the sources with
+    # their campaigns and logs
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("web:webhooks"))
 
     assert len(response.context["rows"]) == 20

@@ -1,5 +1,6 @@
-"""`leadloop teams list|show|set`: teams' calendars from the command line, through
-`users.services.update_team` (the permission table decides, for the user named by --as)."""
+"""`leadloop teams list|show|create|set`: teams and their calendars from the command line,
+through `users.services.create_team` / `update_team` (the permission table decides, for
+the user named by --as)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from leads.countries import country_name
 from leads.errors import FieldError
 from users.models import Team, User
-from users.services import update_team
+from users.services import create_team, update_team
 
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -34,16 +36,20 @@ class Command(BaseCommand):
         sub.add_parser("list", help="every team, one a line")
         show = sub.add_parser("show", help="one team's settings and members")
         show.add_argument("name")
+        create = sub.add_parser("create", help="add a team (admins)")
         change = sub.add_parser("set", help="change a team's settings")
-        change.add_argument("name")
-        change.add_argument("--as", dest="acting", required=True, help="who makes the change")
-        change.add_argument("--timezone")
-        change.add_argument("--workday-start", type=_time)
-        change.add_argument("--workday-end", type=_time)
-        change.add_argument("--workdays", help="comma-separated, 0 = Monday … 6 = Sunday")
-        change.add_argument("--holidays", help="comma-separated YYYY-MM-DD dates")
-        change.add_argument("--countries", help="comma-separated")
-        change.add_argument("--sla-hours", type=int)
+        for verb in (create, change):
+            verb.add_argument("name")
+            verb.add_argument("--as", dest="acting", required=True, help="who does it")
+            verb.add_argument("--timezone")
+            verb.add_argument("--workday-start", type=_time)
+            verb.add_argument("--workday-end", type=_time)
+            verb.add_argument("--workdays", help="comma-separated, 0 = Monday … 6 = Sunday")
+            verb.add_argument("--holidays", help="comma-separated YYYY-MM-DD dates")
+            verb.add_argument(
+                "--countries", help='comma-separated codes or names ("DE, Austria, UK")'
+            )
+            verb.add_argument("--sla-hours", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verb"] == "list":
@@ -53,6 +59,9 @@ class Command(BaseCommand):
                     f"{team.workday_start:%H:%M}-{team.workday_end:%H:%M}\t{team.sla_hours} h"
                 )
             return
+        if options["verb"] == "create":
+            self._show(self._create(options))
+            return
         found = Team.objects.filter(name=options["name"]).first()
         if found is None:
             raise CommandError(f"no team called {options['name']!r}")
@@ -60,10 +69,27 @@ class Command(BaseCommand):
             self._set(found, options)
         self._show(found)
 
-    def _set(self, team: Team, options: dict[str, Any]) -> None:
+    def _acting(self, options: dict[str, Any]) -> User:
         user = User.objects.filter(username=options["acting"]).first()
         if user is None:
             raise CommandError(f"no user named {options['acting']!r}")
+        return user
+
+    def _create(self, options: dict[str, Any]) -> Team:
+        user = self._acting(options)
+        try:
+            return create_team(by=user, name=options["name"], **self._changes(options))
+        except FieldError as error:
+            raise CommandError(f"{error.field}: {error.message}") from error
+
+    def _set(self, team: Team, options: dict[str, Any]) -> None:
+        user = self._acting(options)
+        try:
+            update_team(team, by=user, **self._changes(options))
+        except FieldError as error:
+            raise CommandError(f"{error.field}: {error.message}") from error
+
+    def _changes(self, options: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {
             field: options[field]
             for field in ("timezone", "workday_start", "workday_end", "sla_hours")
@@ -77,25 +103,21 @@ class Command(BaseCommand):
         for field in ("holidays", "countries"):
             if options.get(field) is not None:
                 changes[field] = _list(options[field])
-        try:
-            update_team(team, by=user, **changes)
-        except FieldError as error:
-            raise CommandError(f"{error.field}: {error.message}") from error
+        return changes
 
     def _show(self, team: Team) -> None:
         days = ", ".join(DAYS[int(day)] for day in team.workdays)
+        countries = ", ".join(f"{country_name(code)} ({code})" for code in team.countries)
         lines = [
             f"Team:          {team.name}",
             f"Time zone:     {team.timezone}",
             f"Working hours: {team.workday_start:%H:%M}–{team.workday_end:%H:%M} ({days})",
             f"Holidays:      {', '.join(team.holidays) or '—'}",
-            f"Countries:     {', '.join(team.countries) or '—'}",
+            f"Countries:     {countries or '—'}",
             f"SLA:           {team.sla_hours} business hours to the first touch",
             "Members:",
         ]
         for member in team.members.order_by("username"):
             intake = "accepting leads" if member.is_accepting_leads else "away"
-            lines.append(
-                f"  {member.username}\t{member.get_role_display()}\t{intake}\t{member.timezone}"
-            )
+            lines.append(f"  {member.username}\t{member.role_label}\t{intake}\t{member.timezone}")
         self.stdout.write("\n".join(lines))
