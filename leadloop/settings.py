@@ -194,6 +194,8 @@ LEADLOOP_SWEEPS = [
     "routing.services.run_due",
     # Open leads of reps deactivated or on leave go to others by the routing rules.
     "routing.availability.run_due",
+    "routing.escalation.run_due",
+    "users.services.send_notification_emails",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
@@ -207,6 +209,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # Reminders before an SLA deadline, then the team's ladder: reassign, hand back.
+    "sla-ladder-sweep": {
+        "task": "routing.tasks.sweep_sla_ladder_task",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # The notification emails the moment after commit missed (a crash, a worker down).
+    "notification-email-sweep": {
+        "task": "users.tasks.send_notification_emails_task",
         "schedule": SLA_SWEEP_SECONDS,
         "options": {"expires": SLA_SWEEP_SECONDS},
     },
@@ -269,6 +283,8 @@ def mailer_from_url(url: str) -> dict[str, object]:
 
 MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
+# Where people open Leadloop: the links in notification emails start with it.
+LEADLOOP_BASE_URL = os.environ.get("LEADLOOP_BASE_URL", "http://localhost:8000").rstrip("/")
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.
