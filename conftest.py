@@ -121,3 +121,37 @@ def close_stray_connections(django_db_setup, django_db_blocker):  # type: ignore
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+class _Inbox:
+    """What the SMTP server of `smtp_server` received: one envelope per message."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on a free local port, with Django's mail pointed at
+    it through EMAIL_URL's parser; yields its inbox (`.messages`, aiosmtpd envelopes)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from leadloop.settings import mailer_from_url
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {"default": mailer_from_url(f"smtp://127.0.0.1:{port}")}
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -38,7 +38,7 @@ from leads.models import Campaign, CampaignMember, Lead, StageChange
 from leads.queries import reached_stage
 from qualify.models import Event
 from routing.choices import AssignedHow
-from routing.models import Assignment
+from routing.models import Assignment, SlaStep
 from routing.rules import sla_state
 from users.access import is_read_only, visible_leads
 from users.models import Team, User
@@ -216,6 +216,17 @@ class MembershipOut(Schema):
     joined_at: datetime
 
 
+class SlaStepOut(Schema):
+    kind: str = Field(description="`remind`, `breach`, `reassign` or `recycle`")
+    label: str
+    policy: str = Field(description="The SLA policy whose ladder it is")
+    clock_due_at: datetime = Field(description="The deadline of the clock it belongs to")
+    due_at: datetime
+    done_at: datetime | None = Field(description="null: still to come")
+    outcome: str = Field(description='`done`, `skipped` (the clock had stopped) or "" (pending)')
+    detail: str
+
+
 class LeadDetailOut(LeadSummaryOut):
     phone: str
     title: str
@@ -237,6 +248,10 @@ class LeadDetailOut(LeadSummaryOut):
     history: list[StageChangeOut] = Field(description="Every stage move, oldest first")
     assignments: list[AssignmentOut] = Field(
         description="Every assignment and reassignment, oldest first"
+    )
+    sla_steps: list[SlaStepOut] = Field(
+        description="The rungs of its SLA clocks' ladders (reminder, breach, reassignment,"
+        " hand-back), taken and to come, by due time"
     )
     touches: list[TouchOut] = Field(description=f"The {TOUCHES_SHOWN} most recent")
     events: EventsOut
@@ -405,6 +420,19 @@ def lead_detail(lead: Lead, *, now: datetime) -> dict[str, Any]:
             for change in history
         ],
         "assignments": [assignment_out(assignment) for assignment in assignments],
+        "sla_steps": [
+            {
+                "kind": step.kind,
+                "label": step.get_kind_display(),
+                "policy": step.policy_name,
+                "clock_due_at": step.clock_due_at,
+                "due_at": step.due_at,
+                "done_at": step.done_at,
+                "outcome": step.outcome,
+                "detail": step.detail,
+            }
+            for step in SlaStep.objects.filter(lead=lead).order_by("due_at", "pk")
+        ],
         "touches": [touch_out(touch) for touch in touches],
         "events": {
             "count": events.count(),

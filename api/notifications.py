@@ -7,11 +7,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
 
 from api.common import CleanInput, InputSchema, RowId, api_user
 from api.errors import ERROR_RESPONSES
-from users.services import mark_notifications_read
+from users.services import email_choices, mark_notifications_read, set_email_notifications
 
 router = Router(tags=["notifications"])
 
@@ -24,7 +24,9 @@ class NotificationFilters(CleanInput):
 
 class NotificationOut(Schema):
     id: int
-    kind: str = Field(description="`assigned`, `reassigned`, `sla_breach`")
+    kind: str = Field(
+        description="`assigned`, `reassigned`, `sla_breach`, `sla_reminder`, `sla_escalated` …"
+    )
     label: str = Field(description="The kind in words, as the page shows it")
     message: str
     lead_id: int | None
@@ -93,3 +95,38 @@ def mark_read(request: HttpRequest, payload: MarkReadIn) -> dict[str, Any]:
     caller's notifications are ignored."""
     user = api_user(request)
     return {"marked": mark_notifications_read(user, payload.ids, now=timezone.now())}
+
+
+class EmailChoiceOut(Schema):
+    kind: str
+    label: str = Field(description="The kind in words")
+    email: bool = Field(description="Also sent by email (in the app: always)")
+
+
+@router.get(
+    "/notifications/email",
+    response={200: list[EmailChoiceOut], **ERROR_RESPONSES},
+    summary="Which kinds of notification the caller also gets by email",
+)
+def get_email_choices(request: HttpRequest) -> list[dict[str, Any]]:
+    return _choices_out(api_user(request))
+
+
+@router.patch(
+    "/notifications/email",
+    response={200: list[EmailChoiceOut], **ERROR_RESPONSES},
+    summary='Turn email on or off per kind of notification: {"sla_breach": false, …}',
+)
+def patch_email_choices(
+    request: HttpRequest, payload: Body[dict[str, bool]]
+) -> list[dict[str, Any]]:
+    user = api_user(request)
+    set_email_notifications(user, by=user, choices=payload)
+    return _choices_out(user)
+
+
+def _choices_out(user: Any) -> list[dict[str, Any]]:
+    return [
+        {"kind": kind, "label": label, "email": emailed}
+        for kind, label, emailed in email_choices(user)
+    ]

@@ -98,6 +98,8 @@ class TeamOut(Schema):
     holidays: list[date]
     countries: list[str]
     sla_hours: int
+    holiday_country: str = Field(description="Public holidays of this country are days off")
+    holiday_region: str = Field(description="…and of this region (subdivision) of it")
 
 
 class TeamIn(InputSchema):
@@ -120,7 +122,9 @@ class TeamPatch(InputSchema):
     workdays: list[int] | None = None
     holidays: list[date] | None = None
     countries: list[str] | None = None
-    sla_hours: int | None = None
+    sla_hours: int | None = Field(None, description="When no SLA policy covers a lead")
+    holiday_country: str | None = Field(None, max_length=2, description='e.g. "DE"; "": none')
+    holiday_region: str | None = Field(None, max_length=10, description='e.g. "BY"; "": none')
 
 
 def user_out(person: User) -> dict[str, Any]:
@@ -149,6 +153,8 @@ def team_out(team: Team) -> dict[str, Any]:
         "holidays": list(team.holidays),
         "countries": list(team.countries),
         "sla_hours": team.sla_hours,
+        "holiday_country": team.holiday_country,
+        "holiday_region": team.holiday_region,
     }
 
 

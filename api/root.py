@@ -18,6 +18,7 @@ from api.notifications import router as notifications_router
 from api.people import router as people_router
 from api.reports import router as reports_router
 from api.routing import router as routing_router
+from api.sla import router as sla_router
 from api.webhook_subscriptions import router as webhook_subscriptions_router
 
 from .errors import field_errors_from_contexts, install_error_handlers
@@ -57,3 +58,4 @@ api.add_router("", campaigns_router)
 api.add_router("", notifications_router)
 api.add_router("", webhook_subscriptions_router)
 api.add_router("", routing_router)
+api.add_router("", sla_router)

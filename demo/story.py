@@ -62,8 +62,10 @@ from routing.availability import add_leave
 from routing.rulebook import create_rule
 from routing.rules import BusinessCalendar, add_business_hours
 from routing.services import calendar_of, reassign_lead, run_due
+from routing.sla import create_sla_policy
 from users.choices import Role
 from users.models import Notification, Team, User
+from users.services import emails_held, update_team
 
 DAYS = 90
 WEBINAR_REGISTRANTS = 250
@@ -1108,8 +1110,11 @@ def build_demo(
         story.build_campaigns()
         story.build_accounts()
     story.plan_arrivals()
-    story.run()
+    # Months of the past replayed: their notifications stay in the app, never emailed.
+    with emails_held():
+        story.run()
     set_up_routing(now=now)
+    add_sla_policies(story)
     return summarize(now=now, logins=story.logins, password=password)
 
 
@@ -1142,6 +1147,28 @@ def set_up_routing(*, now: datetime) -> None:
                 christmas = date(now.year + 1, 12, 24)
             add_leave(oliver, by=manager, starts_on=christmas,
                              ends_on=christmas + timedelta(days=7), note="holidays", now=now)  # fmt: skip
+
+
+def add_sla_policies(story: Story) -> None:
+    """The SLA part of the story, set up once the past has played out (so it does not
+    rewrite it): each team's public holidays come from its country, and marquee and
+    grade A leads get one business hour with a reminder and a ladder; the rest keep the
+    team's 8 hours. A presenter sees the ladder climb with `leadloop run_due --now …`."""
+    admin = User.objects.get(username="admin")
+    for name, country in (("EMEA", "DE"), ("Americas", "US")):
+        team = story.teams[name]
+        update_team(team, by=admin, holiday_country=country)
+        create_sla_policy(
+            team,
+            by=admin,
+            name="Marquee or grade A",
+            marquee=True,
+            grades=["A"],
+            hours=1,
+            remind_before_minutes=15,
+            reassign_after_hours=4,
+            recycle_after_hours=16,
+        )
 
 
 class DemoError(Exception):

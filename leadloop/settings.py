@@ -195,6 +195,8 @@ LEADLOOP_SWEEPS = [
     "routing.services.run_due",
     # Open leads of reps deactivated or on leave go to others by the routing rules.
     "routing.availability.run_due",
+    "routing.escalation.run_due",
+    "users.services.send_notification_emails",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
@@ -208,6 +210,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # Reminders before an SLA deadline, then the team's ladder: reassign, hand back.
+    "sla-ladder-sweep": {
+        "task": "routing.tasks.sweep_sla_ladder_task",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # The notification emails the moment after commit missed (a crash, a worker down).
+    "notification-email-sweep": {
+        "task": "users.tasks.send_notification_emails_task",
         "schedule": SLA_SWEEP_SECONDS,
         "options": {"expires": SLA_SWEEP_SECONDS},
     },
@@ -270,6 +284,12 @@ def mailer_from_url(url: str) -> dict[str, object]:
 
 MAILERS = {"default": mailer_from_url(EMAIL_URL)}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
+# Where people open Leadloop: the links in notification emails and the ones the CLI
+# prints (set-password links of `leadloop people create`) start with it; pages and the
+# API use the address they were asked on. Default: where `make run` serves (PORT).
+LEADLOOP_BASE_URL = os.environ.get(
+    "LEADLOOP_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.
@@ -279,9 +299,6 @@ LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "2
 # A team whose SLA is this many business hours or fewer routes only to reps inside their
 # working hours (a lead due within the hour should not land on someone asleep).
 LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4"))
-# Where people reach the app: the start of the links the CLI prints (set-password links
-# of `leadloop people create`); pages and the API use the address they were asked on.
-LEADLOOP_BASE_URL = os.environ.get("LEADLOOP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from leads.admin import HistoryAdmin
 
-from .models import Assignment, RoutingRule
+from .models import Assignment, RoutingRule, SlaPolicy, SlaStep
 
 
 @admin.register(Assignment)
@@ -40,3 +40,32 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: RoutingRule | None = None) -> bool:
         return False
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(HistoryAdmin):
+    """Teams' SLA policies, shown only: they are edited on the team page, the API or
+    `leadloop sla_policies`, where routing.sla checks them and who may change them."""
+
+    list_display = (
+        "team",
+        "position",
+        "name",
+        "hours",
+        "reassign_after_hours",
+        "recycle_after_hours",
+    )
+    list_filter = ("team",)
+    list_select_related = ("team",)
+
+
+@admin.register(SlaStep)
+class SlaStepAdmin(HistoryAdmin):
+    """The rungs of leads' SLA clocks, pending and taken: written by routing's services."""
+
+    list_display = ("due_at", "lead", "kind", "policy_name", "done_at", "outcome", "detail")
+    list_filter = ("kind", "outcome")
+    list_select_related = ("lead",)
+    search_fields = ("lead__email",)
+    date_hierarchy = "due_at"
+    show_full_result_count = False

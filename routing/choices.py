@@ -35,3 +35,21 @@ class RuleTarget(models.TextChoices):
     USER = "user", "a named rep"
     TEAM = "team", "round robin in a team"
     QUEUE = "queue", "a team's queue"
+
+
+class SlaStepKind(models.TextChoices):
+    """A rung of a first-touch clock's ladder."""
+
+    REMIND = "remind", "Reminder to the rep"
+    BREACH = "breach", "SLA breached"
+    REASSIGN = "reassign", "Reassigned, not worked in time"
+    RECYCLE = "recycle", "Handed back to marketing, not worked in time"
+
+
+class SlaStepOutcome(models.TextChoices):
+    """What became of a rung when its time came."""
+
+    PENDING = "", "Pending"
+    DONE = "done", "Done"
+    # The clock had stopped (first touch, a new owner's fresh clock, the lead left sales).
+    SKIPPED = "skipped", "Not needed"

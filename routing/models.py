@@ -7,8 +7,8 @@ from django.db import models
 
 from users.models import User
 
-from .choices import AssignedHow, RuleTarget
-from .rules import describe_assignment
+from .choices import AssignedHow, RuleTarget, SlaStepKind, SlaStepOutcome
+from .rules import SlaPolicyRule, describe_assignment
 
 
 class Assignment(models.Model):
@@ -157,3 +157,96 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SlaPolicy(models.Model):
+    """How fast a team must first touch a kind of lead, and what happens when nobody
+    does: e.g. "Marquee and grade A: 1 business hour, a reminder 15 minutes before,
+    reassigned 2 hours after the deadline, handed back to marketing after 8".
+
+    A team's policies are tried in `position` order and the first that covers the lead
+    applies (any of its grades, segments, or a marquee account; one naming none covers
+    every lead). A team without a policy that covers a lead falls back to its
+    `sla_hours`, with no reminder and no ladder. Edited by the team's managers and admins
+    (`routing.sla`); a running clock keeps the plan it was started with.
+    """
+
+    team = models.ForeignKey("users.Team", on_delete=models.CASCADE, related_name="sla_policies")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    grades = models.JSONField(default=list, blank=True, help_text="Lead grades, e.g. ['A']")
+    segments = models.JSONField(default=list, blank=True, help_text="Lead segments")
+    marquee = models.BooleanField(default=False, help_text="Leads of marquee accounts")
+    hours = models.PositiveIntegerField(help_text="Business hours to the first touch")
+    remind_before_minutes = models.PositiveIntegerField(
+        default=0, help_text="Remind the rep this many business minutes before (0: never)"
+    )
+    reassign_after_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Reassign this many business hours after the deadline"
+    )
+    recycle_after_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Hand back to marketing this many business hours after the deadline",
+    )
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        ordering = ["team", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="slapolicy_name_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: {self.name}"
+
+    def as_rule(self) -> SlaPolicyRule:
+        return SlaPolicyRule(
+            name=self.name,
+            hours=self.hours,
+            grades=frozenset(self.grades or []),
+            segments=frozenset(self.segments or []),
+            marquee=self.marquee,
+            remind_before_minutes=self.remind_before_minutes,
+            reassign_after_hours=self.reassign_after_hours,
+            recycle_after_hours=self.recycle_after_hours,
+        )
+
+
+class SlaStep(models.Model):
+    """One rung of a lead's first-touch clock: a reminder, the breach, a reassignment or
+    the hand-back to marketing, due at a moment (`due_at`) and done or skipped once.
+
+    Written once when the clock starts, in the transaction that starts it (the breach
+    when it is marked, in the sweep's transaction that marks it); the sweep
+    `routing.escalation.run_due` takes the pending ones whose time has come through the
+    partial index `slastep_due`. A rung belongs to the clock that ended at
+    `clock_due_at`: if the lead's clock is no longer that one (first touch, a fresh
+    clock, the lead left sales), the rung is skipped. Done rungs are the lead's history.
+    """
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="sla_steps", db_index=False
+    )
+    kind = models.CharField(max_length=10, choices=SlaStepKind.choices)
+    policy_name = models.CharField(max_length=100, blank=True)
+    clock_due_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=SlaStepOutcome.choices, default=SlaStepOutcome.PENDING, blank=True
+    )
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "SLA step"
+        verbose_name_plural = "SLA steps"
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="slastep_due", condition=models.Q(done_at__isnull=True)
+            ),
+            models.Index(fields=["lead", "due_at"], name="slastep_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.kind} at {self.due_at:%Y-%m-%d %H:%M}"

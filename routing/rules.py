@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import holidays as public_holiday_calendars
 
 from .choices import AssignedHow, SlaState
 
 
 @dataclass(frozen=True)
 class BusinessCalendar:
-    """When a team works: a time zone, daily hours, working weekdays and holidays."""
+    """When a team works: a time zone, daily hours, working weekdays, its own days off
+    (`holidays`) and the public holidays of a country and region (`holidays` package)."""
 
     timezone: str = "UTC"
     start: time = time(9, 0)
     end: time = time(17, 0)
     workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
     holidays: frozenset[date] = field(default_factory=frozenset)
+    country: str = ""
+    region: str = ""
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -28,11 +34,19 @@ class BusinessCalendar:
             raise ValueError("a calendar needs at least one working day")
 
     def is_workday(self, day: date) -> bool:
-        return day.weekday() in self.workdays and day not in self.holidays
+        if day.weekday() not in self.workdays or day in self.holidays:
+            return False
+        return not self.country or day not in public_holidays(self.country, self.region)
 
     def window(self, day: date) -> tuple[datetime, datetime]:
         tz = ZoneInfo(self.timezone)
         return datetime.combine(day, self.start, tz), datetime.combine(day, self.end, tz)
+
+
+@lru_cache(maxsize=64)
+def public_holidays(country: str, region: str = "") -> public_holiday_calendars.HolidayBase:
+    """A country's (and region's) public holidays; the years fill in as they are asked."""
+    return public_holiday_calendars.country_holidays(country, subdiv=region or None)
 
 
 def add_business_hours(start: datetime, hours: float, calendar: BusinessCalendar) -> datetime:
@@ -159,3 +173,102 @@ def describe_assignment(
         case _:
             why = ""
     return f"Assigned to {to}{by_rule}" + (f" ({why})" if why else "")
+
+
+@dataclass(frozen=True)
+class SlaPolicyRule:
+    """What an SLA policy decides: which leads it covers (any of: a grade, a segment, a
+    marquee account; none named: every lead) and the clock and ladder it gives them, in
+    business hours of the team's calendar."""
+
+    name: str
+    hours: int
+    grades: frozenset[str] = frozenset()
+    segments: frozenset[str] = frozenset()
+    marquee: bool = False
+    remind_before_minutes: int = 0
+    reassign_after_hours: int | None = None
+    recycle_after_hours: int | None = None
+
+    @property
+    def covers_all(self) -> bool:
+        return not (self.grades or self.segments or self.marquee)
+
+    def covers(self, *, grade: str, segment: str, is_marquee: bool) -> bool:
+        return (
+            self.covers_all
+            or (self.marquee and is_marquee)
+            or grade in self.grades
+            or segment in self.segments
+        )
+
+
+def pick_policy(
+    policies: Sequence[SlaPolicyRule], *, grade: str, segment: str, is_marquee: bool
+) -> SlaPolicyRule | None:
+    """The first policy, in the team's order, that covers the lead."""
+    return next(
+        (p for p in policies if p.covers(grade=grade, segment=segment, is_marquee=is_marquee)),
+        None,
+    )
+
+
+@dataclass(frozen=True)
+class SlaPlan:
+    """A first-touch clock started at one moment: its deadline and, if the policy has
+    them, when to remind the rep, reassign the lead, and hand it back to marketing."""
+
+    policy_name: str
+    due_at: datetime
+    remind_at: datetime | None = None
+    reassign_at: datetime | None = None
+    recycle_at: datetime | None = None
+
+
+def plan_sla(policy: SlaPolicyRule, start: datetime, calendar: BusinessCalendar) -> SlaPlan:
+    """Every rung of `policy`'s ladder for a clock started at `start`, each counted
+    forward from the start in the team's business hours: a reminder `remind_before_minutes`
+    before the deadline (none if that is not after the start), the deadline, then
+    reassignment and hand-back the set number of business hours after it."""
+
+    def at(hours: float) -> datetime:
+        return add_business_hours(start, hours, calendar)
+
+    remind_hours = policy.hours - policy.remind_before_minutes / 60
+    return SlaPlan(
+        policy_name=policy.name,
+        due_at=at(policy.hours),
+        remind_at=at(remind_hours) if policy.remind_before_minutes and remind_hours > 0 else None,
+        reassign_at=(
+            at(policy.hours + policy.reassign_after_hours)
+            if policy.reassign_after_hours is not None
+            else None
+        ),
+        recycle_at=(
+            at(policy.hours + policy.recycle_after_hours)
+            if policy.recycle_after_hours is not None
+            else None
+        ),
+    )
+
+
+def check_ladder(
+    *, hours: int, remind_before_minutes: int, reassign_after: int | None, recycle_after: int | None
+) -> list[tuple[str, str]]:
+    """What is wrong with a ladder, as (field, message) pairs; empty when it is sound."""
+    problems: list[tuple[str, str]] = []
+    if not 1 <= hours <= 1000:
+        problems.append(("hours", "must be a whole number of business hours from 1 to 1000"))
+    if remind_before_minutes < 0 or remind_before_minutes >= hours * 60:
+        problems.append(
+            ("remind_before_minutes", "must be 0 (no reminder) or less than the SLA itself")
+        )
+    for name, value in (
+        ("reassign_after_hours", reassign_after),
+        ("recycle_after_hours", recycle_after),
+    ):
+        if value is not None and not 1 <= value <= 1000:
+            problems.append((name, "must be empty or 1 to 1000 business hours after the deadline"))
+    if reassign_after is not None and recycle_after is not None and recycle_after <= reassign_after:
+        problems.append(("recycle_after_hours", "the hand-back must come after the reassignment"))
+    return problems

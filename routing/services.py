@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
 
@@ -22,31 +21,23 @@ from users.choices import NotificationKind, Role
 from users.models import Team, User
 from users.services import Message, notify, notify_assigned, notify_many
 
-from .choices import AssignedHow
-from .models import Assignment, RoutingRule
+from .choices import AssignedHow, SlaStepKind, SlaStepOutcome
+from .models import Assignment, RoutingRule, SlaStep
 from .router import Decision, Router, lead_facts
 from .rules import (
     BusinessCalendar,
-    add_business_hours,
     business_hours_between,
 )
+from .sla import calendar_of as calendar_of  # the team's calendar, read from here too
+from .sla import default_deadlines, plan_for_lead, plans_for_leads, schedule_ladders
 
 log = logging.getLogger(__name__)
 
 
-def calendar_of(team: Team) -> BusinessCalendar:
-    return BusinessCalendar(
-        timezone=team.timezone,
-        start=team.workday_start,
-        end=team.workday_end,
-        workdays=frozenset(int(d) for d in team.workdays),
-        holidays=frozenset(date.fromisoformat(d) for d in team.holidays),
-    )
-
-
 def sla_deadline(team: Team, start: datetime) -> datetime:
-    hours = team.sla_hours or settings.LEADLOOP_DEFAULT_SLA_HOURS
-    return add_business_hours(start, hours, calendar_of(team))
+    """The deadline of a lead routed with nothing known of it (the bulk routing of an
+    import): the team's catch-all SLA policy (routing.sla)."""
+    return default_deadlines([team], start)[team.pk]
 
 
 def choose_team(lead: Lead) -> Team | None:
@@ -218,7 +209,8 @@ def assign_lead(
             rule_name=decision.rule_name if decision else "",
             rule_id=decision.rule_id if decision else None,
         )
-        due = sla_deadline(team, now) if team is not None else None
+        plan = plan_for_lead(lead, team, now=now) if team is not None else None
+        due = plan.due_at if plan is not None else None
         fields = {
             "team": team,
             "owner_id": owner_id,
@@ -230,6 +222,8 @@ def assign_lead(
             "updated_at": now,
         }
         update_lead(lead.pk, **fields)
+        if plan is not None:
+            schedule_ladders({lead.pk: plan})
         if handover.changes_anything:
             record_assignments([handover], by=by, now=now)
         for name, value in fields.items():
@@ -314,7 +308,7 @@ def route_leads(
     router = router or Router(now=now, lock=True, preload=True)
     decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
     router.save_pointers()
-    deadlines = {team_id: sla_deadline(team, now) for team_id, team in router.teams.items()}
+    deadlines = default_deadlines(list(router.teams.values()), now)
     alert_queued([(lead_id, d.team_id) for lead_id, d in decisions.items() if d.alert], now=now)
     return {
         lead_id: Route(
@@ -385,6 +379,13 @@ def assign_leads(leads: list[Lead], *, now: datetime) -> None:
         routes = route_leads(
             [routable_of(lead, facts.get(lead.pk)) for lead in leads], now=now, router=router
         )
+        # Each lead's clock comes from its team's SLA policy for its grade, segment, account.
+        plans = plans_for_leads(leads, {pk: r.team_id for pk, r in routes.items()}, now=now)
+        routes = {
+            pk: replace(route, sla_due_at=plans[pk].due_at) if pk in plans else route
+            for pk, route in routes.items()
+        }
+        schedule_ladders(plans)
         groups: dict[tuple[int | None, int | None, datetime | None], list[int]] = {}
         for lead in leads:
             route = routes[lead.pk]
@@ -532,10 +533,30 @@ def run_due(*, now: datetime, batch_size: int = 500) -> int:
             if not batch:
                 return marked
             update_leads([lead.pk for lead in batch], sla_breached_at=now)
+            _record_breaches(batch, now=now)
             notify_many(_breach_messages(batch), now=now)
             marked += len(batch)
         if len(batch) < batch_size:
             return marked
+
+
+def _record_breaches(leads: list[Lead], *, now: datetime) -> None:
+    """The breach as a rung of each lead's clock, done: the lead's history keeps it after
+    a fresh clock clears `sla_breached_at`."""
+    SlaStep.objects.bulk_create(
+        [
+            SlaStep(
+                lead_id=lead.pk,
+                kind=SlaStepKind.BREACH,
+                clock_due_at=lead.sla_due_at,
+                due_at=lead.sla_due_at,
+                done_at=now,
+                outcome=SlaStepOutcome.DONE,
+            )
+            for lead in leads
+            if lead.sla_due_at is not None
+        ]
+    )
 
 
 def _breach_messages(leads: list[Lead]) -> list[Message]:
@@ -563,17 +584,18 @@ def _breach_messages(leads: list[Lead]) -> list[Message]:
     return messages
 
 
-# Assignments are a lead's history: they follow the person when leads are merged.
-LEAD_HISTORY: dict[str, type[models.Model]] = {"assignments": Assignment}
+# Assignments and SLA rungs are a lead's history: they follow the person when leads merge.
+LEAD_HISTORY: dict[str, type[models.Model]] = {"assignments": Assignment, "sla_steps": SlaStep}
 
 
 def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
-    """The ids of the lead's assignments, as identity.merging records them."""
+    """The ids of the lead's assignments and SLA rungs, as identity.merging records them."""
     return history_ids(LEAD_HISTORY, lead)
 
 
 def move_lead_history(
     ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
 ) -> dict[str, int]:
-    """Give the assignments named by `ids` to the lead `to` (a merge, or its undo)."""
+    """Give the assignments and SLA rungs named by `ids` to the lead `to` (a merge, or its
+    undo). A pending rung moved to the survivor is skipped: its clock is not the survivor's."""
     return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)

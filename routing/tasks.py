@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import availability, services
+from . import availability, escalation, services
 
 
 @shared_task(ignore_result=True)
@@ -12,3 +12,8 @@ def sweep_sla_task() -> int:
 @shared_task(ignore_result=True)
 def sweep_availability_task() -> int:
     return availability.run_due(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def sweep_sla_ladder_task() -> int:
+    return escalation.run_due(now=timezone.now())

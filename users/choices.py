@@ -55,3 +55,29 @@ class NotificationKind(models.TextChoices):
     SLA_BREACH = "sla_breach", "SLA breached"
     # Nobody in the team could take a lead (away, on leave, full): it waits in the queue.
     QUEUED = "queued", "Lead waiting in the team queue"
+    SLA_REMINDER = "sla_reminder", "SLA deadline coming up"
+    SLA_ESCALATED = "sla_escalated", "Lead escalated, not worked in time"
+
+
+# The kinds a person gets by email until they choose otherwise (My settings): the ones
+# that ask for action soon. A new lead arrives by the dozen after an import; in the app
+# is enough unless the person asks for more.
+EMAILED_BY_DEFAULT: frozenset[str] = frozenset(
+    {
+        NotificationKind.REASSIGNED,
+        NotificationKind.SLA_BREACH,
+        NotificationKind.SLA_REMINDER,
+        NotificationKind.SLA_ESCALATED,
+    }
+)
+
+
+class EmailState(models.TextChoices):
+    """Where a notification's email stands. Claimed (pending -> sending) by one worker in
+    one UPDATE before it is sent, so it goes out at most once."""
+
+    NOT_WANTED = "", "Not emailed"
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Could not be sent"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .choices import NotificationKind, Role
+from .choices import EMAILED_BY_DEFAULT, EmailState, NotificationKind, Role
 
 
 def validate_timezone(value: str) -> None:
@@ -41,7 +41,17 @@ class Team(models.Model):
         help_text="ISO codes (DE, GB, US) of the countries whose leads this team works (routing)",
     )
     sla_hours = models.PositiveIntegerField(
-        "SLA hours", default=24, help_text="Business hours allowed before the first touch"
+        "SLA hours",
+        default=24,
+        help_text="Business hours allowed before the first touch when no SLA policy applies",
+    )
+    # Public holidays of this country (and region) are days off, from the `holidays`
+    # package, besides the team's own `holidays`.
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO code whose public holidays are days off, e.g. DE"
+    )
+    holiday_region = models.CharField(
+        max_length=10, blank=True, help_text="Region (subdivision) of that country, e.g. BY"
     )
     # Round-robin pointer: the rep who got the last lead. Read and moved under a row lock.
     last_assigned_user = models.ForeignKey(
@@ -89,6 +99,9 @@ class User(AbstractUser):
         blank=True,
         help_text="Most open leads round robin gives this rep; empty: no cap",
     )
+    # Which kinds of notification also come by email: {kind: true/false}; a kind not
+    # named follows EMAILED_BY_DEFAULT. In the app they always arrive.
+    email_notifications = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "user"
@@ -111,6 +124,13 @@ class User(AbstractUser):
     @property
     def is_manager(self) -> bool:
         return not self.is_superuser and self.role == Role.SALES_MANAGER
+
+    def wants_email(self, kind: str) -> bool:
+        """Whether a notification of `kind` also comes by email (it needs an address)."""
+        if not self.email or not self.is_active:
+            return False
+        chosen = (self.email_notifications or {}).get(str(kind))
+        return bool(chosen) if chosen is not None else kind in EMAILED_BY_DEFAULT
 
     @property
     def sees_everything(self) -> bool:
@@ -158,6 +178,11 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=120)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # Decided when the message is left (the recipient's choice for its kind): pending
+    # until users.services.send_notification_emails claims and sends it, once.
+    email_state = models.CharField(
+        max_length=10, choices=EmailState.choices, default=EmailState.NOT_WANTED, blank=True
+    )
 
     class Meta:
         verbose_name = "notification"
@@ -168,7 +193,15 @@ class Notification(models.Model):
             # "sla_breach:<lead>:<deadline>".
             models.UniqueConstraint(fields=["recipient", "dedupe_key"], name="notification_once")
         ]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            # The outbox: only the few messages still to email are in it.
+            models.Index(
+                fields=["created_at"],
+                name="notification_email_due",
+                condition=models.Q(email_state=EmailState.PENDING),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.message

@@ -4,16 +4,21 @@ teams' calendars, people who leave, notifications."""
 from __future__ import annotations
 
 import json
+import logging
 import zoneinfo
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+import holidays as public_holiday_calendars
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -27,11 +32,30 @@ from leads.lifecycle import SALES_STAGES
 from leads.models import Lead
 
 from .access import editable_teams, editable_users, user_fields
-from .choices import Capability, NotificationKind, Role
+from .choices import Capability, EmailState, NotificationKind, Role
 from .models import Leave, Notification, Team, User
 from .permissions import may, role_of
 
+log = logging.getLogger(__name__)
+
 NOTIFY_BATCH_SIZE = 2000
+# Off while a past is replayed (the demo's story): its messages are history, not news.
+_EMAILING: ContextVar[bool] = ContextVar("leadloop_emailing", default=True)
+
+
+@contextmanager
+def emails_held() -> Iterator[None]:
+    """Leave messages in the app only while inside: none of them is emailed, ever (the
+    demo seeds months of notifications that nobody should receive)."""
+    token = _EMAILING.set(False)
+    try:
+        yield
+    finally:
+        _EMAILING.reset(token)
+
+
+# Emails claimed and sent per round of send_notification_emails.
+EMAIL_BATCH_SIZE = 200
 
 # Notifications about a lead: its history, which follows the person when leads are merged.
 LEAD_HISTORY: dict[str, type[models.Model]] = {"notifications": Notification}
@@ -52,11 +76,21 @@ def notify(
     tells the same thing again finds the first message instead of writing a second; the
     unique constraint (recipient, dedupe_key) settles two callers racing for it.
     """
-    notification, _created = Notification.objects.get_or_create(
+    wanted = _EMAILING.get() and recipient.wants_email(kind)
+    email = EmailState.PENDING if wanted else EmailState.NOT_WANTED
+    notification, created = Notification.objects.get_or_create(
         recipient=recipient,
         dedupe_key=key[:120],
-        defaults={"kind": kind, "message": message[:300], "lead_id": lead_id, "created_at": now},
+        defaults={
+            "kind": kind,
+            "message": message[:300],
+            "lead_id": lead_id,
+            "created_at": now,
+            "email_state": email,
+        },
     )
+    if created and email == EmailState.PENDING:
+        _email_after_commit(now)
     return notification
 
 
@@ -74,8 +108,10 @@ class Message:
 def notify_many(messages: Iterable[Message], *, now: datetime) -> int:
     """`notify` for many people at once, in one INSERT per NOTIFY_BATCH_SIZE rows: a
     message whose (recipient, key) is already there is skipped (the unique constraint
-    decides, so a retry or a racing sweep writes nothing twice). Returns how many were
-    asked for."""
+    decides, so a retry or a racing sweep writes nothing twice). Each message is also
+    emailed if its recipient wants its kind by email. Returns how many were asked for."""
+    messages = list(messages)
+    emailed = _email_choices({m.recipient_id for m in messages}, {m.kind for m in messages})
     rows = [
         Notification(
             recipient_id=message.recipient_id,
@@ -84,11 +120,116 @@ def notify_many(messages: Iterable[Message], *, now: datetime) -> int:
             lead_id=message.lead_id,
             dedupe_key=message.key[:120],
             created_at=now,
+            email_state=(
+                EmailState.PENDING
+                if (message.recipient_id, message.kind) in emailed
+                else EmailState.NOT_WANTED
+            ),
         )
         for message in messages
     ]
     Notification.objects.bulk_create(rows, batch_size=NOTIFY_BATCH_SIZE, ignore_conflicts=True)
+    if any(row.email_state == EmailState.PENDING for row in rows):
+        _email_after_commit(now)
     return len(rows)
+
+
+def _email_choices(recipient_ids: Collection[int], kinds: Collection[str]) -> set[tuple[int, str]]:
+    """The (person, kind) pairs among these that are also emailed: one query for all."""
+    if not recipient_ids or not _EMAILING.get():
+        return set()
+    people = User.objects.filter(pk__in=list(recipient_ids)).only(
+        "pk", "email", "is_active", "email_notifications"
+    )
+    return {(person.pk, kind) for person in people for kind in kinds if person.wants_email(kind)}
+
+
+def _email_after_commit(now: datetime) -> None:
+    """Send the waiting emails once the messages are committed (never for a message
+    rolled back). Beat's outbox sweep sends whatever this misses (a crash, a worker
+    down): the notifications are the outbox."""
+    transaction.on_commit(lambda: send_notification_emails(now=now), robust=True)
+
+
+def send_notification_emails(*, now: datetime, batch_size: int = EMAIL_BATCH_SIZE) -> int:
+    """Email the notifications waiting for it (the outbox sweep, in LEADLOOP_SWEEPS).
+
+    Each batch is claimed first, pending -> sending in its own transaction with the rows
+    locked (SKIP LOCKED: workers share the work, never a message), then sent; a message
+    is sent at most once, even if the sending worker dies (it stays `sending`, logged
+    there). A refused message is marked failed. Returns how many were sent."""
+    sent = 0
+    while True:
+        with transaction.atomic():
+            candidates = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(email_state=EmailState.PENDING, created_at__lte=now)
+                .select_related("recipient")
+                .order_by("created_at", "pk")[:batch_size]
+            )
+            # The claim itself is one conditional UPDATE per message: only one worker
+            # sees it change, on SQLite (no row locks) as on PostgreSQL.
+            claimed = [
+                notification
+                for notification in candidates
+                if Notification.objects.filter(
+                    pk=notification.pk, email_state=EmailState.PENDING
+                ).update(email_state=EmailState.SENDING)
+            ]
+        if not candidates:
+            return sent
+        for notification in claimed:
+            state = EmailState.SENT if _send_email(notification) else EmailState.FAILED
+            Notification.objects.filter(pk=notification.pk).update(email_state=state)
+            sent += state == EmailState.SENT
+        if len(candidates) < batch_size:
+            return sent
+
+
+def _send_email(notification: Notification) -> bool:
+    recipient = notification.recipient
+    if not recipient.email:
+        return False
+    subject = f"[Leadloop] {notification.kind_label}"
+    body = notification.message
+    if notification.lead_id is not None:
+        body += f"\n\n{settings.LEADLOOP_BASE_URL}/leads/{notification.lead_id}/"
+    try:
+        EmailMessage(subject, body, to=[recipient.email]).send()
+    except Exception:  # the mail server's refusal must not stop the others
+        log.exception("could not email notification %s to %s", notification.pk, recipient.email)
+        return False
+    return True
+
+
+def set_email_notifications(person: User, *, by: User, choices: Mapping[str, bool]) -> User:
+    """`person` chooses which kinds of notification also come by email ({kind: on/off};
+    kinds not named keep their setting). Only for oneself. Raises FieldError naming an
+    unknown kind or a value that is not true/false."""
+    if by.pk != person.pk:
+        raise NotPermitted("email_notifications", "you may only choose your own emails")
+    clean: dict[str, bool] = {}
+    for kind, value in choices.items():
+        if kind not in NotificationKind.values:
+            known = ", ".join(NotificationKind.values)
+            raise FieldError("email_notifications", f"{kind!r} is not a kind ({known})")
+        if not isinstance(value, bool):
+            raise FieldError(f"email_notifications.{kind}", "must be true or false")
+        clean[kind] = value
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=person.pk)
+        locked.email_notifications = {**(locked.email_notifications or {}), **clean}
+        locked.save(update_fields=["email_notifications"])
+    person.email_notifications = locked.email_notifications
+    return person
+
+
+def email_choices(person: User) -> list[tuple[str, str, bool]]:
+    """Each kind of notification with its label and whether `person` gets it by email."""
+    return [
+        (str(value), str(label), person.wants_email(value) if person.email else False)
+        for value, label in NotificationKind.choices
+    ]
 
 
 # "New lead for you: <Lead.display_name>", in SQL that SQLite and PostgreSQL both read.
@@ -108,11 +249,19 @@ def notify_assigned(assignments: Iterable[tuple[int, int]], *, now: datetime) ->
     statement; model instances (bulk_create) would cost seconds there. Returns how many
     pairs were given."""
     pairs = [(int(lead_id), int(owner_id)) for lead_id, owner_id in assignments]
+    emailed = {
+        owner for owner, _ in _email_choices({p[1] for p in pairs}, [NotificationKind.ASSIGNED])
+    }
+    states = [
+        (EmailState.PENDING if owner in emailed else EmailState.NOT_WANTED).value
+        for _, owner in pairs
+    ]
     table = connection.ops.quote_name(Notification._meta.db_table)
     leads = connection.ops.quote_name(Lead._meta.db_table)
     head = (
-        f"INSERT INTO {table} (recipient_id, kind, message, lead_id, dedupe_key, created_at)"
-        f" SELECT a.owner_id, %s, {ASSIGNED_MESSAGE_SQL}, l.id, %s || l.id || %s, %s"
+        f"INSERT INTO {table}"
+        " (recipient_id, kind, message, lead_id, dedupe_key, created_at, email_state)"
+        f" SELECT a.owner_id, %s, {ASSIGNED_MESSAGE_SQL}, l.id, %s || l.id || %s, %s, a.email"
     )
     # WHERE true: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
     tail = f" JOIN {leads} l ON l.id = a.lead_id WHERE true ON CONFLICT DO NOTHING"
@@ -125,16 +274,23 @@ def notify_assigned(assignments: Iterable[tuple[int, int]], *, now: datetime) ->
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(pairs), ASSIGNED_BATCH_SIZE):
             batch = pairs[start : start + ASSIGNED_BATCH_SIZE]
+            email = states[start : start + ASSIGNED_BATCH_SIZE]
             if connection.vendor == "postgresql":
-                source = " FROM unnest(%s::bigint[], %s::bigint[]) AS a(lead_id, owner_id)"
-                values: list[Any] = [[p[0] for p in batch], [p[1] for p in batch]]
+                source = (
+                    " FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
+                    " AS a(lead_id, owner_id, email)"
+                )
+                values: list[Any] = [[p[0] for p in batch], [p[1] for p in batch], email]
             else:
                 source = (
                     " FROM (SELECT json_extract(value, '$[0]') AS lead_id,"
-                    " json_extract(value, '$[1]') AS owner_id FROM json_each(%s)) a"
+                    " json_extract(value, '$[1]') AS owner_id,"
+                    " json_extract(value, '$[2]') AS email FROM json_each(%s)) a"
                 )
-                values = [json.dumps(batch)]
+                values = [json.dumps([[*p, e] for p, e in zip(batch, email, strict=True)])]
             cursor.execute(head + source + tail, [*constants, *values])
+    if emailed:
+        _email_after_commit(now)
     return len(pairs)
 
 
@@ -232,7 +388,17 @@ def update_user(person: User, *, by: User, **changes: Any) -> User:
 
 
 TEAM_FIELDS = frozenset(
-    {"timezone", "workday_start", "workday_end", "workdays", "holidays", "countries", "sla_hours"}
+    {
+        "timezone",
+        "workday_start",
+        "workday_end",
+        "workdays",
+        "holidays",
+        "countries",
+        "sla_hours",
+        "holiday_country",
+        "holiday_region",
+    }
 )
 
 
@@ -286,6 +452,19 @@ def _team_values(team: Team, changes: Mapping[str, Any]) -> dict[str, Any]:
                 )
             codes.append(code)
         clean["countries"] = list(dict.fromkeys(codes))
+    if "holiday_country" in changes or "holiday_region" in changes:
+        country = str(changes.get("holiday_country", team.holiday_country) or "").strip().upper()
+        region = str(changes.get("holiday_region", team.holiday_region) or "").strip().upper()
+        supported = public_holiday_calendars.list_supported_countries()
+        if country and country not in supported:
+            raise FieldError("holiday_country", f"{country!r} has no public holiday calendar")
+        if region and not country:
+            raise FieldError("holiday_region", "name the country of the region first")
+        regions = {r.upper(): r for r in supported.get(country, [])}
+        if region and region not in regions:
+            known = ", ".join(supported[country]) or "none"
+            raise FieldError("holiday_region", f"{region!r} is not a region of {country} ({known})")
+        clean["holiday_country"], clean["holiday_region"] = country, regions.get(region, "")
     if "sla_hours" in changes:
         hours = changes["sla_hours"]
         if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 1000:

@@ -14,9 +14,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from leads.choices import Channel
+from leads.choices import Channel, Grade, Segment
 from leads.countries import country_name
 from leads.models import Campaign
+from routing.models import SlaPolicy
 from users.choices import Role
 from users.models import Team
 
@@ -111,7 +112,19 @@ class TeamForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    sla_hours = forms.IntegerField(label="SLA (business hours to the first touch)")
+    sla_hours = forms.IntegerField(
+        label="SLA when no policy below covers a lead (business hours to the first touch)"
+    )
+    holiday_country = forms.CharField(
+        label="Public holidays of country (ISO code, e.g. DE; empty: none)",
+        required=False,
+        max_length=2,
+    )
+    holiday_region = forms.CharField(
+        label="…and of its region (e.g. BY for Bavaria; empty: national only)",
+        required=False,
+        max_length=10,
+    )
 
     @classmethod
     def initial_for(cls, team: Team) -> dict[str, Any]:
@@ -123,6 +136,8 @@ class TeamForm(forms.Form):
             "holidays": "\n".join(team.holidays),
             "countries": "\n".join(country_name(code) for code in team.countries),
             "sla_hours": team.sla_hours,
+            "holiday_country": team.holiday_country,
+            "holiday_region": team.holiday_region,
         }
 
     def changes(self) -> dict[str, Any]:
@@ -151,6 +166,59 @@ class NewTeamForm(TeamForm):
         data = super().changes()
         data.pop("name")
         return data
+
+
+class SlaPolicyForm(forms.Form):
+    """A team's SLA policy; `routing.sla` checks the ladder and names what is wrong."""
+
+    name = forms.CharField(max_length=100)
+    position = forms.IntegerField(
+        label="Position (policies are tried in this order, 0 first)", min_value=0, required=False
+    )
+    grades = forms.MultipleChoiceField(
+        label="Covers grades", choices=Grade.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    segments = forms.MultipleChoiceField(
+        label="Covers segments", choices=Segment.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    marquee = forms.BooleanField(label="Covers leads of marquee accounts", required=False)
+    hours = forms.IntegerField(label="Business hours to the first touch", min_value=1)
+    remind_before_minutes = forms.IntegerField(
+        label="Remind the rep this many business minutes before (0: no reminder)",
+        min_value=0,
+        initial=0,
+    )
+    reassign_after_hours = forms.IntegerField(
+        label="Reassign to the next rep this many business hours after the deadline (empty: never)",
+        min_value=1,
+        required=False,
+    )
+    recycle_after_hours = forms.IntegerField(
+        label="Hand back to marketing this many business hours after the deadline (empty: never)",
+        min_value=1,
+        required=False,
+    )
+
+    @classmethod
+    def initial_for(cls, policy: SlaPolicy) -> dict[str, Any]:
+        return {name: getattr(policy, name) for name in cls.base_fields}
+
+    def values(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        if data.get("position") is None:
+            data.pop("position", None)
+        return data
+
+
+class EmailChoicesForm(forms.Form):
+    """Which kinds of notification also come by email: a box per kind."""
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str, bool]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label, emailed in choices:
+            self.fields[kind] = forms.BooleanField(label=label, required=False, initial=emailed)
 
 
 class CampaignForm(forms.Form):

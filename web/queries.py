@@ -137,7 +137,7 @@ def timeline(lead: Lead, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
         qualify_queries.timeline_entries(lead, limit),
         capture_queries.timeline_entries(lead, limit),
     )
-    order = {"assignment": 0, "stage": 1, "touch": 2, "event": 3, "submission": 4}
+    order = {"sla": 0, "assignment": 1, "stage": 2, "touch": 3, "event": 4, "submission": 5}
     # Same instant: a capture writes submission, then stage moves, then the assignment;
     # newest first shows the consequence above its cause.
     return sorted(entries, key=lambda e: (e.at, -order[e.kind]), reverse=True)[:limit]

@@ -115,6 +115,12 @@ urlpatterns = [
     path("routing/<int:pk>/delete/", views_routing.routing_rule_delete, name="routing_rule_delete"),
     path("people/<int:pk>/leave/", views_routing.leave_add, name="leave_add"),
     path("leave/<int:pk>/cancel/", views_routing.leave_cancel, name="leave_cancel"),
+    path("teams/<int:pk>/sla-policies/new/", views_settings.sla_policy, name="sla_policy_new"),
+    path(
+        "teams/<int:pk>/sla-policies/<int:policy_id>/",
+        views_settings.sla_policy,
+        name="sla_policy",
+    ),
     path("campaigns/", views_campaigns.campaigns, name="campaigns"),
     path("campaigns/new/", views_campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", views_campaigns.campaign, name="campaign"),

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_POST
 
 from leads.errors import FieldError, NotPermitted
 from routing.availability import set_active
+from routing.models import SlaPolicy
+from routing.sla import create_sla_policy, delete_sla_policy, fallback_policy, update_sla_policy
 from users.access import editable_teams, editable_users, user_fields
 from users.choices import Capability
 from users.models import Team, User
@@ -27,13 +29,23 @@ from users.permissions import may
 from users.services import (
     create_team,
     create_user,
+    email_choices,
     password_link,
+    set_email_notifications,
     update_team,
     update_user,
 )
 
 from .decorators import viewer_page
-from .forms_settings import MySettingsForm, NewPersonForm, NewTeamForm, PersonForm, TeamForm
+from .forms_settings import (
+    EmailChoicesForm,
+    MySettingsForm,
+    NewPersonForm,
+    NewTeamForm,
+    PersonForm,
+    SlaPolicyForm,
+    TeamForm,
+)
 from .views_routing import leave_section
 
 PAGE_SIZE = 50
@@ -54,7 +66,17 @@ def _refused(form: forms.Form, error: FieldError) -> int:
 def my_settings(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     status = 200
-    if request.method == "POST":
+    emails = EmailChoicesForm(choices=email_choices(user))
+    form = MySettingsForm(initial={"timezone": user.timezone})
+    if request.method == "POST" and request.POST.get("form") == "email":
+        emails = EmailChoicesForm(request.POST, choices=email_choices(user))
+        if emails.is_valid():
+            # Only the boxes posted are a choice: every kind is on the form.
+            set_email_notifications(user, by=user, choices=dict(emails.cleaned_data))
+            messages.success(request, "Your email choices are saved.")
+            return redirect("web:my_settings")
+        status = 400
+    elif request.method == "POST":
         form = MySettingsForm(request.POST)
         status = 400
         if form.is_valid():
@@ -65,10 +87,9 @@ def my_settings(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Times now show in {user.timezone}.")
                 return redirect("web:my_settings")
-    else:
-        form = MySettingsForm(initial={"timezone": user.timezone})
     context = {
         "form": form,
+        "emails": emails,
         "may_people": may(user, Capability.MANAGE_USERS),
         "may_teams": may(user, Capability.MANAGE_TEAMS),
         "may_routing": may(user, Capability.MANAGE_ROUTING),
@@ -274,6 +295,48 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = TeamForm(initial=TeamForm.initial_for(found))
     members = found.members.order_by("username")
-    return render(
-        request, "web/team.html", {"form": form, "team": found, "members": members}, status=status
-    )
+    context = {
+        "form": form,
+        "team": found,
+        "members": members,
+        "policies": found.sla_policies.order_by("position", "pk"),
+        "fallback": fallback_policy(found),
+    }
+    return render(request, "web/team.html", context, status=status)
+
+
+@viewer_page
+def sla_policy(request: HttpRequest, pk: int, policy_id: int | None = None) -> HttpResponse:
+    """Add (no `policy_id`), change or remove one of a team's SLA policies."""
+    user = _user(request)
+    found: Team | None = editable_teams(user).filter(pk=pk).first()
+    if found is None:
+        raise Http404("no such team")
+    policy: SlaPolicy | None = None
+    if policy_id is not None:
+        policy = SlaPolicy.objects.filter(team=found, pk=policy_id).select_related("team").first()
+        if policy is None:
+            raise Http404("no such SLA policy")
+    status = 200
+    if request.method == "POST" and policy is not None and "delete" in request.POST:
+        delete_sla_policy(policy, by=user)
+        messages.success(request, f"SLA policy {policy.name} removed.")
+        return redirect("web:team", pk=found.pk)
+    if request.method == "POST":
+        form = SlaPolicyForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                if policy is None:
+                    saved = create_sla_policy(found, by=user, **form.values())
+                else:
+                    saved = update_sla_policy(policy, by=user, **form.values())
+            except FieldError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(request, f"SLA policy {saved.name} saved.")
+                return redirect("web:team", pk=found.pk)
+    else:
+        form = SlaPolicyForm(initial=SlaPolicyForm.initial_for(policy) if policy else None)
+    context = {"form": form, "team": found, "policy": policy}
+    return render(request, "web/sla_policy.html", context, status=status)

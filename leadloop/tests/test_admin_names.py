@@ -34,6 +34,8 @@ EXPECTED = {
     "identity.MergeRecord": ("merge", "merges"),
     "qualify.Event": ("engagement event", "engagement events"),
     "routing.Assignment": ("assignment", "assignments"),
+    "routing.SlaPolicy": ("SLA policy", "SLA policies"),
+    "routing.SlaStep": ("SLA step", "SLA steps"),
     "followup.Touch": ("touch", "touches"),
     "followup.Opportunity": ("opportunity", "opportunities"),
     "api.IdempotencyKey": ("idempotency key", "idempotency keys"),

@@ -193,7 +193,10 @@ def test_the_cli_adds_people_and_teams_and_deactivates(org: Any, settings: Any) 
     assert "Countries:     Sweden (SE), Norway (NO)" in team
     assert "sven\tSales rep\tNordics\taccepting leads\tEurope/Stockholm" in person
     assert "https://leads.example.com/set-password/" in person
-    assert gone.strip() == "sven\tSales rep\tNordics\taccepting leads\tEurope/Stockholm\tno cap\tinactive"
+    assert (
+        gone.strip()
+        == "sven\tSales rep\tNordics\taccepting leads\tEurope/Stockholm\tno cap\tinactive"
+    )
     with pytest.raises(CommandError, match="username: 'sven' is taken"):
         run("people", "create", "sven", "--as", "admin")
     with pytest.raises(CommandError, match="team: no team called 'Nowhere'"):

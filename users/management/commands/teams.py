@@ -49,7 +49,9 @@ class Command(BaseCommand):
             verb.add_argument(
                 "--countries", help='comma-separated codes or names ("DE, Austria, UK")'
             )
-            verb.add_argument("--sla-hours", type=int)
+            verb.add_argument("--sla-hours", type=int, help="when no SLA policy covers a lead")
+            verb.add_argument("--holiday-country", help="public holidays of this country (DE); ''")
+            verb.add_argument("--holiday-region", help="and of this region of it (BY); ''")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verb"] == "list":
@@ -92,7 +94,14 @@ class Command(BaseCommand):
     def _changes(self, options: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {
             field: options[field]
-            for field in ("timezone", "workday_start", "workday_end", "sla_hours")
+            for field in (
+                "timezone",
+                "workday_start",
+                "workday_end",
+                "sla_hours",
+                "holiday_country",
+                "holiday_region",
+            )
             if options.get(field) is not None
         }
         if options.get("workdays") is not None:
@@ -113,8 +122,15 @@ class Command(BaseCommand):
             f"Time zone:     {team.timezone}",
             f"Working hours: {team.workday_start:%H:%M}–{team.workday_end:%H:%M} ({days})",
             f"Holidays:      {', '.join(team.holidays) or '—'}",
+            "Public holidays: "
+            + (
+                f"{team.holiday_country}{'-' + team.holiday_region if team.holiday_region else ''}"
+                if team.holiday_country
+                else "—"
+            ),
             f"Countries:     {countries or '—'}",
-            f"SLA:           {team.sla_hours} business hours to the first touch",
+            f"SLA:           {team.sla_hours} business hours to the first touch"
+            " (when no SLA policy covers a lead: `leadloop sla_policies list`)",
             "Members:",
         ]
         for member in team.members.order_by("username"):
