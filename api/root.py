@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
 from api.auth import BearerTokenAuth
+from api.cadences import router as cadences_router
 from api.campaigns import router as campaigns_router
 from api.events import router as events_router
 from api.followup import router as followup_router
@@ -19,6 +20,7 @@ from api.people import router as people_router
 from api.reports import router as reports_router
 from api.routing import router as routing_router
 from api.sla import router as sla_router
+from api.tasks import router as tasks_router
 from api.webhook_subscriptions import router as webhook_subscriptions_router
 
 from .errors import field_errors_from_contexts, install_error_handlers
@@ -59,3 +61,5 @@ api.add_router("", notifications_router)
 api.add_router("", webhook_subscriptions_router)
 api.add_router("", routing_router)
 api.add_router("", sla_router)
+api.add_router("", tasks_router)
+api.add_router("", cadences_router)

@@ -18,7 +18,9 @@ The story, as the product's numbers tell it (DESIGN.md, "The problem, in numbers
   nurture with a reason.
 
 `--leads N` is the number of people. The webinar always has its 250 registrants and at
-least 50 people come through other channels, so at least 300 leads are created.
+least 50 people come through other channels, so at least 300 leads are created. Then
+the follow-up habits (`follow_up_habits`): a few more sales-ready leads per EMEA rep,
+from the "Reseller intros" campaign, worked through their cadence in each rep's habit.
 
 This module sits above every app (it drives them all); only the command imports it.
 """
@@ -42,16 +44,19 @@ from django.db.models import Count, Q, Sum
 
 from capture.models import WebForm
 from capture.services import EventInput, capture_lead, record_events, record_form_event
-from followup.choices import OpportunityStatus, TouchKind, TouchOutcome
-from followup.models import Opportunity, Touch
+from followup.choices import OpportunityStatus, TaskStatus, TouchKind, TouchOutcome
+from followup.models import Opportunity, Task, Touch
 from followup.services import (
     accept_lead,
+    complete_task,
     convert_lead,
     lose_lead,
     record_touch,
     reject_lead,
     win_lead,
 )
+from followup.services import run_due as followup_run_due
+from followup.setup import ensure_default_cadence
 from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.countries import country_code
@@ -61,7 +66,7 @@ from leads.services import add_to_campaign
 from routing.availability import add_leave
 from routing.rulebook import create_rule
 from routing.rules import BusinessCalendar, add_business_hours
-from routing.services import calendar_of, reassign_lead, run_due
+from routing.services import assign_lead, calendar_of, reassign_lead, run_due
 from routing.sla import create_sla_policy
 from users.choices import Role
 from users.models import Notification, Team, User
@@ -1106,6 +1111,7 @@ def build_demo(
         raise DemoError(message + " Use an empty database (or --if-empty to skip quietly).")
     story = Story(people=leads, seed=seed, now=now, password=password, progress=progress)
     with transaction.atomic():
+        ensure_default_cadence(now=now - timedelta(days=DAYS + 1))
         story.build_org()
         story.build_campaigns()
         story.build_accounts()
@@ -1113,6 +1119,7 @@ def build_demo(
     # Months of the past replayed: their notifications stay in the app, never emailed.
     with emails_held():
         story.run()
+        follow_up_habits(story)
     set_up_routing(now=now)
     add_sla_policies(story)
     return summarize(now=now, logins=story.logins, password=password)
@@ -1169,6 +1176,94 @@ def add_sla_policies(story: Story) -> None:
             reassign_after_hours=4,
             recycle_after_hours=16,
         )
+
+
+# --- Follow-up habits (issue 11) -------------------------------------------------------------
+
+# How each EMEA rep works their cadence tasks: how late after the due time they do a step
+# (working hours), how many steps they do at all, and how often a step reaches the person.
+HABITS: dict[str, tuple[tuple[float, float], int, float]] = {
+    # Jonas works every step on the day it is due: the follow-up page's model rep.
+    "rep1": ((0.1, 2.0), 99, 0.18),
+    # Camille gets there, a day or so late.
+    "rep2": ((6.0, 14.0), 99, 0.15),
+    # Oliver calls once and gives up: the 80 % the seeds talk about.
+    "rep3": ((0.5, 3.0), 1, 0.0),
+}
+# The campaign the habit leads come from (a partner's intros, outside the story's budget).
+HABIT_CAMPAIGN = "Reseller intros"
+# Arrivals of the habit leads, in days before now: some fresh, some past their cadence.
+HABIT_ARRIVALS = (30, 26, 19, 12, 8, 4, 2, 0.6)
+
+
+def follow_up_habits(story: Story) -> None:
+    """A few sales-ready leads per EMEA rep over the last three weeks, each enrolled in the
+    default cadence, its tasks done (or not) in the rep's habit through the Today page's
+    service: so the Today page has overdue work for the rep who gave up after one call, and
+    a cadence run out without contact has handed its lead back to marketing (the sweep)."""
+    rng = story.rng
+    reps = {rep.username: rep for rep in story.reps}
+    emea = story.teams["EMEA"]
+    campaign, _ = Campaign.objects.get_or_create(
+        name=HABIT_CAMPAIGN,
+        defaults={
+            "channel": Channel.REFERRAL,
+            "starts_on": (story.now - timedelta(days=31)).date(),
+        },
+    )
+    for username, (delay, steps_done, contact_rate) in HABITS.items():
+        rep = reps[username]
+        for days in HABIT_ARRIVALS:
+            arrived = story.later(emea.pk, story.now - timedelta(days=days), 0.01)
+            if arrived >= story.now:
+                continue
+            person = story.person("hot")
+            person.country = rng.choice(EMEA_COUNTRIES)
+            with transaction.atomic():
+                lead = capture_lead(
+                    _fields_for(person, Channel.REFERRAL),
+                    source=Channel.REFERRAL,
+                    now=arrived,
+                    campaign=campaign,
+                    member_status=MemberStatus.RESPONDED,
+                ).lead
+                if lead.stage != Stage.MQL:
+                    continue
+                assign_lead(lead, now=arrived, to=rep)
+                _work_cadence(story, lead, rep, delay, steps_done, contact_rate)
+    run_due(now=story.now)
+    followup_run_due(now=story.now)
+
+
+def _work_cadence(
+    story: Story,
+    lead: Lead,
+    rep: User,
+    delay: tuple[float, float],
+    steps_done: int,
+    contact_rate: float,
+) -> None:
+    """Do the lead's tasks in the rep's habit, each at its due time plus the rep's delay,
+    until contact, the rep's last step, or the present."""
+    rng = story.rng
+    for _ in range(steps_done):
+        task = Task.objects.filter(lead=lead, status=TaskStatus.OPEN).first()
+        if task is None:
+            return
+        when = story.later(lead.team_id, task.due_at, rng.uniform(*delay))
+        if when >= story.now:
+            return
+        if task.channel == "call":
+            reached = rng.random() < contact_rate
+            outcome = (
+                TouchOutcome.CONNECTED
+                if reached
+                else rng.choice((TouchOutcome.NO_ANSWER, TouchOutcome.LEFT_VOICEMAIL))
+            )
+        else:
+            reached = rng.random() < contact_rate / 2
+            outcome = TouchOutcome.REPLIED if reached else TouchOutcome.SENT
+        complete_task(task, by=rep, outcome=outcome, now=when)
 
 
 class DemoError(Exception):

@@ -19,14 +19,18 @@ from leads.lifecycle import REASON_REQUIRED, TransitionError
 from leads.models import Lead
 from routing.services import reassign_lead, send_to_sales
 from users.access import can_access_lead, may_work_lead, reassign_targets
-from users.choices import LeadAction, Role
+from users.choices import Capability, LeadAction, Role
 from users.models import User
 from users.permissions import STAGES, may, role_of, stage_allows
 
-from .choices import CONTACT_KINDS, OUTCOMES_BY_KIND, TouchKind
-from .models import Opportunity, Touch
+from .cadences import attempt_counts, policy_of
+from .choices import CONTACT_KINDS, OUTCOMES_BY_KIND, TaskStatus, TouchKind
+from .models import Opportunity, Task, Touch
+from .queries import visible_tasks
+from .rules import is_no_response, missing_attempts
 from .services import (
     accept_lead,
+    complete_task,
     convert_lead,
     drop_lead,
     lose_lead,
@@ -157,11 +161,28 @@ def act_on_lead(lead: Lead, action: str, *, by: User, now: datetime, **data: Any
             f"{chosen.value!r} is not possible for a lead in stage {str(lead.stage)!r}"
             f" (only from: {possible}){hint}",
         )
+    if chosen in DROPS:
+        _check_attempts(lead, str(given.get("reason", "")))
     try:
         return _dispatch(chosen, lead, by=by, now=now, data=given)
     except TransitionError as error:
         field = "action" if error.field in STATE_FIELDS else error.field
         raise ActionError(field, error.message) from error
+
+
+# The actions that drop a lead: for "no response", only once the minimum attempts are made.
+DROPS = frozenset({LeadAction.REJECT, LeadAction.DISQUALIFY})
+
+
+def _check_attempts(lead: Lead, reason: str) -> None:
+    """A lead is not dropped for "no response" before its team's minimum attempts policy
+    is met (default 6 attempts over at least 2 channels): the refusal says what is
+    missing ("4 of 6 attempts, only calls so far")."""
+    if not is_no_response(reason):
+        return
+    missing = missing_attempts(attempt_counts(lead), policy_of(lead.team_id))
+    if missing is not None:
+        raise ActionError("reason", f"not yet: {missing}")
 
 
 def _check_data(action: LeadAction, data: dict[str, Any]) -> None:
@@ -265,3 +286,53 @@ def _reassign(lead: Lead, to: User | str, *, by: User, reason: str = "", now: da
         return Outcome(LeadAction.REASSIGN, lead, changed=False)
     reassign_lead(lead, rep, now=now, by=by, reason=reason)
     return Outcome(LeadAction.REASSIGN, lead)
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """What completing a task did: the touch it logged and the next task, if any."""
+
+    task: Task
+    touch: Touch
+    next_task: Task | None
+
+
+def work_task(
+    task: Task, *, by: User, outcome: str = "", notes: str = "", now: datetime
+) -> TaskDone:
+    """Complete `task` as `by`, with the outcome of its touch (and a note), at `now`.
+
+    Checks: `by` may work tasks (the permission table), the task is on a list `by` sees
+    (their own; a manager their team's; an admin all) and its lead is one `by` may act on;
+    the task is open; the outcome fits the task's channel (a call: connected, left
+    voicemail, no answer, wrong number, meeting booked, not interested). The task's lead
+    must be looked up by the door through `followup.queries.visible_tasks`, so another
+    rep's task is "not found" rather than "forbidden"."""
+    if not may(by, Capability.WORK_TASKS):
+        role = role_of(by)
+        who = f"the {Role(role).label.lower()} role" if role else "an inactive account"
+        raise NotAllowed("task", f"{who} may not work follow-up tasks")
+    if not visible_tasks(by).filter(pk=task.pk).exists() or not may_work_lead(by, task.lead):
+        raise NotAllowed("task", "this task is not on a list you work")
+    if task.status != TaskStatus.OPEN:
+        raise ActionError("action", f"task {task.pk} is {task.get_status_display().lower()}")
+    kind = task.touch_kind
+    fits = OUTCOMES_BY_KIND.get(kind, ())
+    if fits and not outcome:
+        raise ActionError("outcome", f"say how it went: one of {', '.join(fits)}")
+    if outcome and outcome not in fits:
+        channel = str(task.get_channel_display())
+        article = "an" if channel[0].lower() in "aeiou" else "a"
+        channel = channel if channel == "LinkedIn" else channel.lower()
+        raise ActionError(
+            "outcome",
+            f"{outcome!r} is not an outcome of {article} {channel} task"
+            + (f": one of {', '.join(fits)}" if fits else ": it has none"),
+        )
+    try:
+        touch, following = complete_task(task, by=by, outcome=outcome, notes=notes, now=now)
+    except TransitionError as error:
+        raise ActionError(
+            "action" if error.field == "task" else error.field, error.message
+        ) from error
+    return TaskDone(task, touch, following)

@@ -18,8 +18,17 @@ from routing.choices import AssignedHow
 from routing.services import Handover, note_contact, note_dropped, record_assignments
 from users.models import User
 
-from .choices import CONTACT_KINDS, OpportunityStatus
-from .models import Opportunity, Touch
+from . import cadences
+from .choices import (
+    CONTACT_KINDS,
+    CONTACT_OUTCOMES,
+    EnrolmentStatus,
+    OpportunityStatus,
+    TaskStatus,
+    TouchOutcome,
+)
+from .models import Enrolment, Opportunity, Task, Touch
+from .rules import attempts_summary
 
 
 def record_touch(
@@ -34,8 +43,30 @@ def record_touch(
 ) -> Touch:
     """Log a follow-up. The first contact (not a note) stops the SLA clock.
 
-    A rep who touches a lead waiting unassigned in their team queue takes it.
+    A rep who touches a lead waiting unassigned in their team queue takes it. The touch
+    does the lead's open cadence task if it is of the task's kind (a call logged on the
+    lead page does the call task), bringing up the next; a touch that reached the person
+    (connected, replied, meeting booked…) ends the lead's cadence.
     """
+    touch, _ = _record_touch(
+        lead, by=by, kind=kind, outcome=outcome, notes=notes, occurred_at=occurred_at, now=now
+    )
+    return touch
+
+
+def _record_touch(
+    lead: Lead,
+    *,
+    by: User,
+    kind: str,
+    outcome: str = "",
+    notes: str = "",
+    occurred_at: datetime | None = None,
+    now: datetime,
+    task: Task | None = None,
+) -> tuple[Touch, Task | None]:
+    """record_touch, doing `task` (or the lead's open task of the touch's kind); returns
+    the touch and the cadence's next task, if one came up."""
     when = occurred_at or now
     if when > now:
         raise TransitionError("occurred_at", "a touch cannot be logged in the future")
@@ -58,8 +89,59 @@ def record_touch(
             _record_claim(locked, by=by, now=now)
         if kind in CONTACT_KINDS:
             note_contact(locked.pk, when=when)
+        if task is None:
+            task = next(
+                (
+                    open_task
+                    for open_task in Task.objects.select_for_update().filter(
+                        lead=locked, status=TaskStatus.OPEN
+                    )
+                    if open_task.touch_kind == kind
+                ),
+                None,
+            )
+        if task is not None:
+            task.status, task.completed_at, task.completed_by = TaskStatus.DONE, now, by
+            task.outcome, task.touch = outcome, touch
+            task.save(update_fields=["status", "completed_at", "completed_by", "outcome", "touch"])
+        following = None
+        if outcome in CONTACT_OUTCOMES:
+            label = dict(TouchOutcome.choices)[outcome].lower()
+            cadences.end_enrolments(
+                [locked.pk], status=EnrolmentStatus.CONTACTED, reason=f"contact: {label}", now=now
+            )
+        elif task is not None:
+            enrolment = Enrolment.objects.get(pk=task.enrolment_id)
+            if enrolment.status == EnrolmentStatus.ACTIVE:
+                following = cadences.advance(enrolment, task, team_id=locked.team_id, now=now)
     lead.refresh_from_db()
-    return touch
+    return touch, following
+
+
+def complete_task(
+    task: Task, *, by: User, outcome: str = "", notes: str = "", now: datetime
+) -> tuple[Touch, Task | None]:
+    """Do a cadence task: log its touch with the outcome (the channel's kind of touch, so
+    the SLA clock and the attempts count it) and bring up the next step's task. Contact
+    made ends the cadence instead; the last step done without contact sets the moment the
+    lead goes back to marketing (the sweep, `run_due`). Who may is `followup.actions`'."""
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.status != TaskStatus.OPEN:
+            raise TransitionError(
+                "task", f"task {task.pk} is {locked.get_status_display().lower()}"
+            )
+        touch, following = _record_touch(
+            locked.lead,
+            by=by,
+            kind=locked.touch_kind,
+            outcome=outcome,
+            notes=notes,
+            now=now,
+            task=locked,
+        )
+    task.refresh_from_db()
+    return touch, following
 
 
 def accept_lead(lead: Lead, *, by: User, now: datetime) -> Lead:
@@ -93,6 +175,7 @@ def drop_lead(lead: Lead, to_stage: str, *, by: User, reason: str, now: datetime
         transition_lead(lead, to_stage, now=now, by=by, reason=reason)
         if was_sales:
             note_dropped(lead.pk, now=now)
+        stop_cadence(lead, reason=f"{to_stage}: {reason}", now=now)
     return lead
 
 
@@ -104,7 +187,7 @@ def reject_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
     with transaction.atomic():
         transition_lead(lead, Stage.RECYCLED, now=now, by=by, reason=reason)
         note_dropped(lead.pk, now=now)
-        _back_to_marketing(lead)
+        _back_to_marketing(lead, now=now, reason=f"rejected: {reason}")
     return lead
 
 
@@ -116,6 +199,9 @@ def convert_lead(
         raise TransitionError("amount", "an opportunity amount cannot be negative")
     with transaction.atomic():
         transition_lead(lead, Stage.OPPORTUNITY, now=now, by=by, reason=f"opportunity {amount}")
+        cadences.end_enrolments(
+            [lead.pk], status=EnrolmentStatus.CONTACTED, reason="opportunity opened", now=now
+        )
         return Opportunity.objects.create(
             lead=lead,
             name=name or f"{lead.company_name or lead.display_name} deal",
@@ -158,12 +244,18 @@ def lose_lead(lead: Lead, *, by: User, reason: str, now: datetime) -> Opportunit
         opportunity.status, opportunity.closed_at = OpportunityStatus.LOST, now
         opportunity.lost_reason = reason
         opportunity.save(update_fields=["status", "closed_at", "lost_reason"])
-        _back_to_marketing(lead)
+        _back_to_marketing(lead, now=now, reason=f"lost: {reason}")
     return opportunity
 
 
-def _back_to_marketing(lead: Lead) -> None:
-    """A recycled lead leaves the rep's inbox and goes back to nurture."""
+def stop_cadence(lead: Lead, *, reason: str, now: datetime) -> None:
+    """The lead left sales' hands (disqualified, back to nurture): its cadence stops."""
+    cadences.end_enrolments([lead.pk], status=EnrolmentStatus.STOPPED, reason=reason, now=now)
+
+
+def _back_to_marketing(lead: Lead, *, now: datetime, reason: str) -> None:
+    """A recycled lead leaves the rep's inbox and goes back to nurture; its cadence stops."""
+    stop_cadence(lead, reason=reason, now=now)
     update_lead(
         lead.pk,
         owner=None,
@@ -180,17 +272,84 @@ def _back_to_marketing(lead: Lead) -> None:
     lead.segment = Segment.NURTURE
 
 
-# Touches and opportunities: a lead's history, which follows the person when leads are merged.
-LEAD_HISTORY: dict[str, type[models.Model]] = {"touches": Touch, "opportunities": Opportunity}
+def hand_back_ran_out(enrolment: Enrolment, *, now: datetime) -> bool:
+    """A cadence that ran out without contact hands its lead back to marketing: recycled,
+    with the reason and the attempts made, never lost. False when the lead had left sales
+    already (the cadence just stops)."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=enrolment.lead_id)
+        if lead.stage not in cadences.WORKED_STAGES:
+            stop_cadence(lead, reason="the lead left sales", now=now)
+            return False
+        summary = attempts_summary(cadences.attempt_counts(lead), cadences.policy_of(lead.team_id))
+        reason = cadences.ran_out_reason(enrolment, summary)
+        transition_lead(lead, Stage.RECYCLED, now=now, by=None, reason=reason)
+        note_dropped(lead.pk, now=now)
+        cadences.end_enrolments([lead.pk], status=EnrolmentStatus.RAN_OUT, reason=reason, now=now)
+        _back_to_marketing(lead, now=now, reason=reason)
+    return True
+
+
+def run_due(*, now: datetime, batch_size: int = 500) -> int:
+    """The cadence sweep: hand back to marketing the leads whose cadence ran out without
+    contact (their hand-back moment passed), and stop the cadences of leads that left
+    sales another way. Idempotent: a cadence is ended once, under its row lock (SKIP
+    LOCKED, so several workers may sweep at once). Returns how many leads it handed back
+    or stopped."""
+    acted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=EnrolmentStatus.ACTIVE, hand_back_at__lte=now)
+                .select_related("cadence")
+                .order_by("hand_back_at")[:batch_size]
+            )
+            for enrolment in batch:
+                hand_back_ran_out(enrolment, now=now)
+            acted += len(batch)
+        if len(batch) < batch_size:
+            break
+    stale = list(
+        Enrolment.objects.filter(cadences.stale_enrolments()).values_list("lead_id", flat=True)[
+            :10_000
+        ]
+    )
+    if stale:
+        acted += cadences.end_enrolments(
+            stale, status=EnrolmentStatus.STOPPED, reason="the lead left sales", now=now
+        )
+    return acted
+
+
+# Touches, opportunities, cadence runs and tasks: a lead's history, which follows the
+# person when leads are merged.
+LEAD_HISTORY: dict[str, type[models.Model]] = {
+    "touches": Touch,
+    "opportunities": Opportunity,
+    "enrolments": Enrolment,
+    "tasks": Task,
+}
 
 
 def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
-    """The ids of the lead's touches and opportunities, as identity.merging records them."""
+    """The ids of the lead's touches, opportunities, enrolments and tasks, as
+    identity.merging records them."""
     return history_ids(LEAD_HISTORY, lead)
 
 
 def move_lead_history(
     ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
 ) -> dict[str, int]:
-    """Give the touches and opportunities named by `ids` to the lead `to` (a merge, or its undo)."""
+    """Give the rows named by `ids` to the lead `to` (a merge, or its undo). A lead is in
+    one cadence at a time: an active one arriving at a lead that has its own is stopped
+    (its open tasks cancelled) before it moves."""
+    if Enrolment.objects.filter(lead=to, status=EnrolmentStatus.ACTIVE).exists():
+        arriving = Enrolment.objects.filter(
+            pk__in=ids.get("enrolments", ()), status=EnrolmentStatus.ACTIVE
+        ).exclude(lead=to)
+        Task.objects.filter(enrolment__in=arriving, status=TaskStatus.OPEN).update(
+            status=TaskStatus.CANCELLED
+        )
+        arriving.update(status=EnrolmentStatus.STOPPED, end_reason=f"merged into lead {to.pk}")
     return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)

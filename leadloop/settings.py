@@ -196,6 +196,7 @@ LEADLOOP_SWEEPS = [
     # Open leads of reps deactivated or on leave go to others by the routing rules.
     "routing.availability.run_due",
     "routing.escalation.run_due",
+    "followup.services.run_due",
     "users.services.send_notification_emails",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
@@ -222,6 +223,12 @@ CELERY_BEAT_SCHEDULE = {
     # The notification emails the moment after commit missed (a crash, a worker down).
     "notification-email-sweep": {
         "task": "users.tasks.send_notification_emails_task",
+        "schedule": SLA_SWEEP_SECONDS,
+        "options": {"expires": SLA_SWEEP_SECONDS},
+    },
+    # Cadences that ran out without contact hand their leads back to marketing.
+    "cadence-sweep": {
+        "task": "followup.tasks.sweep_cadences_task",
         "schedule": SLA_SWEEP_SECONDS,
         "options": {"expires": SLA_SWEEP_SECONDS},
     },
@@ -299,6 +306,12 @@ LEADLOOP_DEFAULT_SLA_HOURS = int(os.environ.get("LEADLOOP_DEFAULT_SLA_HOURS", "2
 # A team whose SLA is this many business hours or fewer routes only to reps inside their
 # working hours (a lead due within the hour should not land on someone asleep).
 LEADLOOP_ROUTING_WORKING_HOURS_SLA = int(os.environ.get("LEADLOOP_ROUTING_WORKING_HOURS_SLA", "4"))
+# The minimum follow-up before a lead may be dropped for "no response", for a team without
+# its own policy: so many contact attempts over at least so many channels.
+LEADLOOP_MIN_ATTEMPTS = int(os.environ.get("LEADLOOP_MIN_ATTEMPTS", "6"))
+LEADLOOP_MIN_CHANNELS = int(os.environ.get("LEADLOOP_MIN_CHANNELS", "2"))
+# Days a lead gets to answer the last step of its cadence before it goes back to marketing.
+LEADLOOP_CADENCE_WAIT_DAYS = int(os.environ.get("LEADLOOP_CADENCE_WAIT_DAYS", "2"))
 # Events for an email Leadloop has not seen yet create a lead ("create") or are dropped
 # and reported back ("ignore").
 LEADLOOP_UNKNOWN_EVENT_EMAIL = os.environ.get("LEADLOOP_UNKNOWN_EVENT_EMAIL", "create")

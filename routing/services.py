@@ -28,6 +28,7 @@ from .rules import (
     BusinessCalendar,
     business_hours_between,
 )
+from .signals import lead_assigned
 from .sla import calendar_of as calendar_of  # the team's calendar, read from here too
 from .sla import default_deadlines, plan_for_lead, plans_for_leads, schedule_ladders
 
@@ -164,6 +165,8 @@ def record_assignments(
             ),
             now=now,
         )
+        if handovers:
+            lead_assigned.send(sender=Assignment, assignments=handovers, by=by, now=now)
     return len(rows)
 
 

@@ -45,6 +45,8 @@ class Capability(models.TextChoices):
         "Send lead events to other systems (outgoing webhooks)",
     )
     MANAGE_ROUTING = "manage_routing", "Edit routing rules and see why a lead is routed"
+    WORK_TASKS = "work_tasks", "Work follow-up tasks (one's own; a manager's team's)"
+    MANAGE_CADENCES = "manage_cadences", "Edit cadences, their rules and minimum attempts"
 
 
 class NotificationKind(models.TextChoices):

@@ -94,6 +94,13 @@ ROLES: dict[str, frozenset[str]] = {
     Capability.MANAGE_WEBHOOK_SUBSCRIPTIONS: ADMINS,
     # Who gets which leads is the sales managers' call (rules, and why a lead went where).
     Capability.MANAGE_ROUTING: MANAGERS,
+    # Cadence tasks are sales' follow-up: a rep sees and completes their own, a manager
+    # sees their team's (and may complete one, e.g. covering for an absent rep).
+    Capability.WORK_TASKS: SALES,
+    # How sales follows up (cadences, which leads get which) and how much it must try
+    # before dropping a lead is the managers' call; a manager sets their own team's
+    # minimum attempts, an admin every team's.
+    Capability.MANAGE_CADENCES: MANAGERS,
 }
 
 

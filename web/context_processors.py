@@ -6,7 +6,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from identity.dedup import open_candidates
+from users.choices import Capability
 from users.models import Notification, User
+from users.permissions import may
 
 
 def _count(queryset: Any) -> Coalesce:
@@ -44,4 +46,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "unread_notifications": counts["unread"],
         "open_duplicates": counts["duplicates"],
         "currency": settings.LEADLOOP_CURRENCY,
+        "may_manage_cadences": may(user, Capability.MANAGE_CADENCES),
     }

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     views,
+    views_cadences,
     views_campaigns,
     views_dedup,
     views_followup,
@@ -11,6 +12,7 @@ from . import (
     views_outgoing_webhooks,
     views_routing,
     views_settings,
+    views_today,
     views_webhooks,
 )
 
@@ -26,6 +28,13 @@ urlpatterns = [
     path("leads/<int:pk>/touch/", views.lead_touch, name="lead_touch"),
     path("leads/<int:pk>/actions/<slug:action>/", views.lead_action, name="lead_action"),
     path("leads/<int:pk>/reassign/", views.lead_reassign, name="lead_reassign"),
+    path("today/", views_today.today, name="today"),
+    path("tasks/<int:pk>/complete/", views_today.task_complete, name="task_complete"),
+    path("cadences/", views_cadences.cadences, name="cadences"),
+    path("cadences/new/", views_cadences.cadence_edit, name="cadence_new"),
+    path("cadences/<int:pk>/", views_cadences.cadence_edit, name="cadence_edit"),
+    path("cadences/rules/", views_cadences.cadence_rules, name="cadence_rules"),
+    path("cadences/teams/<int:team_pk>/", views_cadences.attempt_policy, name="attempt_policy"),
     path("reports/funnel/", views.funnel, name="funnel"),
     path("reports/follow-up/", views_followup.followup, name="followup"),
     path("notifications/", views.notifications, name="notifications"),

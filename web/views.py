@@ -34,6 +34,7 @@ from capture.queries import consent_form_name
 from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
+from followup.queries import cadence_panel
 from leads.choices import Stage
 from leads.countries import country_name
 from leads.exports import lead_rows
@@ -294,6 +295,7 @@ def _lead_context(
         "reassign_reps": reps,
         "routing": _routing(user, lead, now, entries),
         "handed_back": last_stage_change(lead) if read_only else None,
+        "cadence": cadence_panel(lead),
     }
 
 

@@ -99,6 +99,12 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/notifications/email": ["get", "patch"],
         "/api/v1/teams/{team_id}/sla-policies": ["get", "post"],
         "/api/v1/teams/{team_id}/sla-policies/{policy_id}": ["delete", "patch"],
+        "/api/v1/tasks": ["get"],
+        "/api/v1/tasks/{task_id}/complete": ["post"],
+        "/api/v1/cadences": ["get", "post"],
+        "/api/v1/cadences/{cadence_id}": ["patch"],
+        "/api/v1/cadence-rules": ["put"],
+        "/api/v1/teams/{team_id}/attempt-policy": ["put"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

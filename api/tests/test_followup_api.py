@@ -113,7 +113,8 @@ def test_a_rep_touching_a_queue_lead_takes_it(
     [
         (
             {"kind": "email", "outcome": "wrong_number"},
-            "'wrong_number' is not an outcome of an email: one of sent, replied, meeting_booked",
+            "'wrong_number' is not an outcome of an email: one of sent, replied, meeting_booked,"
+            " not_interested",
         ),
         (
             {"kind": "note", "outcome": "wrong_number"},

@@ -13,9 +13,9 @@ from django.utils import timezone
 from analytics.services import funnel_report
 from capture.models import WebForm
 from capture.services import capture_lead
-from demo.story import overdue_leads
+from demo.story import HABIT_CAMPAIGN, overdue_leads
 from followup.choices import OpportunityStatus
-from followup.models import Opportunity
+from followup.models import Enrolment, Opportunity, Task
 from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Channel, MemberStatus, Stage
 from leads.models import Account, CampaignMember, Lead, StageChange
@@ -30,15 +30,20 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
 
     call_command("seed_demo", leads=150, seed=7, stdout=out)
 
-    # --leads below the webinar's 250 registrants: 250 + the 50 others.
-    assert Lead.objects.count() == 300
+    # --leads below the webinar's 250 registrants: 250 + the 50 others (and the follow-up
+    # habits' leads, from their own campaign).
+    story = Lead.objects.exclude(first_campaign__name=HABIT_CAMPAIGN)
+    assert story.count() == 300
     webinar = CampaignMember.objects.filter(campaign__channel=Channel.WEBINAR)
     assert webinar.count() == 250
     assert webinar.filter(status=MemberStatus.ATTENDED).count() == 83
     assert webinar.filter(status=MemberStatus.NO_SHOW).count() == 167
 
     # Every lead arrived as `new` and moved on; every other stage holds leads now.
-    assert StageChange.objects.filter(from_stage="", to_stage=Stage.NEW).count() == 300
+    assert (
+        StageChange.objects.filter(from_stage="", to_stage=Stage.NEW).count()
+        == Lead.objects.count()
+    )
     present = set(Lead.objects.values_list("stage", flat=True))
     assert present == set(Stage.values) - {Stage.NEW}
     admin = User.objects.get(username="admin")
@@ -58,6 +63,20 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     assert set(overdue.values_list("owner__role", flat=True)) == {Role.SALES_REP}
     assert Notification.objects.filter(
         kind="sla_breach", recipient__role=Role.SALES_MANAGER
+    ).exists()
+
+    # Follow-up habits: the rep who gives up after one call has only overdue tasks and one
+    # touch per lead; the diligent one's cadence ran out and the lead went back, recycled.
+    habit = Lead.objects.filter(first_campaign__name=HABIT_CAMPAIGN)
+    quitter = habit.filter(owner__username="rep3")
+    assert quitter.count() >= 5
+    assert {lead.touches.count() for lead in quitter} == {1}
+    assert all(
+        Task.objects.get(lead=lead, status="open").due_at < timezone.now() for lead in quitter
+    )
+    assert Enrolment.objects.filter(status="ran_out", lead__in=habit).exists()
+    assert StageChange.objects.filter(
+        lead__in=habit, to_stage=Stage.RECYCLED, reason__startswith="cadence 'Standard follow-up'"
     ).exists()
 
     # The people who log in to the demo.
@@ -92,9 +111,10 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
 
     # Running it again with --if-empty changes nothing and says so.
     again = StringIO()
+    before = Lead.objects.count()
     call_command("seed_demo", if_empty=True, stdout=again)
 
-    assert Lead.objects.count() == 300
+    assert Lead.objects.count() == before
     assert User.objects.count() == 10
     assert "not seeded" in again.getvalue()
 

@@ -103,10 +103,12 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
     assert counts(pair.ann) == {
         "touches": 2, "events": 1, "submissions": 1, "stage_changes": 2, "opportunities": 0,
         "notifications": 1, "assignments": 2, "memberships": 1, "sla_steps": 0,
+        "enrolments": 1, "tasks": 2,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
         "notifications": 3, "assignments": 2, "memberships": 2, "sla_steps": 0,
+        "enrolments": 1, "tasks": 1,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 
@@ -120,6 +122,8 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         "stage_changes",
         "opportunities",
         "assignments",
+        "enrolments",
+        "tasks",
     ):
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
     assert after["notifications"] == sorted(

@@ -38,6 +38,12 @@ EXPECTED = {
     "routing.SlaStep": ("SLA step", "SLA steps"),
     "followup.Touch": ("touch", "touches"),
     "followup.Opportunity": ("opportunity", "opportunities"),
+    "followup.Cadence": ("cadence", "cadences"),
+    "followup.CadenceStep": ("cadence step", "cadence steps"),
+    "followup.CadenceRule": ("cadence rule", "cadence rules"),
+    "followup.AttemptPolicy": ("minimum attempts policy", "minimum attempts policies"),
+    "followup.Enrolment": ("enrolment", "enrolments"),
+    "followup.Task": ("task", "tasks"),
     "api.IdempotencyKey": ("idempotency key", "idempotency keys"),
 }
 

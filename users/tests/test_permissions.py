@@ -89,13 +89,15 @@ NOT_MARKETINGS = {
     "create_teams",
     "manage_webhook_subscriptions",
     "manage_routing",
+    "work_tasks",
+    "manage_cadences",
 }
 
 
 @pytest.mark.parametrize(
     ("role", "capabilities"),
     [
-        (Role.SALES_REP, ["merge_duplicates", "export"]),
+        (Role.SALES_REP, ["merge_duplicates", "export", "work_tasks"]),
         (
             Role.SALES_MANAGER,
             [
@@ -106,6 +108,8 @@ NOT_MARKETINGS = {
                 "deactivate_users",
                 "manage_teams",
                 "manage_routing",
+                "work_tasks",
+                "manage_cadences",
             ],
         ),
         (Role.MARKETING, [c.value for c in Capability if c not in NOT_MARKETINGS]),

@@ -200,8 +200,8 @@ def test_merge_screen_runs_a_fixed_number_of_queries(
 ) -> None:
     client = client_for(org.manager)
 
-    # session, user, top bar, the pair, last submissions, 9 history counts, may_merge
-    with django_assert_max_num_queries(15):
+    # session, user, top bar, the pair, last submissions, 11 history counts, may_merge
+    with django_assert_max_num_queries(17):
         response = client.get(reverse("web:duplicate", args=[twins[2].pk]))
 
     assert response.status_code == 200

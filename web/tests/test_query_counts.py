@@ -17,7 +17,11 @@ MAX_QUERIES = {
     "manager_home": 7,
     "marketing_home": 6,
     "leads": 7,
-    "lead": 12,  # the SLA rungs taken are one more read of the timeline
+    # The SLA rungs taken are one more read of the timeline; the follow-up panel four
+    # (the cadence run, the next task, the attempts, the team's minimum).
+    "lead": 16,
+    # session, user, top bar, the team's reps (managers), the count, the page of tasks.
+    "today": 6,
 }
 
 
@@ -88,3 +92,17 @@ def test_lead_page_queries_do_not_grow_with_its_history(
     assert kinds.count("touch") == touches
     # routed on capture, given to rep1, then to rep2 and back each time
     assert kinds.count("assignment") == 2 + 2 * touches
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_today_queries_do_not_grow_with_tasks(
+    org, make_lead, client_for, django_assert_max_num_queries, rows
+) -> None:
+    for i in range(rows):
+        make_lead(f"t{i}@acme.io", org.rep1 if i % 2 else org.rep2, days_ago=i)
+
+    for viewer, expected in ((org.rep1, rows // 2), (org.manager, rows)):
+        client = client_for(viewer)
+        with django_assert_max_num_queries(MAX_QUERIES["today"]):
+            response = client.get(reverse("web:today"))
+        assert len(response.context["rows"]) == expected

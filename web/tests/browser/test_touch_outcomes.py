@@ -51,9 +51,16 @@ def test_a_note_offers_no_outcome_and_an_email_only_an_emails(
 
     assert call == [
         True,
-        ["Connected", "Left voicemail", "No answer", "Wrong number", "Meeting booked"],
+        [
+            "Connected",
+            "Left voicemail",
+            "No answer",
+            "Wrong number",
+            "Meeting booked",
+            "Not interested",
+        ],
     ]
-    assert email == [True, ["Sent", "Replied", "Meeting booked"]]
+    assert email == [True, ["Sent", "Replied", "Meeting booked", "Not interested"]]
     assert chosen_after_switch == ""  # "Wrong number" does not follow the switch to email
     assert note == [False, []]
     assert list(Touch.objects.values_list("kind", "outcome")) == [("note", "")]
