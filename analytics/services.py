@@ -170,8 +170,11 @@ def _turn_scope(user: User) -> Q | None:
     return Q(to_owner_id=user.pk)
 
 
-def _turns(user: User, *, since: datetime | None, until: datetime | None) -> QuerySet[Assignment]:
-    """The turns (assignments to a rep) given in the period that `user` may count."""
+def _turns(
+    user: User, *, since: datetime | None, until: datetime | None, rep_id: int | None = None
+) -> QuerySet[Assignment]:
+    """The turns (assignments to a rep; to one rep if `rep_id`) given in the period that
+    `user` may count."""
     # No join to the leads: a merge moves the duplicate's assignments to the survivor.
     turns = Assignment.objects.filter(to_owner__isnull=False)
     scope = _turn_scope(user)
@@ -181,6 +184,8 @@ def _turns(user: User, *, since: datetime | None, until: datetime | None) -> Que
         turns = turns.filter(assigned_at__gte=since)
     if until is not None:
         turns = turns.filter(assigned_at__lt=until)
+    if rep_id is not None:
+        turns = turns.filter(to_owner_id=rep_id)
     return turns.order_by()
 
 
@@ -224,9 +229,11 @@ def followup_report(
     by: str = "rep",
     since: datetime | None = None,
     until: datetime | None = None,
+    rep_id: int | None = None,
     now: datetime,
 ) -> list[Figures]:
-    """Follow-up figures per rep, team or campaign (`by`) of the turns given in the period:
+    """Follow-up figures per rep, team or campaign (`by`) of the turns given in the period
+    (to one rep if `rep_id`):
     follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage.
 
     Three grouped queries over the turns, whatever their number: the counts, and one
@@ -235,7 +242,7 @@ def followup_report(
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
     column = _BY_COLUMN[by]
-    turns = _turns(user, since=since, until=until)
+    turns = _turns(user, since=since, until=until, rep_id=rep_id)
     when = _conditions(now)
     counts: dict[str, Any] = {
         name: Count("pk", filter=when[name])
@@ -310,6 +317,7 @@ def followup_lead_ids(
     key: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    rep_id: int | None = None,
     now: datetime,
 ) -> QuerySet[Assignment, int]:
     """The ids of the leads behind one number of `followup_report` (a sub-query for the
@@ -324,7 +332,7 @@ def followup_lead_ids(
     chosen = conditions[figure]
     if bucket:
         chosen &= _bucket_condition(figure, bucket, now)
-    turns = _turns(user, since=since, until=until).filter(chosen)
+    turns = _turns(user, since=since, until=until, rep_id=rep_id).filter(chosen)
     if key is not None:
         turns = turns.filter(**{_BY_COLUMN[by]: key})
     return turns.values_list("lead_id", flat=True).distinct()

@@ -11,6 +11,7 @@ from analytics.services import CampaignFunnel, followup_report, funnel_by_campai
 from api.common import RowId, api_user
 from api.errors import ERROR_RESPONSES, ApiError
 from leads.models import Campaign
+from users.models import User
 
 router = Router(tags=["reports"])
 
@@ -89,6 +90,7 @@ class FollowupQuery(Schema):
     )
     since: AwareDatetime | None = Field(None, description="Leads given to a rep at or after")
     until: AwareDatetime | None = Field(None, description="Leads given to a rep before")
+    rep: str | None = Field(None, description="Only the leads given to this rep (username)")
 
 
 class FollowupRowOut(Schema):
@@ -127,7 +129,17 @@ def get_followup(request: HttpRequest, filters: Query[FollowupQuery]) -> dict[st
     user = api_user(request)
     if filters.since and filters.until and filters.since >= filters.until:
         raise ApiError(422, "until", "must be after since")
+    rep_id = None
+    if filters.rep:
+        rep_id = User.objects.filter(username=filters.rep).values_list("pk", flat=True).first()
+        if rep_id is None:
+            raise ApiError(422, "rep", f"no user called {filters.rep!r}")
     figures = followup_report(
-        user, by=filters.by, since=filters.since, until=filters.until, now=timezone.now()
+        user,
+        by=filters.by,
+        since=filters.since,
+        until=filters.until,
+        rep_id=rep_id,
+        now=timezone.now(),
     )
     return {"by": filters.by, "rows": [f.as_dict() for f in figures]}

@@ -110,6 +110,7 @@ class LeadFilterForm(ArrivalPeriodForm):
         choices=[(b, b) for b in FOLLOWUP_BY], required=False, widget=forms.HiddenInput
     )
     key = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    given_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     given_since = forms.DateField(required=False, widget=forms.HiddenInput)
     given_until = forms.DateField(required=False, widget=forms.HiddenInput)
 
@@ -180,6 +181,7 @@ class LeadFilterForm(ArrivalPeriodForm):
                 key=data["key"],
                 since=datetime.combine(since, time.min, tz) if since else None,
                 until=datetime.combine(until + timedelta(days=1), time.min, tz) if until else None,
+                rep_id=data["given_to"],
                 now=timezone.now(),
             )
         except ValueError as error:
@@ -256,6 +258,7 @@ class FollowupFilterForm(forms.Form):
         required=False,
         label="Per",
     )
+    rep = forms.ChoiceField(required=False, label="Rep")
     since = forms.DateField(
         required=False, label="Given from", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -263,12 +266,23 @@ class FollowupFilterForm(forms.Form):
         required=False, label="to (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def __init__(self, *args: Any, viewer: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The reps whose figures the viewer may see: owner_choices less "unassigned".
+        self.fields["rep"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in owner_choices(viewer) if value != UNASSIGNED
+        ]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and until < since:
             self.add_error("until", "must not be before the start date")
         return data
+
+    def rep_id(self) -> int | None:
+        rep = self.cleaned_data.get("rep")
+        return int(rep) if rep else None
 
     def period(self) -> tuple[datetime | None, datetime | None]:
         tz = timezone.get_current_timezone()

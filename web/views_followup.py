@@ -22,15 +22,20 @@ from .links import FollowupLinks
 def followup(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    form = FollowupFilterForm(request.GET)
-    by, since, until, period = "rep", None, None, {}
+    form = FollowupFilterForm(request.GET, viewer=user)
+    by, since, until, rep_id, period = "rep", None, None, None, {}
     if form.is_valid():
         by = form.cleaned_data["by"] or "rep"
         since, until = form.period()
+        rep_id = form.rep_id()
         period = {
             f"given_{key}": request.GET[key] for key in ("since", "until") if request.GET.get(key)
         }
-    figures = followup_report(user, by=by, since=since, until=until, now=timezone.now())
+        if rep_id is not None:
+            period["given_to"] = str(rep_id)
+    figures = followup_report(
+        user, by=by, since=since, until=until, rep_id=rep_id, now=timezone.now()
+    )
     links = FollowupLinks(reverse("web:leads"), by, period)
     rows = [
         {

@@ -83,6 +83,7 @@ class Command(BaseCommand):
             "--since", type=_day, help="leads given to a rep from this day (YYYY-MM-DD)"
         )
         followup.add_argument("--until", type=_day, help="…to this day, inclusive")
+        followup.add_argument("--rep", help="only the leads given to this rep (username)")
         followup.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -92,12 +93,20 @@ class Command(BaseCommand):
         since, until = options["since"], options["until"]
         if since and until and until < since:
             raise CommandError("--until must not be before --since")
+        rep_id = None
+        if options["rep"]:
+            rep_id = (
+                User.objects.filter(username=options["rep"]).values_list("pk", flat=True).first()
+            )
+            if rep_id is None:
+                raise CommandError(f"--rep: no user called {options['rep']!r}")
         tz = timezone.get_current_timezone()
         figures = followup_report(
             user,
             by=options["by"],
             since=datetime.combine(since, time.min, tz) if since else None,
             until=datetime.combine(until + timedelta(days=1), time.min, tz) if until else None,
+            rep_id=rep_id,
             now=timezone.now(),
         )
         rows = [_row(f) for f in figures]
