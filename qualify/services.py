@@ -371,7 +371,12 @@ def _count_in_signals(events: list[Event]) -> None:
             )
         row = found
         state = _state_of(row)
-        counted = count_event(state, event.occurred_at, cap, half_life)
+        # An imported activity total ({"count": 12, "imported": true}) is that many events.
+        properties = event.properties or {}
+        times = properties.get("count", 1) if properties.get("imported") else 1
+        counted = False
+        for _ in range(max(int(times), 1) if isinstance(times, int | float) else 1):
+            counted = count_event(state, event.occurred_at, cap, half_life) or counted
         _take_state(row, state)
         points, _ = scorer.signal_points(key, event.kind)
         event.points = points if counted else 0
