@@ -155,3 +155,13 @@ def smtp_server(settings):  # type: ignore[no-untyped-def]
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _scoring_model_read_afresh() -> Any:
+    """Each test reads the scoring model its own database holds, not an earlier test's."""
+    from qualify.services import forget_active_model
+
+    forget_active_model()
+    yield
+    forget_active_model()

@@ -227,6 +227,11 @@ class SlaStepOut(Schema):
     detail: str
 
 
+class ScoreReasonOut(Schema):
+    points: int
+    label: str
+
+
 class LeadDetailOut(LeadSummaryOut):
     phone: str
     title: str
@@ -243,6 +248,10 @@ class LeadDetailOut(LeadSummaryOut):
     stage_changed_at: datetime
     fit_score: int
     engagement_score: int
+    grade: str = Field(description="A to D from the fit total (the scoring model's thresholds)")
+    score_reasons: list[ScoreReasonOut] = Field(
+        description="What made the score: each matching fit rule and engagement signal"
+    )
     assigned_at: datetime | None
     campaigns: list[MembershipOut]
     history: list[StageChangeOut] = Field(description="Every stage move, oldest first")
@@ -399,6 +408,8 @@ def lead_detail(lead: Lead, *, now: datetime) -> dict[str, Any]:
         "stage_changed_at": lead.stage_changed_at,
         "fit_score": lead.fit_score,
         "engagement_score": lead.engagement_score,
+        "grade": lead.grade,
+        "score_reasons": lead.score_reasons,
         "assigned_at": lead.assigned_at,
         "campaigns": [
             {

@@ -19,6 +19,7 @@ from api.notifications import router as notifications_router
 from api.people import router as people_router
 from api.reports import router as reports_router
 from api.routing import router as routing_router
+from api.scoring import router as scoring_router
 from api.sla import router as sla_router
 from api.tasks import router as tasks_router
 from api.webhook_subscriptions import router as webhook_subscriptions_router
@@ -63,3 +64,4 @@ api.add_router("", routing_router)
 api.add_router("", sla_router)
 api.add_router("", tasks_router)
 api.add_router("", cadences_router)
+api.add_router("", scoring_router)

@@ -34,9 +34,9 @@ from leads.services import (
 )
 from leads.sql import load
 from qualify.models import Event
-from qualify.rules import event_points
 from qualify.services import (
     apply_segment,
+    event_points,
     move_to_segments,
     score_lead,
     score_leads,
@@ -177,7 +177,7 @@ def _capture(
         if campaign is not None:
             add_to_campaign(lead, campaign, status=member_status or "registered", now=now)
         if rights.move:
-            score_lead(lead)
+            score_lead(lead, now=now)
             # A stranger never takes a lead out of the funnel (see capture.rules).
             if (rights.disqualify or lead.segment != Segment.DISQUALIFIED) and apply_segment(
                 lead, now=now, by=by
@@ -327,7 +327,7 @@ def _create_leads(
              for index, lead in leads.items()},
             now=now,
         )  # fmt: skip
-    score_leads(created, {})
+    score_leads(created, {}, now=now)
     move_to_segments(created, now=now, by=by)
     check_new_leads(created, now=now)
     return leads
@@ -469,7 +469,7 @@ def record_events(
                 kind=item.kind,
                 occurred_at=item.occurred_at,
                 received_at=now,
-                points=event_points(item.kind),
+                points=event_points(item.kind, item.properties),
                 campaign_id=item.campaign_id,
                 properties=item.properties,
                 idempotency_key=key,

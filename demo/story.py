@@ -63,6 +63,8 @@ from leads.countries import country_code
 from leads.lifecycle import SALES_STAGES
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign
+from qualify.document import default_document
+from qualify.services import rescore_all, save_model
 from routing.availability import add_leave
 from routing.rulebook import create_rule
 from routing.rules import BusinessCalendar, add_business_hours
@@ -1122,6 +1124,7 @@ def build_demo(
         follow_up_habits(story)
     set_up_routing(now=now)
     add_sla_policies(story)
+    adopt_demo_scoring_model(now=now)
     return summarize(now=now, logins=story.logins, password=password)
 
 
@@ -1264,6 +1267,38 @@ def _work_cadence(
             reached = rng.random() < contact_rate / 2
             outcome = TouchOutcome.REPLIED if reached else TouchOutcome.SENT
         complete_task(task, by=rep, outcome=outcome, now=when)
+
+
+def demo_scoring_document() -> dict[str, Any]:
+    """The demo's scoring model: version 1's BANT points, plus the industry the product
+    sells best to and pricing-page visits (at most 3 a week), fading with a 90-day
+    half-life, so the first page shows grades, decay and reasons beyond BANT."""
+    document = default_document()
+    document["fit"].append(
+        {"label": "software company", "field": "industry", "operator": "equals",
+         "value": "Software", "points": 10}
+    )  # fmt: skip
+    document["engagement"]["half_life_days"] = 90
+    for rule in document["engagement"]["rules"]:
+        if rule["kind"] == "pricing_page_view":
+            rule.update(label="visited pricing", points=12, cap={"count": 3, "days": 7})
+    document["engagement"]["rules"].append(
+        {"label": "unsubscribed", "kind": "unsubscribed", "points": -15}
+    )
+    return document
+
+
+def adopt_demo_scoring_model(*, now: datetime) -> None:
+    """Marketing tunes the model at the end of the story: a new version, every lead
+    rescored with it (and the ones it makes sales-ready routed)."""
+    marketing = User.objects.filter(username="marketing").first()
+    version = save_model(
+        demo_scoring_document(),
+        by=marketing,
+        now=now,
+        note="software companies buy; pricing visits count, old activity fades",
+    )
+    rescore_all(version, now=now)
 
 
 class DemoError(Exception):

@@ -26,8 +26,10 @@ import polars as pl
 from leads.bulk import LEAD_TEXT
 from leads.choices import Channel, MemberStatus, Stage
 from leads.services import MEMBER_STATUS_RANK
+from qualify.document import ScoringModel
 from qualify.rules import event_points
-from qualify.vectorised import move_reason_expr, score_frame, to_stage_expr
+from qualify.services import active_scorer
+from qualify.vectorised import move_reason_expr, reasons_json_expr, score_frame, to_stage_expr
 
 from . import normalise
 from .mapping import (
@@ -523,6 +525,9 @@ EXISTING_COLUMNS: dict[str, pl.DataType] = {
     "budget": pl.Float64(),
     "engagement_score": pl.Int64(),
     "engagement_at_recycle": pl.Int64(),
+    "score": pl.Int64(),
+    "grade": pl.String(),
+    "segment": pl.String(),
     "account_id": pl.Int64(),
     "team_id": pl.Int64(),
     "owner_id": pl.Int64(),
@@ -594,7 +599,11 @@ def classify(chunk: pl.DataFrame, existing: pl.DataFrame, key: str) -> pl.DataFr
 
 
 def plan_changes(
-    classified: pl.DataFrame, accounts: pl.DataFrame, *, now: datetime
+    classified: pl.DataFrame,
+    accounts: pl.DataFrame,
+    *,
+    now: datetime,
+    model: ScoringModel | None = None,
 ) -> pl.DataFrame:
     """Merged values, score, segment and stage moves of the records to write.
 
@@ -634,11 +643,16 @@ def plan_changes(
             "engagement_score"
         )
     )
+    # The active scoring model, as qualify.services.score_lead applies it one by one.
+    model = model or active_scorer().model
     scored = score_frame(
         merged.with_columns(
             pl.coalesce(pl.col("employees"), pl.col("__account_employees")).alias("__employees"),
             pl.col("engagement_score").alias("engagement"),
-        ).rename({"employees": "__own_employees", "__employees": "employees"})
+            pl.col("__account_employees").alias("account.employees"),
+            pl.col("is_marquee").alias("account.is_marquee"),
+        ).rename({"employees": "__own_employees", "__employees": "employees"}),
+        model,
     )
     assert isinstance(scored, pl.DataFrame)
     scored = scored.rename({"employees": "__employees", "__own_employees": "employees"})
@@ -649,12 +663,24 @@ def plan_changes(
         pl.col("segment"),
         pl.col("engagement_score"),
         pl.col("ex_engagement_at_recycle"),
+        model.reengagement_points,
     )
     reason = move_reason_expr(pl.col("score"), pl.col("__to_stage"))
     return (
-        scored.with_columns(stage.alias("__from_stage"), to_stage.alias("__to_stage"))
+        scored.with_columns(
+            stage.alias("__from_stage"),
+            to_stage.alias("__to_stage"),
+            reasons_json_expr(pl.col("score_reasons")).alias("score_reasons"),
+        )
         .with_columns(reason.alias("__stage_reason"))
-        .drop("__employees", "__account_employees", "engagement", "engagement_points")
+        .drop(
+            "__employees",
+            "__account_employees",
+            "engagement",
+            "engagement_points",
+            "account.employees",
+            "account.is_marquee",
+        )
     )
 
 

@@ -32,7 +32,12 @@ from leads.exports import FORMULA_PREFIXES
 from leads.lifecycle import arrival_reason
 from leads.models import Campaign
 from leads.sql import db_datetime, db_now, is_postgres
-from qualify.services import insert_events, stored_event_keys
+from qualify.services import (
+    insert_events,
+    insert_score_changes,
+    rescore_engagement,
+    stored_event_keys,
+)
 from qualify.vectorised import move_reason_sql
 from users.models import User
 
@@ -583,6 +588,13 @@ def _apply_chunk(
         written = time.perf_counter()
     _timed(timings, "write: foreign keys", written)
     tick = _timed(timings, "write", tick)
+    # A known lead's engagement reasons are its signals' (read at now, faded or not): the
+    # bulk scorer knows only their total, so those leads are rescored one by one.
+    rescore_engagement(
+        updates.filter(pl.col("ex_engagement_score").fill_null(0) != 0)[LEAD_ID].to_list(),
+        now=now,
+        by=job.created_by,
+    )
 
     rejected_here = classified.filter(pl.col(ACTION) == REJECT)
     kept = planned
@@ -645,6 +657,8 @@ def _write(
             "fit_score",
             "engagement_score",
             "score",
+            "grade",
+            "score_reasons",
             pl.col("__team").alias("team_id"),
             pl.col("__owner").alias("owner_id"),
             dt(pl.when(pl.col("__owner").is_not_null()).then(now_lit)).alias("assigned_at"),
@@ -669,6 +683,8 @@ def _write(
             "engagement_score",
             "score",
             "segment",
+            "grade",
+            "score_reasons",
             pl.col("__to_stage").alias("to_stage"),
             assigned.cast(pl.Int64).alias("assigned"),
             pl.col("__team").alias("team_id"),
@@ -734,6 +750,27 @@ def _write(
         {"changed_at": stamp, "changed_by_id": by_id},
     )
     tick = _timed(timings, "write: stage changes", tick)
+
+    # Score history: every new lead, and each updated one whose score, grade or segment
+    # changed (qualify.services.score_lead keeps the same).
+    scored = planned.filter(
+        (pl.col(ACTION) == CREATE)
+        | pl.col("score").ne_missing(pl.col("ex_score"))
+        | pl.col("grade").ne_missing(pl.col("ex_grade"))
+        | pl.col("segment").ne_missing(pl.col("ex_segment"))
+    )
+    insert_score_changes(
+        scored.select(
+            pl.col(LEAD_ID).alias("lead_id"),
+            "score",
+            "fit_score",
+            "engagement_score",
+            "grade",
+            "segment",
+        ),
+        now=now,
+    )
+    tick = _timed(timings, "write: score history", tick)
 
     # Every accepted row is a submission: the job (which keeps the file) and the line.
     keys = planned.select(KEY, LEAD_ID, ACTION, pl.col(ROW).alias("__first"))

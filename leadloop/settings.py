@@ -188,11 +188,14 @@ CELERY_TIMEZONE = "UTC"
 SLA_SWEEP_SECONDS = int(os.environ.get("SLA_SWEEP_SECONDS", "60"))
 DUPLICATE_SWEEP_SECONDS = int(os.environ.get("DUPLICATE_SWEEP_SECONDS", "300"))
 CLEAN_UP_SWEEP_SECONDS = int(os.environ.get("CLEAN_UP_SWEEP_SECONDS", "300"))
+# How often the score decay sweep runs (qualify.services.run_due).
+SCORE_DECAY_SWEEP_SECONDS = int(os.environ.get("SCORE_DECAY_SWEEP_SECONDS", "3600"))
 # The time-driven sweeps, in the order `leadloop run_due` runs them: each is
 # `run_due(*, now) -> int`, idempotent (leadloop/sweeps.py). Beat runs each on its own
 # schedule below.
 LEADLOOP_SWEEPS = [
     "routing.services.run_due",
+    "qualify.services.run_due",
     # Open leads of reps deactivated or on leave go to others by the routing rules.
     "routing.availability.run_due",
     "routing.escalation.run_due",
@@ -208,6 +211,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.tasks.sweep_availability_task",
         "schedule": AVAILABILITY_SWEEP_SECONDS,
         "options": {"expires": AVAILABILITY_SWEEP_SECONDS},
+    },
+    # Engagement fades with the scoring model's half-life: rescore the leads it moved.
+    "score-decay-sweep": {
+        "task": "qualify.tasks.decay_scores_task",
+        "schedule": SCORE_DECAY_SWEEP_SECONDS,
+        "options": {"expires": SCORE_DECAY_SWEEP_SECONDS},
     },
     "sla-sweep": {
         "task": "routing.tasks.sweep_sla_task",

@@ -147,6 +147,8 @@ UPDATE_TYPES = {
     "engagement_score": "int",
     "score": "int",
     "segment": "text",
+    "grade": "text",
+    "score_reasons": "text",
     "to_stage": "text",
     "assigned": "int",
     "team_id": "int",
@@ -188,8 +190,13 @@ def _update_sets(key: str, *, moving: bool) -> list[str]:
     ).format(t=LEAD)
     plain = ["external_id"] if key == "email" else ["email", "external_id"]
     plain += [*LEAD_TEXT, "employees", "budget"]
-    plain += ["arrived_at", "fit_score", "engagement_score", "score", "segment"]
+    plain += ["arrived_at", "fit_score", "engagement_score", "score", "segment", "grade"]
     sets = [f"{c} = u.{c}" for c in plain]
+    sets.append(
+        "score_reasons = CAST(u.score_reasons AS jsonb)"
+        if is_postgres()
+        else "score_reasons = u.score_reasons"
+    )
     sets += [
         f"account_id = COALESCE({LEAD}.account_id, u.account_id)",
         f"custom_fields = CASE WHEN u.custom_fields IS NULL THEN {LEAD}.custom_fields"
@@ -227,8 +234,15 @@ def _update_batch(leads: Sequence[Lead], fields: Sequence[str]) -> None:
     # VALUES names its columns column1, column2 … in both; the casts type PostgreSQL's.
     row = "(" + ", ".join(f"CAST(%s AS {db_type})" for _, db_type in (key, *columns)) + ")"
     sets = ", ".join(f"{name} = v.column{n}" for n, (name, _) in enumerate(columns, start=2))
+    # As the database stores them: a JSON field's value as JSON, not a Python list.
+    prepare = [Lead._meta.get_field(f).get_db_prep_save for f in fields]  # type: ignore[union-attr]
     params: list[Any] = [
-        value for lead in leads for value in (lead.pk, *(getattr(lead, f) for f in fields))
+        value
+        for lead in leads
+        for value in (
+            lead.pk,
+            *(prep(getattr(lead, f), connection) for prep, f in zip(prepare, fields, strict=True)),
+        )
     ]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -307,3 +321,37 @@ def upsert_members(frame: pl.DataFrame, *, now: datetime) -> None:
             f" > (CASE {MEMBER}.status {rank} ELSE 0 END)",
             [db_now(now)],
         )
+
+
+SCORE_TYPES = {
+    "id": "int",
+    "engagement_score": "int",
+    "fit_score": "int",
+    "score": "int",
+    "segment": "text",
+    "grade": "text",
+    "score_reasons": "text",
+    "old_score": "int",
+    "old_engagement": "int",
+}
+
+
+def update_scores(frame: pl.DataFrame) -> int:
+    """New scores of many leads (qualify's rescoring after a model change): engagement,
+    fit, score, segment, grade and reasons (JSON text). A lead whose score or engagement
+    changed since `old_score` / `old_engagement` were read (an event rescored it
+    meanwhile, with the same model) is left as it is. How many were written."""
+    if frame.is_empty():
+        return 0
+    reasons = "CAST(u.score_reasons AS jsonb)" if is_postgres() else "u.score_reasons"
+    with connection.cursor() as cursor:
+        temp_table(cursor, "score_update", SCORE_TYPES)
+        load(cursor, "score_update", frame.select(list(SCORE_TYPES)))
+        cursor.execute(
+            f"UPDATE {LEAD} SET engagement_score = u.engagement_score,"
+            " fit_score = u.fit_score, score = u.score, segment = u.segment,"
+            f" grade = u.grade, score_reasons = {reasons}"
+            f" FROM score_update AS u WHERE {LEAD}.id = u.id"
+            f" AND {LEAD}.score = u.old_score AND {LEAD}.engagement_score = u.old_engagement"
+        )
+        return int(cursor.rowcount or 0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from leads.models import Lead
 from leads.timeline import TimelineEntry
 
-from .models import Event
+from .models import Event, ScoreChange
 
 
 def timeline_entries(lead: Lead, limit: int) -> list[TimelineEntry]:
@@ -23,3 +25,13 @@ def timeline_entries(lead: Lead, limit: int) -> list[TimelineEntry]:
         )
         for event in events[:limit]
     ]
+
+
+def score_history(lead: Lead, limit: int = 200) -> list[tuple[Any, int, str, str]]:
+    """The lead's latest score changes, oldest first: (when, score, grade, segment)."""
+    rows = (
+        ScoreChange.objects.filter(lead=lead)
+        .order_by("-changed_at", "-pk")
+        .values_list("changed_at", "score", "grade", "segment")[:limit]
+    )
+    return list(reversed(rows))

@@ -47,6 +47,7 @@ class Capability(models.TextChoices):
     MANAGE_ROUTING = "manage_routing", "Edit routing rules and see why a lead is routed"
     WORK_TASKS = "work_tasks", "Work follow-up tasks (one's own; a manager's team's)"
     MANAGE_CADENCES = "manage_cadences", "Edit cadences, their rules and minimum attempts"
+    EDIT_SCORING = "edit_scoring", "Edit the scoring model and restore its versions"
 
 
 class NotificationKind(models.TextChoices):

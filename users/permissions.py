@@ -101,6 +101,8 @@ ROLES: dict[str, frozenset[str]] = {
     # before dropping a lead is the managers' call; a manager sets their own team's
     # minimum attempts, an admin every team's.
     Capability.MANAGE_CADENCES: MANAGERS,
+    # The scoring model decides which leads sales sees: marketing tunes it.
+    Capability.EDIT_SCORING: MARKETING,
 }
 
 

@@ -195,3 +195,24 @@ def followup_charts(figures: list[Figures], links: FollowupLinks) -> dict[str, s
         "attempts": _html(attempts, "followup-attempts-chart"),
         "leakage": _html(leakage, "followup-leakage-chart"),
     }
+
+
+def score_history_chart(changes: Sequence[tuple[Any, int, str, str]]) -> str:
+    """A lead's score over time: one step per change (when, score, grade, segment)."""
+    if not changes:
+        return ""
+    fig = go.Figure(
+        go.Scatter(
+            x=[when for when, _, _, _ in changes],
+            y=[score for _, score, _, _ in changes],
+            mode="lines+markers",
+            line={"shape": "hv", "color": PALETTE[1]},
+            text=[
+                f"grade {grade or '—'} · {segment.replace('_', '-')}"
+                for _, _, grade, segment in changes
+            ],
+            hovertemplate="%{x}<br>score %{y}<br>%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(height=220, margin={"l": 30, "r": 10, "t": 10, "b": 30})
+    return _html(fig, "score-chart")

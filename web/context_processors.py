@@ -47,4 +47,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "open_duplicates": counts["duplicates"],
         "currency": settings.LEADLOOP_CURRENCY,
         "may_manage_cadences": may(user, Capability.MANAGE_CADENCES),
+        "may_edit_scoring": may(user, Capability.EDIT_SCORING),
     }

@@ -41,8 +41,7 @@ from leads.exports import lead_rows
 from leads.models import Lead
 from leads.queries import last_stage_change
 from leads.timeline import TimelineEntry
-from qualify.rules import score_profile
-from qualify.services import profile_of
+from qualify import queries as qualify_queries
 from routing.rulebook import explain_lead
 from users.access import is_read_only, reassign_targets, visible_leads
 from users.choices import Capability, LeadAction
@@ -50,7 +49,7 @@ from users.models import User
 from users.permissions import lead_actions, may, may_act
 from users.services import mark_notifications_read
 
-from .charts import campaign_chart, funnel_chart
+from .charts import campaign_chart, funnel_chart, score_history_chart
 from .decorators import viewer_page
 from .display import CONSENT_AT, extra_facts, sla_status
 from .forms import (
@@ -266,10 +265,10 @@ def _lead_context(
     return {
         "lead": lead,
         "now": now,
+        "score_chart": score_history_chart(qualify_queries.score_history(lead)),
         "country": country_name(lead.country, translation.get_language_from_request(request))
         if lead.country
         else "",
-        "score": score_profile(profile_of(lead)),
         "sla": sla_status(due_at=lead.sla_due_at, first_touch_at=lead.first_touch_at, now=now),
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
         "opportunities": lead.opportunities.all(),

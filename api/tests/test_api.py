@@ -105,6 +105,11 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/cadences/{cadence_id}": ["patch"],
         "/api/v1/cadence-rules": ["put"],
         "/api/v1/teams/{team_id}/attempt-policy": ["put"],
+        "/api/v1/scoring/model": ["get", "put"],
+        "/api/v1/scoring/model/preview": ["post"],
+        "/api/v1/scoring/versions": ["get"],
+        "/api/v1/scoring/versions/{number}": ["get"],
+        "/api/v1/scoring/versions/{number}/restore": ["post"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

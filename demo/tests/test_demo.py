@@ -56,6 +56,16 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     assert statuses == {OpportunityStatus.OPEN, OpportunityStatus.WON, OpportunityStatus.LOST}
     assert StageChange.objects.filter(to_stage=Stage.RECYCLED).exclude(reason="").exists()
 
+    # Its scoring model reads more than BANT (industry, pricing visits) and old activity
+    # fades: every lead has a grade and says why.
+    labels = {
+        reason["label"]
+        for reasons in Lead.objects.values_list("score_reasons", flat=True)
+        for reason in reasons
+    }
+    assert {"software company", "visited pricing", "engagement faded"} <= labels
+    assert set(Lead.objects.values_list("grade", flat=True)) == {"A", "B", "C", "D"}
+
     # Right now, reps have untouched leads past their SLA, and managers heard of breaches.
     overdue = Lead.objects.filter(overdue_leads(timezone.now()))
     assert overdue.count() >= 5

@@ -83,6 +83,8 @@ def test_the_first_matching_rule_picks_the_cadence(org: Any, now: datetime) -> N
     graded = arrive("Ann", now)
     Lead.objects.filter(pk=graded.pk).update(grade="A")
     other = arrive("Bob", now)
+    # Scoring grades every lead now; Bob's fit is graded C, a grade no rule names.
+    Lead.objects.filter(pk=other.pk).update(grade="C")
 
     # Grades are read at assignment: re-route both now that Ann is graded A.
     for lead in (graded, other):

@@ -103,12 +103,12 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
     assert counts(pair.ann) == {
         "touches": 2, "events": 1, "submissions": 1, "stage_changes": 2, "opportunities": 0,
         "notifications": 1, "assignments": 2, "memberships": 1, "sla_steps": 0,
-        "enrolments": 1, "tasks": 2,
+        "enrolments": 1, "tasks": 2, "signals": 1, "score_changes": 2,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
         "notifications": 3, "assignments": 2, "memberships": 2, "sla_steps": 0,
-        "enrolments": 1, "tasks": 1,
+        "enrolments": 1, "tasks": 1, "signals": 2, "score_changes": 2,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 
@@ -124,8 +124,13 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         "assignments",
         "enrolments",
         "tasks",
+        "signals",
     ):
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
+    # Both score histories, and the survivor's new score from the signals it now has.
+    assert after["score_changes"][:-1] == sorted(
+        before_ann["score_changes"] + before_dup["score_changes"]
+    )
     assert after["notifications"] == sorted(
         before_ann["notifications"] + before_dup["notifications"]
     )
@@ -233,7 +238,11 @@ def test_undo_restores_both_leads_exactly(org: Any, now: datetime, pair: Pair) -
 
     undo_merge(record, by=org.admin, now=now + timedelta(minutes=1))
 
-    assert (history(pair.ann), history(pair.dup)) == (before_ann, before_dup)
+    after_ann = history(pair.ann)
+    # The merge and its undo each rescored the survivor: its score history grew by them.
+    ann_scores = before_ann.pop("score_changes")
+    assert after_ann.pop("score_changes")[: len(ann_scores)] == ann_scores
+    assert (after_ann, history(pair.dup)) == (before_ann, before_dup)
     assert Lead.objects.filter(pk=pair.ann.pk).values(*fields).get() == ann_fields
     assert Lead.objects.filter(pk=pair.dup.pk).values(*fields).get() == dup_fields
     assert Lead.objects.get(pk=pair.dup.pk).merged_into_id is None
