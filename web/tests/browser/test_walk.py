@@ -115,6 +115,7 @@ def test_a_rep_walks_every_page_and_works_their_leads(
     pages = walk.walk_nav()
     assert "/settings/" in pages
     assert "/notifications/" in pages
+    assert walk.search_leads("Walker") == 4
 
     log_every_touch(walk, world.won)
     assert walk.act(world.won, "accept") == "Lead accepted."
@@ -144,6 +145,7 @@ def test_a_manager_walks_every_page_coaches_and_reassigns(
     pages = walk.walk_nav()
     assert {"/settings/", "/people/", "/teams/"} <= set(pages)
     assert {shape(path) for path in walk.visited} >= {"/people/N/", "/teams/N/"}
+    assert walk.search_leads("Walker") == 6  # with the handed-back lead and the look-alike
 
     # The lead the team handed back: read-only, with why.
     walk.open_lead(world.handed_back.pk)
@@ -174,6 +176,7 @@ def test_marketing_walks_every_page_and_hands_a_lead_to_sales(
     walk = start(browser, live_server, org.marketer)
     pages = walk.walk_nav()
     assert {"/forms/", "/imports/", "/webhooks/", "/campaigns/"} <= set(pages)
+    assert walk.search_leads("Cold") == 2
 
     # Marketing sees sales' leads too, and may note what it learns on them.
     log_every_touch(walk, world.won)
@@ -198,7 +201,9 @@ def test_an_admin_walks_every_page_django_admin_included_and_every_action(
     assert {"/admin/", "/settings/", "/forms/", "/imports/", "/webhooks/"} <= set(pages)
     assert {"/people/", "/teams/"} <= set(pages)
     assert {shape(path) for path in walk.visited} >= {"/people/N/", "/teams/N/"}
-    assert any(path.startswith("/admin/leads/lead/") for path in walk.visited)
+    walk.walk_admin_objects()
+    assert any(shape(path) == "/admin/leads/lead/N/change/" for path in walk.visited)
+    assert walk.search_leads("wendy") == 2
 
     log_every_touch(walk, world.won)
     walk.reassign(world.won, org.rep2, "")

@@ -44,6 +44,7 @@ PAGE_FACTS = """() => {
 SKIP = re.compile(r"^(mailto:|tel:|javascript:|#)|/logout/|/admin/logout/")
 # Pages whose links are a section of the navigation: My settings leads to People, Teams.
 SECTIONS = frozenset({"/settings/"})
+ADMIN_LIST = re.compile(r"^/admin/\w+/\w+/$")
 LEAD_PAGE = re.compile(r"^/leads/\d+/$")
 DOWNLOAD = re.compile(r"\.csv(\?|$)")
 
@@ -208,6 +209,29 @@ class Walk:
                 else:
                     self.visit(link)
         return pages
+
+    def search_leads(self, text: str) -> int:
+        """Type `text` in the lead list's search box and pick the first stage in the filter:
+        htmx swaps the results each time. How many leads the search found."""
+        self.visit("/leads/")
+        with self.page.expect_response(lambda r: "/leads/?" in r.url and "q=" in r.url):
+            self.page.locator("#id_q").press_sequentially(text)
+        self.page.locator("#results").wait_for()
+        found = int(self.page.locator("#results .bar strong").inner_text())
+        stage = self.page.eval_on_selector("#id_stage option:nth-child(2)", "e => e.value")
+        with self.page.expect_response(lambda r: f"stage={stage}" in r.url):
+            self.page.select_option("#id_stage", stage)
+        self.check_page()
+        return found
+
+    def walk_admin_objects(self) -> None:
+        """From each Django admin list the walk saw, the first object's change page."""
+        lists = [path for path in self.visited if ADMIN_LIST.match(path)]
+        for path in dict.fromkeys(lists):
+            self.visit(path)
+            first = self.page.locator("#result_list tbody a[href]").first
+            if first.count():
+                self.visit(urljoin(self.base + path, first.get_attribute("href") or ""))
 
     # --- on a lead page ----------------------------------------------------------------
 
