@@ -47,6 +47,16 @@ class World:
 
 def make_world(org: Any, tmp_path: Path) -> World:
     now = timezone.now()
+    # People have names (the top bar and the reassign list show them), as in the demo.
+    for user, first, last in [
+        (org.rep1, "Jonas", "Becker"),
+        (org.rep2, "Camille", "Laurent"),
+        (org.manager, "Greta", "Hoffmann"),
+        (org.marketer, "Mia", "Marketer"),
+        (org.admin, "Ada", "Admin"),
+    ]:
+        User.objects.filter(pk=user.pk).update(first_name=first, last_name=last)
+        user.refresh_from_db()
 
     def sales_lead(name: str, days: float, **extra: Any) -> Lead:
         when = now - timedelta(days=days)

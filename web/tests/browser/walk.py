@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 # (on <html>) and no margin on <body>. A bare error page has neither.
 APP_BACKGROUND = "rgb(244, 246, 249)"
 
-PAGE_FACTS = """() => {
+PAGE_FACTS = r"""() => {
   const html = getComputedStyle(document.documentElement);
   const body = getComputedStyle(document.body);
   const visible = (selector) => {
@@ -34,6 +34,14 @@ PAGE_FACTS = """() => {
     background: html.backgroundColor,
     bodyMargin: body.marginTop,
     nav: visible('header.topbar nav.nav') && !!document.querySelector('nav.nav a.who'),
+    // Every item of the navigation bar on one line: none taller than the Inbox link.
+    wrapped: (() => {
+      const items = [...document.querySelectorAll('nav.nav > a:not(.brand), nav.nav button')];
+      if (!items.length) return [];
+      const line = items[0].getBoundingClientRect().height;
+      return items.filter((el) => el.getBoundingClientRect().height > line + 1)
+        .map((el) => el.textContent.trim().replace(/\s+/g, ' '));
+    })(),
     adminHeader: visible('#header'),
     publicPage: document.body.classList.contains('public'),
     title: document.title,
@@ -162,6 +170,8 @@ class Walk:
             self.problems.append(f"page without the app's stylesheet: {where} ({facts})")
         elif not facts["nav"] and not facts["publicPage"]:
             self.problems.append(f"page without the navigation bar: {where} ({facts})")
+        if facts["wrapped"]:
+            self.problems.append(f"navigation items broken over lines: {facts['wrapped']}")
 
     def links(self, scope: str = "main") -> list[str]:
         """The server's links in `scope` of the page shown, as paths, in page order."""
