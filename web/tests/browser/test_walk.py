@@ -60,9 +60,11 @@ def make_world(org: Any, tmp_path: Path) -> World:
 
     def sales_lead(name: str, days: float, **extra: Any) -> Lead:
         when = now - timedelta(days=days)
+        # Addresses and companies as long as real ones: the team inbox must still fit.
         lead = capture_lead(
-            {**HOT, "email": f"{name.lower()}@{name.lower()}corp.de", "first_name": name,
-             "last_name": "Walker", "company_name": f"{name} Corp", **extra},
+            {**HOT, "email": f"{name.lower()}.walker@{name.lower()}learningsystems.ch",
+             "first_name": name, "last_name": "Walker",
+             "company_name": f"{name} Learning Systems", **extra},
             source="web_form", now=when, campaign=org.webinar,
         ).lead  # fmt: skip
         assign_lead(lead, now=when, to=org.rep1)
@@ -77,10 +79,10 @@ def make_world(org: Any, tmp_path: Path) -> World:
     handed_back = sales_lead("Hank", 3)
     act_on_lead(handed_back, "reject", by=org.rep1, now=now, reason="student, no budget")
     world = World(
-        won=sales_lead("Wendy", 2, title="CTO", phone="+49 30 1234567"),
-        rejected=sales_lead("Rita", 1),
-        lost=sales_lead("Lars", 0.5),
-        dropped=sales_lead("Dora", 0.1),
+        won=sales_lead("Wendy", 40, title="CTO", phone="+49 30 1234567"),
+        rejected=sales_lead("Rita", 30),
+        lost=sales_lead("Lars", 20),
+        dropped=sales_lead("Dora", 10, email="dora.walker-hoffmann@bigco.com"),
         handed_back=handed_back,
         fresh=cold_lead("Nina"),
         cold=cold_lead("Carl"),

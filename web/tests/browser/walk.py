@@ -42,6 +42,8 @@ PAGE_FACTS = r"""() => {
       return items.filter((el) => el.getBoundingClientRect().height > line + 1)
         .map((el) => el.textContent.trim().replace(/\s+/g, ' '));
     })(),
+    // The page fits the window's width: nothing pushes it sideways.
+    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     adminHeader: visible('#header'),
     publicPage: document.body.classList.contains('public'),
     title: document.title,
@@ -170,6 +172,8 @@ class Walk:
             self.problems.append(f"page without the app's stylesheet: {where} ({facts})")
         elif not facts["nav"] and not facts["publicPage"]:
             self.problems.append(f"page without the navigation bar: {where} ({facts})")
+        if facts["overflow"] > 0 and not where.startswith("/admin/"):
+            self.problems.append(f"page wider than the window by {facts['overflow']} px: {where}")
         if facts["wrapped"]:
             self.problems.append(f"navigation items broken over lines: {facts['wrapped']}")
 
