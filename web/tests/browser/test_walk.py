@@ -128,6 +128,18 @@ def test_a_rep_walks_every_page_and_works_their_leads(
     assert "/settings/" in pages
     assert "/notifications/" in pages
     assert walk.search_leads("Walker") == 4
+    # A first day's settings: the rep's own time zone; then the notifications, read.
+    walk.visit("/settings/")
+    walk.page.select_option("#id_timezone", "Europe/Berlin")
+    assert walk.submit(walk.page.locator("#my-settings"), "my settings") == (
+        "Times now show in Europe/Berlin."
+    )
+    assert walk.page.locator("footer.foot").inner_text() == "Times shown in Europe/Berlin."
+    walk.visit("/notifications/")
+    with walk.page.expect_navigation():
+        walk.page.click("text=Mark all read")
+    walk.check_page()
+    assert walk.page.locator("#unread-count").count() == 0
 
     log_every_touch(walk, world.won)
     assert walk.act(world.won, "accept") == "Lead accepted."

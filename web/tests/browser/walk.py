@@ -285,19 +285,24 @@ class Walk:
         self.performed.add("log_note" if kind == "note" else "log_touch")
         self.touch_kinds_logged.append(kind)
 
-    def _submit(self, form: Any, action: str) -> str:
+    def submit(self, form: Any, what: str) -> str:
+        """Submit `form` (a locator) with its button; the confirmation shown where it lands
+        (none is a problem)."""
         with self.page.expect_navigation():
-            form.locator("button[type=submit]").click()
+            form.locator("button").last.click()
         self.page.wait_for_load_state("load")
         self.visited.append(self._where())
         self.check_page()
         self._note_offered()
-        self.performed.add(action)
         done = self.page.locator(".messages .msg.success, .messages .msg.info")
         if not done.count():
-            self.problems.append(f"{action}: no confirmation on {self._where()}")
+            self.problems.append(f"{what}: no confirmation on {self._where()}")
             return ""
         return str(done.first.inner_text())
+
+    def _submit(self, form: Any, action: str) -> str:
+        self.performed.add(action)
+        return self.submit(form, action)
 
     def act(self, lead: Any, action: str, **fields: str) -> str:
         """Open `lead`'s page, take `action` through its form, filling `fields`; the
