@@ -34,14 +34,15 @@ PAGE_FACTS = r"""() => {
     background: html.backgroundColor,
     bodyMargin: body.marginTop,
     nav: visible('header.topbar nav.nav') && !!document.querySelector('nav.nav a.who'),
-    // Every item of the navigation bar on one line: none taller than the Inbox link.
-    wrapped: (() => {
-      const items = [...document.querySelectorAll('nav.nav > a:not(.brand), nav.nav button')];
-      if (!items.length) return [];
-      const line = items[0].getBoundingClientRect().height;
-      return items.filter((el) => el.getBoundingClientRect().height > line + 1)
-        .map((el) => el.textContent.trim().replace(/\s+/g, ' '));
-    })(),
+    // Every item of the navigation bar on one line: its content no taller than a line.
+    wrapped: [...document.querySelectorAll('nav.nav > a, nav.nav button')].filter((el) => {
+      const cs = getComputedStyle(el);
+      const px = (value) => parseFloat(value) || 0;
+      const line = cs.lineHeight === 'normal' ? px(cs.fontSize) * 1.3 : px(cs.lineHeight);
+      const content = el.getBoundingClientRect().height - px(cs.paddingTop)
+        - px(cs.paddingBottom) - px(cs.borderTopWidth) - px(cs.borderBottomWidth);
+      return content > line * 1.5;
+    }).map((el) => el.textContent.trim().replace(/\s+/g, ' ')),
     // The page fits the window's width: nothing pushes it sideways.
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     adminHeader: visible('#header'),
