@@ -7,7 +7,7 @@ UV := $(PYTHON) -m uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint typecheck bench check-upgrade worker clean-data
+.PHONY: install run test lint typecheck bench check-upgrade worker clean-data screenshots
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
@@ -45,3 +45,9 @@ bench: install
 BASE ?= 5d1fa37
 check-upgrade: install
 	$(BIN)/python scripts/check_upgrade.py --base $(BASE)
+
+# The README's screenshots (docs/screenshots/): each role's first pages, photographed in
+# Chromium from a freshly seeded demo in a temporary directory (scripts/screenshots.py;
+# WALK=1 also walks every page of each role's navigation on the demo data first).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots $(if $(WALK),--walk)

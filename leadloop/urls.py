@@ -1,9 +1,14 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from api.root import api
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page that names no icon (Django's admin, the
+    # API docs): answer with the app's, not a 404 in every console.
+    path("favicon.ico", RedirectView.as_view(url=static("web/favicon.ico"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("hooks/", include("api.hook_urls")),
