@@ -66,7 +66,7 @@ def fill(leads: int) -> dict[str, int]:
 
     # A lead every ~63 s over two years; rep (n mod 50), their team; stage mql, some
     # recycled. Columns not named take the model's default.
-    assigned = at(f"n * {SPAN_SECONDS} / {leads}")
+    assigned = at(f"CAST(n AS BIGINT) * {SPAN_SECONDS} / {leads}")
     given = {
         "email": "'lead' || n || '@bench.example'",
         "owner_id": f"CASE WHEN n % 10 = 0 THEN NULL ELSE {first_rep} + (n % {REPS}) END",
