@@ -40,6 +40,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from leads.errors import FieldError, NotPermitted
 from leads.models import Lead
+from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
@@ -57,9 +58,26 @@ TEMPLATE_FIELDS = ("name", "subject", "html_body", "text_body")
 # --- Templates ---------------------------------------------------------------------------
 
 
-def _require(by: Any) -> None:
+def check_may_send(by: Any) -> None:
+    """NotPermitted unless `by` may write and send email (marketing, admins)."""
     if not may(by, Capability.SEND_EMAIL):
         raise NotPermitted("email", "only marketing and admins write and send email")
+
+
+_require = check_may_send
+
+
+def lead_seen_by(by: Any, lead_id: Any) -> Lead | None:
+    """The lead `by` may see with that id (for a preview or a test send), else None."""
+    try:
+        pk = int(lead_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        visible_leads(by, Lead.objects.select_related("account", "owner", "team"))
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def create_template(*, by: Any, now: datetime, **fields: Any) -> EmailTemplate:
