@@ -19,10 +19,10 @@ _HTML = Engine(debug=True, autoescape=True, loaders=[], libraries={})
 _TEXT = Engine(debug=True, autoescape=False, loaders=[], libraries={})
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
-FIELDS = (
+MERGE_FIELDS = (
     "first_name", "last_name", "full_name", "email", "title", "company", "country",
     "industry", "account_name", "account_domain", "account_industry", "owner_name",
-    "owner_email", "base_url",
+    "owner_email", "base_url", "custom.KEY",
 )  # fmt: skip
 
 

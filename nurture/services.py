@@ -47,9 +47,11 @@ from users.permissions import may
 from . import rules
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
-from .rendering import Rendered, check_template, lead_context, render
+from .rendering import MERGE_FIELDS, Rendered, check_template, lead_context, render
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MERGE_FIELDS", "Rendered"]
 
 BATCH_SIZE = 200
 TEMPLATE_FIELDS = ("name", "subject", "html_body", "text_body")

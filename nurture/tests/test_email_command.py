@@ -39,7 +39,7 @@ def test_templates_preview_test_send_outbox_and_send_due(
     )
     assert "me@example.io" in run("outbox", "--status", "sent", "--as", "marketer")
     assert run("send-due") == "sent\t0\n"
-    with pytest.raises(CommandError, match="send_email|marketing"):
+    with pytest.raises(CommandError, match=r"marketing"):
         run("templates", "--as", "rep1")
     with pytest.raises(CommandError, match="--lead"):
         run("preview", str(template.pk), "--lead", "999", "--as", "marketer")
