@@ -26,7 +26,7 @@ import logging
 import smtplib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -34,11 +34,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
-from django.db.models import Count, Min, QuerySet
+from django.db import models, transaction
+from django.db.models import Count, F, Min, QuerySet
 from email_validator import EmailNotValidError, validate_email
 
 from leads.errors import FieldError, NotPermitted
+from leads.history import history_ids, move_rows
 from leads.models import Lead
 from users.access import visible_leads
 from users.choices import Capability
@@ -47,11 +48,10 @@ from users.permissions import may
 from . import rules
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
-from .rendering import MERGE_FIELDS, Rendered, check_template, lead_context, render
+from .rendering import MERGE_FIELDS as MERGE_FIELDS
+from .rendering import Rendered, check_template, lead_context, render
 
 log = logging.getLogger(__name__)
-
-__all__ = ["MERGE_FIELDS", "Rendered"]
 
 BATCH_SIZE = 200
 TEMPLATE_FIELDS = ("name", "subject", "html_body", "text_body")
@@ -249,6 +249,7 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         history = _recent_marketing(candidates, now=now)
         domain_sent = _recent_by_domain(candidates, now=now)
         quiet = rules.parse_quiet_hours(settings.LEADLOOP_EMAIL_QUIET_HOURS)
+        wanted: list[Message] = []
         for message in candidates:
             # The claim: one conditional UPDATE, which only one worker sees change.
             claim = Message.objects.filter(
@@ -267,16 +268,43 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
             if wait is not None:
                 claim.update(status=MessageStatus.QUEUED, next_attempt_at=wait)
                 continue
-            if claim.update(
-                status=MessageStatus.SENDING, next_attempt_at=now + lease,
-                attempts=message.attempts + 1,
-            ):  # fmt: skip
-                message.attempts += 1
-                plan.send.append(message)
-                if message.purpose == Purpose.MARKETING and message.lead_id is not None:
-                    history[message.lead_id].append(now)
-                domain_sent[message.to_domain] += 1
+            wanted.append(message)
+            if message.purpose == Purpose.MARKETING and message.lead_id is not None:
+                history[message.lead_id].append(now)
+            domain_sent[message.to_domain] += 1
+        plan.send = _take(wanted, now=now, lease=lease)
     return plan, len(candidates)
+
+
+def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Message]:
+    """Claim `wanted` for this worker: sending, leased, one more attempt. One UPDATE for
+    the batch; if it did not change every row (another worker, on SQLite, took some since
+    they were read), each row is claimed on its own and only the ones won are kept."""
+    claimed = {"status": MessageStatus.SENDING, "next_attempt_at": now + lease}
+    together = Message.objects.filter(
+        pk__in=[m.pk for m in wanted], status__in=PENDING, next_attempt_at__lte=now
+    ).update(**claimed, attempts=F("attempts") + 1)
+    if together == len(wanted):
+        taken = wanted
+    else:
+        # Rolled into the per-row check: the rows this UPDATE changed are ours already.
+        ours = set(
+            Message.objects.filter(
+                pk__in=[m.pk for m in wanted], status=MessageStatus.SENDING,
+                next_attempt_at=now + lease,
+            ).values_list("pk", flat=True)
+        ) if together else set()  # fmt: skip
+        taken = [
+            m
+            for m in wanted
+            if m.pk in ours
+            or Message.objects.filter(
+                pk=m.pk, status=m.status, next_attempt_at=m.next_attempt_at
+            ).update(**claimed, attempts=F("attempts") + 1)
+        ]
+    for message in taken:
+        message.attempts += 1
+    return taken
 
 
 def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, list[datetime]]:
@@ -420,6 +448,23 @@ def suppress(address: str, *, reason: str, now: datetime) -> Suppression:
         status=MessageStatus.SUPPRESSED, last_error="the address is suppressed"
     )
     return row
+
+
+# --- Merges ------------------------------------------------------------------------------
+
+# A lead's messages are its history: a merge moves them to the survivor (identity asks).
+LEAD_HISTORY: dict[str, type[models.Model]] = {"email_messages": Message}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the messages named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
 
 
 # --- Reading -----------------------------------------------------------------------------
