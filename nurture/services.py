@@ -380,12 +380,11 @@ def _send(messages: list[Message], *, now: datetime) -> int:
                 settings.DEFAULT_FROM_EMAIL,
                 [message.to_address],
                 headers={"Message-ID": message.message_id},
-                connection=connection,
             )
             if message.html_body:
                 email.attach_alternative(message.html_body, "text/html")
             try:
-                email.send()
+                connection.send_messages([email])
             except (OSError, smtplib.SMTPException) as error:
                 _failed(message, error, now=now)
                 gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
