@@ -4,6 +4,7 @@ message it receives is kept in the mailbox (`services.store_received`), read on
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -12,6 +13,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from . import services
+
+log = logging.getLogger(__name__)
 
 
 def _store(raw: bytes, mail_from: str, recipients: list[str]) -> None:
@@ -24,9 +27,15 @@ class MailboxHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode()
-        await sync_to_async(_store, thread_sensitive=True)(
-            raw, str(envelope.mail_from or ""), list(envelope.rcpt_tos)
-        )
+        try:
+            await sync_to_async(_store, thread_sensitive=True)(
+                raw, str(envelope.mail_from or ""), list(envelope.rcpt_tos)
+            )
+        except Exception:
+            # A temporary refusal: the outbox retries it later. (aiosmtpd would answer an
+            # unhandled error with a 5xx, which suppresses the address.)
+            log.exception("the mailbox could not keep a message")
+            return "451 4.3.0 The mailbox could not keep the message, try again later"
         return "250 Message accepted for delivery"
 
 

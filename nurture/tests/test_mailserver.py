@@ -46,3 +46,24 @@ def test_the_local_server_keeps_what_it_receives(now: datetime, settings: Any) -
     assert kept.subject == "Hi Ann"
     assert kept.recipients == ["ann@example.io"]
     assert b"Hello" in bytes(kept.raw)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_mailbox_cannot_keep_is_refused_for_now_not_for_good(
+    now: datetime, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smtplib
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("nurture.mailserver._store", broken)
+    port = free_port()
+    server = controller(host="127.0.0.1", port=port)
+    server.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as smtp, pytest.raises(smtplib.SMTPDataError) as error:
+            smtp.sendmail("a@example.io", ["b@example.io"], b"Subject: x\r\n\r\nbody")
+    finally:
+        server.stop()
+    assert error.value.smtp_code == 451
