@@ -2,6 +2,17 @@
 # Both set themselves up on a fresh clone (uv, a .venv on the Python of .python-version).
 
 PORT ?= 8000
+# Without EMAIL_URL, `make run` starts a local SMTP server (the Procfile's `mail`) on
+# MAIL_PORT and sends there; /mailbox/ shows what it received. With EMAIL_URL set, mail
+# goes there and no local server starts.
+MAIL_PORT ?= 8025
+ifeq ($(strip $(EMAIL_URL)),)
+RUN_MAIL := EMAIL_URL=smtp://127.0.0.1:$(MAIL_PORT) MAIL_PORT=$(MAIL_PORT)
+RUN_PROCESSES := web worker mail
+else
+RUN_MAIL :=
+RUN_PROCESSES := web worker
+endif
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 VENV := .venv
@@ -24,7 +35,7 @@ run: install
 	@echo "  Leadloop is starting at http://127.0.0.1:$(PORT)/"
 	@echo "  Log in as rep1, manager1, marketing or admin (password: demo). Ctrl-C stops everything."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(RUN_MAIL) $(BIN)/honcho -f Procfile start -p $(PORT) $(RUN_PROCESSES)
 
 lint: install
 	$(BIN)/ruff check .

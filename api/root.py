@@ -12,6 +12,7 @@ from ninja.errors import ValidationError, ValidationErrorContext
 from api.auth import BearerTokenAuth
 from api.cadences import router as cadences_router
 from api.campaigns import router as campaigns_router
+from api.email import router as email_router
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
@@ -65,3 +66,4 @@ api.add_router("", sla_router)
 api.add_router("", tasks_router)
 api.add_router("", cadences_router)
 api.add_router("", scoring_router)
+api.add_router("", email_router)

@@ -201,6 +201,8 @@ LEADLOOP_SWEEPS = [
     "routing.escalation.run_due",
     "followup.services.run_due",
     "users.services.send_notification_emails",
+    # The marketing outbox: due messages sent (cap, quiet hours, domain rates kept).
+    "nurture.services.run_due",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
@@ -260,6 +262,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
     },
 }
+# The marketing outbox (nurture): due messages claimed and sent.
+OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["outbox"] = {
+    "task": "nurture.tasks.send_due_email_task",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+    "options": {"expires": OUTBOX_SWEEP_SECONDS},
+}
 # Outgoing webhooks: lead events queued from the history, due deliveries sent.
 CELERY_BEAT_SCHEDULE["outgoing-webhooks"] = {
     "task": "outgoing_webhooks.tasks.send_webhooks_task",
@@ -306,6 +315,23 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 LEADLOOP_BASE_URL = os.environ.get(
     "LEADLOOP_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 ).rstrip("/")
+# The marketing outbox (nurture). At most this many marketing emails a lead a week
+# (across all programs); a capped message waits, it is not dropped.
+LEADLOOP_EMAIL_WEEKLY_CAP = int(os.environ.get("LEADLOOP_EMAIL_WEEKLY_CAP", "2"))
+# No marketing email in these local hours (HH:MM-HH:MM, may wrap midnight; "" for none),
+# in the lead's team's time zone, else LEADLOOP_EMAIL_TIMEZONE.
+LEADLOOP_EMAIL_QUIET_HOURS = os.environ.get("LEADLOOP_EMAIL_QUIET_HOURS", "21:00-08:00")
+LEADLOOP_EMAIL_TIMEZONE = os.environ.get("LEADLOOP_EMAIL_TIMEZONE", TIME_ZONE)
+# Messages a minute to one recipient domain (gmail.com, a customer's domain).
+LEADLOOP_EMAIL_DOMAIN_RATE_PER_MINUTE = int(
+    os.environ.get("LEADLOOP_EMAIL_DOMAIN_RATE_PER_MINUTE", "600")
+)
+# A claimed message not marked sent within this many seconds is taken up again.
+LEADLOOP_EMAIL_LEASE_SECONDS = int(os.environ.get("LEADLOOP_EMAIL_LEASE_SECONDS", "300"))
+# Temporary failures (4xx, connection refused) retried with back-off this many times.
+LEADLOOP_EMAIL_MAX_ATTEMPTS = int(os.environ.get("LEADLOOP_EMAIL_MAX_ATTEMPTS", "8"))
+# The right-hand side of the Message-IDs the outbox gives its messages.
+LEADLOOP_EMAIL_DOMAIN = os.environ.get("LEADLOOP_EMAIL_DOMAIN", "leadloop.local")
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.

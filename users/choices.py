@@ -48,6 +48,7 @@ class Capability(models.TextChoices):
     WORK_TASKS = "work_tasks", "Work follow-up tasks (one's own; a manager's team's)"
     MANAGE_CADENCES = "manage_cadences", "Edit cadences, their rules and minimum attempts"
     EDIT_SCORING = "edit_scoring", "Edit the scoring model and restore its versions"
+    SEND_EMAIL = "send_email", "Write email templates, test-send them, read the outbox and mailbox"
 
 
 class NotificationKind(models.TextChoices):

@@ -103,6 +103,9 @@ ROLES: dict[str, frozenset[str]] = {
     Capability.MANAGE_CADENCES: MANAGERS,
     # The scoring model decides which leads sales sees: marketing tunes it.
     Capability.EDIT_SCORING: MARKETING,
+    # Marketing email (templates, test sends, the outbox and the local mailbox) is
+    # marketing's voice.
+    Capability.SEND_EMAIL: MARKETING,
 }
 
 

@@ -48,4 +48,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "currency": settings.LEADLOOP_CURRENCY,
         "may_manage_cadences": may(user, Capability.MANAGE_CADENCES),
         "may_edit_scoring": may(user, Capability.EDIT_SCORING),
+        "may_send_email": may(user, Capability.SEND_EMAIL),
     }

@@ -110,6 +110,11 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/scoring/versions": ["get"],
         "/api/v1/scoring/versions/{number}": ["get"],
         "/api/v1/scoring/versions/{number}/restore": ["post"],
+        "/api/v1/email-templates": ["get", "post"],
+        "/api/v1/email-templates/{template_id}": ["delete", "get", "patch"],
+        "/api/v1/email-templates/{template_id}/preview": ["post"],
+        "/api/v1/email-templates/{template_id}/test-send": ["post"],
+        "/api/v1/outbox": ["get"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

@@ -21,6 +21,7 @@ from identity.merging import HISTORY, NOT_HISTORY, MergeError, merge_leads, undo
 from identity.models import DuplicateCandidate, MergeRecord
 from identity.rules import DUPLICATE, SURVIVOR
 from leads.models import Campaign, CampaignMember, Lead
+from nurture.models import Message
 from qualify.models import Event
 from routing.models import Assignment
 from routing.services import assign_lead
@@ -99,16 +100,21 @@ def test_the_pair_is_a_candidate(pair: Pair) -> None:
 
 
 def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: Pair) -> None:
+    for n, lead in enumerate((pair.dup, pair.dup, pair.ann)):
+        Message.objects.create(
+            lead=lead, purpose="marketing", to_address="x@example.io", to_domain="example.io",
+            subject="Hi", next_attempt_at=now, created_at=now, message_id=f"<{n}@test>",
+        )  # fmt: skip
     before_ann, before_dup = history(pair.ann), history(pair.dup)
     assert counts(pair.ann) == {
         "touches": 2, "events": 1, "submissions": 1, "stage_changes": 2, "opportunities": 0,
         "notifications": 1, "assignments": 2, "memberships": 1, "sla_steps": 0,
-        "enrolments": 1, "tasks": 2, "signals": 1, "score_changes": 2,
+        "enrolments": 1, "tasks": 2, "signals": 1, "score_changes": 2, "email_messages": 1,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
         "notifications": 3, "assignments": 2, "memberships": 2, "sla_steps": 0,
-        "enrolments": 1, "tasks": 1, "signals": 2, "score_changes": 2,
+        "enrolments": 1, "tasks": 1, "signals": 2, "score_changes": 2, "email_messages": 2,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 
@@ -125,6 +131,7 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         "enrolments",
         "tasks",
         "signals",
+        "email_messages",
     ):
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
     # Both score histories, and the survivor's new score from the signals it now has.

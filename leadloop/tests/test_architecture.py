@@ -21,7 +21,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "followup": {"leads", "users", "routing"},
     "qualify": {"leads", "users", "routing"},
     # Merges ask each owner to move its rows of the lead's history.
-    "identity": {"leads", "users", "capture", "qualify", "routing", "followup"},
+    "identity": {"leads", "users", "capture", "qualify", "routing", "followup", "nurture"},
     "capture": {"leads", "users", "identity", "qualify", "routing"},
     "imports": {"leads", "users", "capture", "identity", "qualify", "routing"},
     "nurture": {"leads", "users"},

@@ -1,0 +1,166 @@
+"""How fast does the outbox send, end to end, beside a plain smtplib loop?
+
+    .venv/bin/python bench/bench_outbox.py [--messages 2000] [--runs 3]
+
+Runs in a throwaway SQLite file (or a fresh PostgreSQL database when DATABASE_URL names
+one; yours is never touched) against a local SMTP sink (aiosmtpd, counting what arrives).
+Per run, the same messages two ways:
+
+- outbox: `queue_message` per lead (render, CSS inlined, one row) then `run_due` (claim
+  with row locks, checks, send over one connection, mark each sent) — what Leadloop does;
+- smtplib: the same messages, rendered beforehand, handed to `smtplib.SMTP.sendmail`
+  over one connection in a plain loop: the floor of sending over SMTP from Python.
+
+Prints messages per second (median of --runs) and the ratio (issue 12's target: the
+outbox within 1.5x of the loop). The queue step and the send step are also shown apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import smtplib
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch import drop_scratch_database, use_scratch_database  # noqa: E402
+
+START = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.count += 1
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    scratch = tempfile.mkdtemp(prefix="bench-outbox-")
+    label = use_scratch_database(scratch, "outbox")
+    port = free_port()
+    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadloop.settings")
+    import django
+
+    django.setup()
+    from aiosmtpd.controller import Controller
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from leads.models import Lead
+    from nurture import services
+    from nurture.choices import Purpose
+    from nurture.models import Message
+    from users.choices import Role
+    from users.models import User
+
+    settings.LEADLOOP_EMAIL_WEEKLY_CAP = 10**6
+    settings.LEADLOOP_EMAIL_QUIET_HOURS = ""
+    settings.LEADLOOP_EMAIL_DOMAIN_RATE_PER_MINUTE = 10**9
+
+    sink = Counter()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        call_command("migrate", verbosity=0)
+        marketer = User.objects.create_user("bench", role=Role.MARKETING)
+        template = services.create_template(
+            by=marketer, now=START, name="Bench", subject="Hello {{ first_name|default:'there' }}",
+            html_body="<style>p{color:#333}</style><p>Hi {{ first_name }}, see"
+            " <a href='{{ base_url }}/pricing/'>pricing</a>.</p>",
+            text_body="Hi {{ first_name|default:'there' }}, see {{ base_url }}/pricing/",
+        )  # fmt: skip
+        Lead.objects.bulk_create(
+            Lead(
+                email=f"p{i}@example{i % 50}.io",
+                first_name=f"P{i}",
+                arrived_at=START,
+                stage_changed_at=START,
+            )
+            for i in range(args.messages)
+        )
+        leads = list(Lead.objects.select_related("account", "owner", "team").order_by("pk"))
+        print(f"{label}; {args.messages} messages a run; python {sys.version.split()[0]}")
+        outbox_rates, send_rates, queue_times, plain_rates = [], [], [], []
+        for run in range(args.runs):
+            Message.objects.all().delete()
+            before = sink.count
+            t0 = time.perf_counter()
+            for lead in leads:
+                services.queue_message(lead, template, purpose=Purpose.MARKETING, now=START)
+            t1 = time.perf_counter()
+            sent = services.run_due(now=START)
+            t2 = time.perf_counter()
+            assert sent == args.messages == sink.count - before, (sent, sink.count - before)
+            outbox_rates.append(args.messages / (t2 - t0))
+            send_rates.append(args.messages / (t2 - t1))
+            queue_times.append(t1 - t0)
+
+            prepared = [
+                (m.to_address, _bytes(m, settings.DEFAULT_FROM_EMAIL))
+                for m in Message.objects.order_by("pk")
+            ]
+            before = sink.count
+            t3 = time.perf_counter()
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for to, raw in prepared:
+                    smtp.sendmail(settings.DEFAULT_FROM_EMAIL, [to], raw)
+            t4 = time.perf_counter()
+            assert sink.count - before == args.messages
+            plain_rates.append(args.messages / (t4 - t3))
+            print(
+                f"run {run + 1}: outbox {outbox_rates[-1]:.0f}/s (queue {t1 - t0:.2f} s,"
+                f" send {send_rates[-1]:.0f}/s); smtplib loop {plain_rates[-1]:.0f}/s"
+            )
+        outbox = statistics.median(outbox_rates)
+        plain = statistics.median(plain_rates)
+        print(
+            f"median: outbox end to end {outbox:.0f} messages/s (sweep alone"
+            f" {statistics.median(send_rates):.0f}/s); smtplib loop {plain:.0f}/s;"
+            f" ratio {plain / outbox:.2f}x (target <= 1.5x)"
+        )
+    finally:
+        controller.stop()
+        drop_scratch_database()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _bytes(message: Any, sender: str) -> bytes:
+    from django.core.mail import EmailMultiAlternatives
+
+    email = EmailMultiAlternatives(
+        message.subject, message.text_body, sender, [message.to_address],
+        headers={"Message-ID": message.message_id},
+    )  # fmt: skip
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return bytes(email.message().as_bytes())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Purpose(models.TextChoices):
+    """Why a message is sent: marketing messages count towards the frequency cap and keep
+    quiet hours; a test send (to a colleague's address) does neither."""
+
+    MARKETING = "marketing", "Marketing"
+    TEST = "test", "Test send"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)

@@ -1,0 +1,512 @@
+"""Email templates and the outbox.
+
+`queue_message` renders a template for a lead and queues it (a program step will call it
+too); `run_due`, the outbox sweep (LEADLOOP_SWEEPS, beat's "outbox"), claims the due
+messages and sends them through Django's email framework (MAILERS, from EMAIL_URL).
+
+Exactly once, honestly: a message is claimed (queued -> sending) in a short transaction
+with its row locked (SKIP LOCKED on PostgreSQL; the claim is also one conditional UPDATE,
+so on SQLite only one worker wins it), with a lease (`next_attempt_at` pushed
+LEADLOOP_EMAIL_LEASE_SECONDS ahead), then sent outside any transaction and marked sent the
+moment the server accepts it. Two workers never send one message. A worker that dies
+leaves its claims `sending`; when the lease runs out the message is taken up again:
+- if the local mail server (the mailbox) holds its Message-ID, the server accepted it
+  and it is marked sent without a resend: exactly once;
+- otherwise it is sent again with the SAME Message-ID. Leadloop cannot ask an outside
+  SMTP server whether it took a message, so across the milliseconds between the server's
+  "250" and the UPDATE marking it sent the outbox is at-least-once, and the stable
+  Message-ID lets the receiving side recognise the duplicate. We chose that over
+  at-most-once (never retry a dead claim), which would lose every message a crash catches
+  before the server got it.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import models, transaction
+from django.db.models import Count, F, Min, QuerySet
+from email_validator import EmailNotValidError, validate_email
+
+from leads.errors import FieldError, NotPermitted
+from leads.history import history_ids, move_rows
+from leads.models import Lead
+from users.access import visible_leads
+from users.choices import Capability
+from users.permissions import may
+
+from . import rules
+from .choices import PENDING, MessageStatus, Purpose
+from .models import EmailTemplate, MailboxMessage, Message, Suppression
+from .rendering import MERGE_FIELDS as MERGE_FIELDS
+from .rendering import Rendered, check_template, lead_context, render
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+TEMPLATE_FIELDS = ("name", "subject", "html_body", "text_body")
+
+
+# --- Templates ---------------------------------------------------------------------------
+
+
+def check_may_send(by: Any) -> None:
+    """NotPermitted unless `by` may write and send email (marketing, admins)."""
+    if not may(by, Capability.SEND_EMAIL):
+        raise NotPermitted("email", "only marketing and admins write and send email")
+
+
+_require = check_may_send
+
+
+def lead_seen_by(by: Any, lead_id: Any) -> Lead | None:
+    """The lead `by` may see with that id (for a preview or a test send), else None."""
+    try:
+        pk = int(lead_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        visible_leads(by, Lead.objects.select_related("account", "owner", "team"))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def create_template(*, by: Any, now: datetime, **fields: Any) -> EmailTemplate:
+    """A new template; FieldError names a missing field, a taken name or a line that does
+    not compile."""
+    _require(by)
+    clean = _clean_template(fields, current=None)
+    return EmailTemplate.objects.create(**clean, created_at=now, updated_at=now)
+
+
+def update_template(
+    template: EmailTemplate, *, by: Any, now: datetime, **changes: Any
+) -> EmailTemplate:
+    _require(by)
+    merged = {name: getattr(template, name) for name in TEMPLATE_FIELDS} | changes
+    clean = _clean_template(merged, current=template)
+    for name, value in clean.items():
+        setattr(template, name, value)
+    template.updated_at = now
+    template.save()
+    return template
+
+
+def delete_template(template: EmailTemplate, *, by: Any) -> None:
+    _require(by)
+    template.delete()
+
+
+def _clean_template(fields: dict[str, Any], *, current: EmailTemplate | None) -> dict[str, str]:
+    unknown = set(fields) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise FieldError(sorted(unknown)[0], "not a field of an email template")
+    clean = {name: str(fields.get(name) or "") for name in TEMPLATE_FIELDS}
+    clean["name"] = clean["name"].strip()
+    if not clean["name"]:
+        raise FieldError("name", "a template needs a name")
+    taken = EmailTemplate.objects.filter(name=clean["name"])
+    if current is not None:
+        taken = taken.exclude(pk=current.pk)
+    if taken.exists():
+        raise FieldError("name", f"a template named {clean['name']!r} exists already")
+    check_template(
+        subject=clean["subject"], html_body=clean["html_body"], text_body=clean["text_body"]
+    )
+    return clean
+
+
+def preview(template: EmailTemplate, lead: Lead) -> Rendered:
+    """The template as `lead` would get it (the caller checks the viewer sees the lead)."""
+    return render(template, lead_context(lead))
+
+
+def test_send(
+    template: EmailTemplate, *, to: str, lead: Lead | None, by: Any, now: datetime
+) -> Message:
+    """Queue the template, rendered as `lead` (or with empty fields), to `to`, and send it
+    at once (a test send ignores the frequency cap and quiet hours, not suppression)."""
+    _require(by)
+    address = _check_address(to, field="to")
+    message = queue_message(lead, template, purpose=Purpose.TEST, now=now, to_address=address)
+    run_due(now=now, only=[message.pk])
+    message.refresh_from_db()
+    return message
+
+
+# --- Queueing ----------------------------------------------------------------------------
+
+
+def queue_message(
+    lead: Lead | None,
+    template: EmailTemplate,
+    *,
+    purpose: str,
+    now: datetime,
+    send_after: datetime | None = None,
+    program_step: int | None = None,
+    to_address: str | None = None,
+) -> Message:
+    """Render `template` for `lead` and queue it (sent by `run_due` from `send_after`, or
+    now). The address is the lead's unless given (test sends)."""
+    if purpose not in Purpose.values:
+        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+    address = to_address or (lead.email if lead is not None else "") or ""
+    if not address:
+        raise FieldError("email", "the lead has no email address")
+    context = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
+    rendered = render(template, context)
+    return Message.objects.create(
+        lead=lead,
+        template=template,
+        program_step=program_step,
+        purpose=purpose,
+        to_address=address,
+        to_domain=address.rsplit("@", 1)[-1].lower(),
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        next_attempt_at=send_after or now,
+        created_at=now,
+        message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
+    )
+
+
+def _check_address(value: Any, *, field: str) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise FieldError(field, "an email address is needed")
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise FieldError(field, f"{text!r} is not an email address: {error}") from None
+
+
+# --- The outbox sweep --------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    send: list[Message]
+    sent_already: list[int]
+
+
+def run_due(
+    *, now: datetime, batch_size: int = BATCH_SIZE, only: Iterable[int] | None = None
+) -> int:
+    """Send the due messages (the outbox sweep). Returns how many were sent."""
+    sent = 0
+    only_ids = list(only) if only is not None else None
+    while True:
+        plan, seen = _claim(now=now, batch_size=batch_size, only=only_ids)
+        sent += len(plan.sent_already)
+        if plan.send:
+            sent += _send(plan.send, now=now)
+        if seen < batch_size:
+            return sent
+
+
+def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_Plan, int]:
+    """Take one batch of due messages: each is sent now (claimed: sending, leased), found
+    delivered already (a dead worker's claim the mailbox holds), suppressed, or deferred
+    to when the cap, quiet hours or its domain's rate allow it."""
+    lease = timedelta(seconds=settings.LEADLOOP_EMAIL_LEASE_SECONDS)
+    plan = _Plan(send=[], sent_already=[])
+    with transaction.atomic():
+        due = Message.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status__in=PENDING, next_attempt_at__lte=now
+        )
+        if only is not None:
+            due = due.filter(pk__in=only)
+        candidates = list(
+            due.select_related("lead__team").order_by("next_attempt_at", "pk")[:batch_size]
+        )
+        if not candidates:
+            return plan, 0
+        suppressed = set(
+            Suppression.objects.filter(
+                address__in={m.to_address.lower() for m in candidates}
+            ).values_list("address", flat=True)
+        )
+        delivered = set(
+            MailboxMessage.objects.filter(
+                message_id__in=[
+                    m.message_id for m in candidates if m.status == MessageStatus.SENDING
+                ]
+            ).values_list("message_id", flat=True)
+        )
+        history = _recent_marketing(candidates, now=now)
+        domain_sent = _recent_by_domain(candidates, now=now)
+        quiet = rules.parse_quiet_hours(settings.LEADLOOP_EMAIL_QUIET_HOURS)
+        wanted: list[Message] = []
+        for message in candidates:
+            # The claim: one conditional UPDATE, which only one worker sees change.
+            claim = Message.objects.filter(
+                pk=message.pk, status=message.status, next_attempt_at=message.next_attempt_at
+            )
+            if message.message_id in delivered:
+                if claim.update(status=MessageStatus.SENT, sent_at=now, last_error=""):
+                    plan.sent_already.append(message.pk)
+                continue
+            if message.to_address.lower() in suppressed:
+                claim.update(
+                    status=MessageStatus.SUPPRESSED, last_error="the address is suppressed"
+                )
+                continue
+            wait = _wait(message, now=now, history=history, domain_sent=domain_sent, quiet=quiet)
+            if wait is not None:
+                claim.update(status=MessageStatus.QUEUED, next_attempt_at=wait)
+                continue
+            wanted.append(message)
+            if message.purpose == Purpose.MARKETING and message.lead_id is not None:
+                history[message.lead_id].append(now)
+            domain_sent[message.to_domain] += 1
+        plan.send = _take(wanted, now=now, lease=lease)
+    return plan, len(candidates)
+
+
+def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Message]:
+    """Claim `wanted` for this worker: sending, leased, one more attempt. One UPDATE for
+    the batch; if it did not change every row (another worker, on SQLite, took some since
+    they were read), each row is claimed on its own and only the ones won are kept."""
+    claimed = {"status": MessageStatus.SENDING, "next_attempt_at": now + lease}
+    together = Message.objects.filter(
+        pk__in=[m.pk for m in wanted], status__in=PENDING, next_attempt_at__lte=now
+    ).update(**claimed, attempts=F("attempts") + 1)
+    if together == len(wanted):
+        taken = wanted
+    else:
+        # Rolled into the per-row check: the rows this UPDATE changed are ours already.
+        ours = set(
+            Message.objects.filter(
+                pk__in=[m.pk for m in wanted], status=MessageStatus.SENDING,
+                next_attempt_at=now + lease,
+            ).values_list("pk", flat=True)
+        ) if together else set()  # fmt: skip
+        taken = [
+            m
+            for m in wanted
+            if m.pk in ours
+            or Message.objects.filter(
+                pk=m.pk, status=m.status, next_attempt_at=m.next_attempt_at
+            ).update(**claimed, attempts=F("attempts") + 1)
+        ]
+    for message in taken:
+        message.attempts += 1
+    return taken
+
+
+def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, list[datetime]]:
+    leads = {m.lead_id for m in candidates if m.purpose == Purpose.MARKETING and m.lead_id}
+    history: dict[int, list[datetime]] = defaultdict(list)
+    if leads:
+        rows = Message.objects.filter(
+            lead_id__in=leads, purpose=Purpose.MARKETING, status=MessageStatus.SENT,
+            sent_at__gt=now - rules.WEEK,
+        ).values_list("lead_id", "sent_at")  # fmt: skip
+        for lead_id, sent_at in rows:
+            if sent_at is not None:
+                history[lead_id].append(sent_at)
+    return history
+
+
+def _recent_by_domain(candidates: list[Message], *, now: datetime) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    rows = (
+        Message.objects.filter(
+            to_domain__in={m.to_domain for m in candidates},
+            sent_at__gt=now - timedelta(minutes=1),
+        )
+        .values("to_domain")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        counts[row["to_domain"]] = row["n"]
+    return counts
+
+
+def _wait(
+    message: Message,
+    *,
+    now: datetime,
+    history: dict[int, list[datetime]],
+    domain_sent: dict[str, int],
+    quiet: Any,
+) -> datetime | None:
+    """When `message` may go, if not now."""
+    if message.purpose == Purpose.MARKETING:
+        if message.lead_id is not None:
+            release = rules.cap_release(
+                history[message.lead_id], now=now, cap=settings.LEADLOOP_EMAIL_WEEKLY_CAP
+            )
+            if release is not None:
+                return release
+        lead = message.lead
+        zone = lead.team.timezone if lead is not None and lead.team is not None else None
+        ends = rules.quiet_until(now, zone=zone or settings.LEADLOOP_EMAIL_TIMEZONE, quiet=quiet)
+        if ends is not None:
+            return ends
+    if domain_sent[message.to_domain] >= settings.LEADLOOP_EMAIL_DOMAIN_RATE_PER_MINUTE:
+        return now + timedelta(minutes=1)
+    return None
+
+
+def _send(messages: list[Message], *, now: datetime) -> int:
+    """Send claimed messages over one connection; each is marked as it goes."""
+    sent = 0
+    connection = mailers.default  # a new backend instance, its own connection
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as error:
+        for message in messages:
+            _failed(message, error, now=now)
+        return 0
+    try:
+        for message in messages:
+            email = EmailMultiAlternatives(
+                message.subject,
+                message.text_body,
+                settings.DEFAULT_FROM_EMAIL,
+                [message.to_address],
+                headers={"Message-ID": message.message_id},
+            )
+            if message.html_body:
+                email.attach_alternative(message.html_body, "text/html")
+            try:
+                connection.send_messages([email])
+            except (OSError, smtplib.SMTPException) as error:
+                _failed(message, error, now=now)
+                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+                    error, smtplib.SMTPException
+                )
+                if gone:
+                    # The connection is gone: the rest wait for the next sweep's claim.
+                    rest = messages[messages.index(message) + 1 :]
+                    for other in rest:
+                        _failed(other, error, now=now)
+                    break
+                continue
+            Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.SENT, sent_at=now, last_error=""
+            )
+            sent += 1
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection may fail too
+            log.debug("closing the SMTP connection failed", exc_info=True)
+    return sent
+
+
+def _smtp_code(error: BaseException) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return min(codes) if codes else None
+    if isinstance(error, smtplib.SMTPResponseException):
+        return int(error.smtp_code)
+    return None
+
+
+def _failed(message: Message, error: BaseException, *, now: datetime) -> None:
+    """A permanent refusal (5xx) suppresses the address; anything else waits and retries
+    (exponential back-off) until LEADLOOP_EMAIL_MAX_ATTEMPTS, then fails."""
+    code = _smtp_code(error)
+    text = f"{code} {error}" if code else f"{type(error).__name__}: {error}"
+    claimed = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING)
+    if rules.is_permanent(code):
+        suppress(message.to_address, reason=text, now=now)
+        claimed.update(status=MessageStatus.FAILED, last_error=text[:2000])
+    elif message.attempts >= settings.LEADLOOP_EMAIL_MAX_ATTEMPTS:
+        claimed.update(status=MessageStatus.FAILED, last_error=text[:2000])
+    else:
+        claimed.update(
+            status=MessageStatus.QUEUED,
+            next_attempt_at=now + rules.backoff(message.attempts),
+            last_error=text[:2000],
+        )
+
+
+def suppress(address: str, *, reason: str, now: datetime) -> Suppression:
+    """Nothing more goes to `address`: its queued messages are suppressed too."""
+    address = address.strip().lower()
+    row, _ = Suppression.objects.get_or_create(
+        address=address, defaults={"reason": reason[:2000], "created_at": now}
+    )
+    Message.objects.filter(to_address__iexact=address, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.SUPPRESSED, last_error="the address is suppressed"
+    )
+    return row
+
+
+# --- Merges ------------------------------------------------------------------------------
+
+# A lead's messages are its history: a merge moves them to the survivor (identity asks).
+LEAD_HISTORY: dict[str, type[models.Model]] = {"email_messages": Message}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the messages named by `ids` to the lead `to` (a merge, or its undo)."""
+    return move_rows(LEAD_HISTORY, ids, to=to, only_from=only_from)
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+
+def outbox(*, status: str | None = None) -> QuerySet[Message]:
+    """The outbox, newest first, optionally one status (FieldError for an unknown one)."""
+    rows = Message.objects.select_related("lead", "template")
+    if status:
+        if status not in MessageStatus.values:
+            raise FieldError(
+                "status", f"{status!r} is not one of {', '.join(MessageStatus.values)}"
+            )
+        rows = rows.filter(status=status)
+    return rows
+
+
+def outbox_counts() -> dict[str, int]:
+    counts = dict(Message.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    return {value: counts.get(value, 0) for value in MessageStatus.values}
+
+
+def next_due() -> datetime | None:
+    return Message.objects.filter(status__in=PENDING).aggregate(at=Min("next_attempt_at"))["at"]
+
+
+# --- The local mail server's mailbox -----------------------------------------------------
+
+
+def store_received(
+    raw: bytes, *, mail_from: str, recipients: list[str], now: datetime
+) -> MailboxMessage:
+    """Keep a message the local SMTP server received, exactly as it came."""
+    parsed = message_from_bytes(raw, policy=policy.default)
+    return MailboxMessage.objects.create(
+        message_id=str(parsed.get("Message-ID", "") or "").strip()[:300],
+        mail_from=mail_from[:300],
+        recipients=list(recipients),
+        subject=str(parsed.get("Subject", "") or "")[:300],
+        raw=raw,
+        received_at=now,
+    )
+
+
+def mailbox() -> QuerySet[MailboxMessage]:
+    return MailboxMessage.objects.defer("raw")
