@@ -309,7 +309,7 @@ def _field_q(cond: dict[str, Any]) -> Q:
         if op == "is_set":
             return Q(custom_fields__has_key=key) & ~Q(**{path: ""}) & ~Q(**{path: None})
         if op in NUMBER_OPERATORS:
-            return Q(**{f"{path}__gte" if op == "at_least" else f"{path}__lte": float(value)})
+            return Q(**{f"{path}__gte" if op == "at_least" else f"{path}__lte": float(str(value))})
         q = _text_q(path, op, value, nullable=False)
         # A lead without the key is "not" anything: negations keep it.
         if op in ("is_not", "not_in"):
@@ -449,8 +449,7 @@ def definition_from_text(text: str) -> list[dict[str, Any]]:
         found = re.match(r"conditions\[(\d+)\](.*)", error.field)
         if found is None:
             raise
-        line = lines[int(found[1])]
-        raise FieldError("conditions", f"line {line}: {error.message}") from None
+        raise FieldError("conditions", f"line {lines[int(found[1])]}: {error.message}") from None
 
 
 def _line(cond: dict[str, Any]) -> str:
