@@ -563,43 +563,76 @@ class Refresh:
 
 def refresh_list(lead_list: LeadList, *, now: datetime) -> Refresh:
     """Recompute a smart list's members at `now`: delete the members that no longer
-    match and insert the new ones, each one statement over the whole set. Idempotent: a
-    second run at the same moment changes nothing. A static list is left as it is."""
+    match and insert the new ones, set-based over the whole list. Idempotent: a second run
+    at the same moment changes nothing. A static list is left as it is."""
     if lead_list.kind != ListKind.SMART:
         return Refresh(0, 0)
-    target = Lead.objects.filter(merged_into__isnull=True).filter(
-        compile_definition(lead_list.definition, now=now)
+    target = (
+        Lead.objects.filter(merged_into__isnull=True)
+        .filter(compile_definition(lead_list.definition, now=now))
+        .order_by()
+        .annotate(picked_id=F("pk"))
+        .values_list("picked_id")
     )
     with transaction.atomic():
-        left, _ = (
-            ListMember.objects.filter(lead_list=lead_list)
-            .exclude(lead_id__in=target.values("pk"))
-            .delete()
-        )
-        new = (
-            target.exclude(
-                Exists(ListMember.objects.filter(lead_list=lead_list, lead_id=OuterRef("pk")))
-            )
-            .order_by()
-            .annotate(picked_id=F("pk"))
-            .values_list("picked_id")
-        )
-        sql, params = new.query.sql_with_params()
-        table = ListMember._meta.db_table
-        with connection.cursor() as cursor:
-            # ON CONFLICT: a sweep running beside a "refresh now" may insert a lead first.
-            cursor.execute(
-                f"INSERT INTO {table} (lead_list_id, lead_id, added_at)"
-                f" SELECT %s, picked.picked_id, %s FROM ({sql}) AS picked WHERE 1 = 1"
-                " ON CONFLICT DO NOTHING",
-                [lead_list.pk, connection.ops.adapt_datetimefield_value(now), *params],
-            )
-            joined = max(cursor.rowcount, 0)
+        if connection.vendor == "postgresql":
+            joined, left = _difference_in_one_statement(lead_list, target, now)
+        else:
+            joined, left = _difference_in_two_statements(lead_list, target, now)
         LeadList.objects.filter(pk=lead_list.pk).update(
             refreshed_at=now, last_joined=joined, last_left=left
         )
     lead_list.refreshed_at, lead_list.last_joined, lead_list.last_left = now, joined, left
     return Refresh(joined, left)
+
+
+MEMBERS = ListMember._meta.db_table
+
+
+def _difference_in_one_statement(
+    lead_list: LeadList, target: QuerySet[Any], now: datetime
+) -> tuple[int, int]:
+    """PostgreSQL: the filter is evaluated once (a materialised CTE), and both halves of
+    the difference are taken from it in the same statement (data-modifying CTEs share
+    one snapshot, so the insert's anti-join sees the members from before the delete,
+    which is right: a lead deleted is not in the target). ON CONFLICT: a sweep running
+    beside a "refresh now" may insert a lead first."""
+    sql, params = target.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH target AS MATERIALIZED ({sql}),"
+            f" gone AS (DELETE FROM {MEMBERS} m WHERE m.lead_list_id = %s AND NOT EXISTS"
+            "  (SELECT 1 FROM target t WHERE t.picked_id = m.lead_id) RETURNING 1),"
+            f" came AS (INSERT INTO {MEMBERS} (lead_list_id, lead_id, added_at)"
+            "  SELECT %s, t.picked_id, %s FROM target t WHERE NOT EXISTS"
+            f"  (SELECT 1 FROM {MEMBERS} m WHERE m.lead_list_id = %s AND m.lead_id = t.picked_id)"
+            "  ON CONFLICT DO NOTHING RETURNING 1)"
+            " SELECT (SELECT count(*) FROM came), (SELECT count(*) FROM gone)",
+            [*params, lead_list.pk, lead_list.pk, now, lead_list.pk],
+        )
+        joined, left = cursor.fetchone()
+    return int(joined), int(left)
+
+
+def _difference_in_two_statements(
+    lead_list: LeadList, target: QuerySet[Any], now: datetime
+) -> tuple[int, int]:
+    """SQLite (no data-modifying CTEs): a DELETE of the members outside the filter, then
+    an INSERT … SELECT of the matching leads not yet members."""
+    left, _ = ListMember.objects.filter(lead_list=lead_list).exclude(lead_id__in=target).delete()
+    new = target.exclude(
+        Exists(ListMember.objects.filter(lead_list=lead_list, lead_id=OuterRef("pk")))
+    )
+    sql, params = new.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MEMBERS} (lead_list_id, lead_id, added_at)"
+            f" SELECT %s, picked.picked_id, %s FROM ({sql}) AS picked WHERE 1 = 1"
+            " ON CONFLICT DO NOTHING",
+            [lead_list.pk, connection.ops.adapt_datetimefield_value(now), *params],
+        )
+        joined = max(cursor.rowcount, 0)
+    return joined, left
 
 
 def refresh_now(lead_list: LeadList, *, by: User, now: datetime) -> Refresh:
