@@ -325,3 +325,14 @@ def test_members_are_seen_only_within_what_the_viewer_sees(
     assert emails(lists.members(everyone, viewer=org.marketer)) == ["de@x.io", "fr@x.io", "us@x.io"]
     assert emails(lists.members(everyone, viewer=org.rep1)) == ["de@x.io"]
     assert emails(lists.members(everyone, viewer=org.us_manager)) == ["us@x.io"]
+
+
+def test_the_lists_sweep_runs_before_outgoing_webhooks_and_on_beat(settings: Any) -> None:
+    sweeps = settings.LEADLOOP_SWEEPS
+    assert sweeps.index("nurture.lists.run_due") < sweeps.index(
+        "outgoing_webhooks.services.run_due"
+    )
+    assert sweeps[-1] == "outgoing_webhooks.services.run_due"
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["lists-sweep"]["task"] == "nurture.tasks.refresh_lists_task"
+    )
