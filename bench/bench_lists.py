@@ -343,6 +343,7 @@ def run(args: argparse.Namespace, label: str) -> None:
     print("|---|---:|---:|")
     for name, count, elapsed in rows:
         print(f"| {name} | {count} | {elapsed} |")
+    sys.stdout.flush()
     print(f"\n{ListMember.objects.count():,} memberships at the end.")
     sample = LeadList.objects.get(name="pricing twice in 30 days")
     print("\n## Query plan, 'pricing twice in 30 days'\n")

@@ -592,23 +592,27 @@ MEMBERS = ListMember._meta.db_table
 def _difference_in_one_statement(
     lead_list: LeadList, target: QuerySet[Any], now: datetime
 ) -> tuple[int, int]:
-    """PostgreSQL: the filter is evaluated once (a materialised CTE), and both halves of
-    the difference are taken from it in the same statement (data-modifying CTEs share
-    one snapshot, so the insert's anti-join sees the members from before the delete,
-    which is right: a lead deleted is not in the target). ON CONFLICT: a sweep running
-    beside a "refresh now" may insert a lead first."""
+    """PostgreSQL: the filter is evaluated once (a materialised CTE) and compared with the
+    current members by a FULL JOIN, which PostgreSQL can only run as a hash or merge
+    join: an anti-join against a CTE may be planned as a nested loop, rescanning a
+    million-row target for every member. Both halves of the difference are then taken
+    in the same statement. ON CONFLICT: a sweep running beside a "refresh now" may insert
+    a lead first."""
     sql, params = target.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH target AS MATERIALIZED ({sql}),"
-            f" gone AS (DELETE FROM {MEMBERS} m WHERE m.lead_list_id = %s AND NOT EXISTS"
-            "  (SELECT 1 FROM target t WHERE t.picked_id = m.lead_id) RETURNING 1),"
+            f" current AS MATERIALIZED (SELECT lead_id FROM {MEMBERS} WHERE lead_list_id = %s),"
+            " diff AS MATERIALIZED (SELECT t.picked_id AS new_id, c.lead_id AS old_id"
+            "  FROM target t FULL JOIN current c ON c.lead_id = t.picked_id"
+            "  WHERE t.picked_id IS NULL OR c.lead_id IS NULL),"
+            f" gone AS (DELETE FROM {MEMBERS} m USING diff d"
+            "  WHERE m.lead_list_id = %s AND m.lead_id = d.old_id RETURNING 1),"
             f" came AS (INSERT INTO {MEMBERS} (lead_list_id, lead_id, added_at)"
-            "  SELECT %s, t.picked_id, %s FROM target t WHERE NOT EXISTS"
-            f"  (SELECT 1 FROM {MEMBERS} m WHERE m.lead_list_id = %s AND m.lead_id = t.picked_id)"
+            "  SELECT %s, d.new_id, %s FROM diff d WHERE d.new_id IS NOT NULL"
             "  ON CONFLICT DO NOTHING RETURNING 1)"
             " SELECT (SELECT count(*) FROM came), (SELECT count(*) FROM gone)",
-            [*params, lead_list.pk, lead_list.pk, now, lead_list.pk],
+            [*params, lead_list.pk, lead_list.pk, lead_list.pk, now],
         )
         joined, left = cursor.fetchone()
     return int(joined), int(left)
