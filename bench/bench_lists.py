@@ -221,7 +221,9 @@ def plain_filters(vendor: str, now_param: Any) -> list[tuple[str, list[Any]]]:
 
     camp = dict(Campaign.objects.values_list("name", "pk"))
     postgres = vendor == "postgresql"
-    state = "l.custom_fields ->> 'state'" if postgres else "json_extract(l.custom_fields, '$.state')"
+    state = (
+        "l.custom_fields ->> 'state'" if postgres else "json_extract(l.custom_fields, '$.state')"
+    )
     url = "e.properties ->> 'url'" if postgres else "json_extract(e.properties, '$.url')"
     out: list[tuple[str, list[Any]]] = []
     for i in range(5):
@@ -249,8 +251,7 @@ def plain_filters(vendor: str, now_param: Any) -> list[tuple[str, list[Any]]]:
                 [since, now_param(timedelta(0))],
             ),
             (
-                "l.account_id IN (SELECT a.id FROM leads_account a"
-                f" WHERE a.industry = 'Ind{i}')",
+                f"l.account_id IN (SELECT a.id FROM leads_account a WHERE a.industry = 'Ind{i}')",
                 [],
             ),
             (f"(l.grade = 'B' OR l.score >= {90 - i})", []),

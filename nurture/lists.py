@@ -23,18 +23,19 @@ the condition and the reason). Who may change lists is the permission table's
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import GreaterThanOrEqual
 
 from leads.choices import Authority, Grade, MemberStatus, Segment, Stage, Timeline
 from leads.errors import FieldError, NotPermitted
+from leads.history import history_ids
 from leads.models import Campaign, CampaignMember, Lead
 from users.access import visible_leads
 from users.choices import Capability
@@ -694,3 +695,26 @@ def members(lead_list: LeadList, *, viewer: User) -> QuerySet[Lead]:
             Exists(ListMember.objects.filter(lead_list=lead_list, lead_id=OuterRef("pk")))
         ),
     )
+
+
+# --- A merge of two leads (identity.merging asks each owner to move its rows) ---------
+
+LEAD_HISTORY: dict[str, type[models.Model]] = {"list_memberships": ListMember}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's list memberships, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the memberships named by `ids` to the lead `to` (a merge, or its undo). Where
+    `to` is already in the list, it keeps its own row and the other stays where it was
+    (on a merged lead no one sees it), so an undo gives back exactly what was there."""
+    rows = ListMember.objects.filter(pk__in=ids.get("list_memberships", ()))
+    if only_from is not None:
+        rows = rows.filter(lead=only_from)
+    rows = rows.exclude(lead_list_id__in=ListMember.objects.filter(lead=to).values("lead_list_id"))
+    return {"list_memberships": rows.update(lead=to)}

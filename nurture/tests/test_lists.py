@@ -336,3 +336,23 @@ def test_the_lists_sweep_runs_before_outgoing_webhooks_and_on_beat(settings: Any
     assert (
         settings.CELERY_BEAT_SCHEDULE["lists-sweep"]["task"] == "nurture.tasks.refresh_lists_task"
     )
+
+
+def test_a_merge_moves_list_memberships_and_its_undo_gives_them_back(
+    org: Any, people: dict[str, Lead], now: datetime
+) -> None:
+    from identity.merging import merge_leads, undo_merge
+
+    vip = lists.create_list(by=org.marketer, name="VIP", kind="static", now=now)
+    both = lists.create_list(by=org.marketer, name="Both", kind="static", now=now)
+    survivor, duplicate = people["de"], people["fr"]
+    lists.add_leads(vip, [duplicate.pk], by=org.marketer, now=now)
+    lists.add_leads(both, [survivor.pk, duplicate.pk], by=org.marketer, now=now)
+
+    record = merge_leads(survivor, duplicate, by=org.marketer, now=now)
+
+    assert emails(lists.members(vip, viewer=org.marketer)) == ["de@x.io"]
+    assert emails(lists.members(both, viewer=org.marketer)) == ["de@x.io"]
+    undo_merge(record, by=org.marketer, now=now)
+    assert emails(lists.members(vip, viewer=org.marketer)) == ["fr@x.io"]
+    assert emails(lists.members(both, viewer=org.marketer)) == ["de@x.io", "fr@x.io"]
