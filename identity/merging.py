@@ -30,8 +30,8 @@ from leads.errors import FieldError
 from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
-from nurture import services as nurture_services
 from nurture import lists as nurture_lists
+from nurture import services as nurture_services
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
 from routing import services as routing_services
