@@ -30,6 +30,7 @@ from leads.errors import FieldError
 from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
+from nurture import lists as nurture_lists
 from nurture import services as nurture_services
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
@@ -64,6 +65,7 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     users_services,
     routing_services,
     nurture_services,
+    nurture_lists,
 )
 # Every table of a lead's history by that name, for the merge screen's counts.
 HISTORY: dict[str, type[models.Model]] = {

@@ -201,11 +201,14 @@ LEADLOOP_SWEEPS = [
     "routing.escalation.run_due",
     "followup.services.run_due",
     "users.services.send_notification_emails",
+    # Smart lists follow their leads (and engagement windows move with time).
+    "nurture.lists.run_due",
     # The marketing outbox: due messages sent (cap, quiet hours, domain rates kept).
     "nurture.services.run_due",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
     "outgoing_webhooks.services.run_due",
 ]
+LISTS_SWEEP_SECONDS = int(os.environ.get("LISTS_SWEEP_SECONDS", "300"))
 WEBHOOK_SWEEP_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "30"))
 AVAILABILITY_SWEEP_SECONDS = int(os.environ.get("AVAILABILITY_SWEEP_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
@@ -260,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "capture.tasks.clean_up_capture_task",
         "schedule": CLEAN_UP_SWEEP_SECONDS,
         "options": {"expires": CLEAN_UP_SWEEP_SECONDS},
+    },
+    # Smart lists recomputed: members joined and left since the last sweep.
+    "lists-sweep": {
+        "task": "nurture.tasks.refresh_lists_task",
+        "schedule": LISTS_SWEEP_SECONDS,
+        "options": {"expires": LISTS_SWEEP_SECONDS},
     },
 }
 # The marketing outbox (nurture): due messages claimed and sent.

@@ -30,3 +30,7 @@ class SuppressionAdmin(HistoryAdmin):
 @admin.register(MailboxMessage)
 class MailboxMessageAdmin(HistoryAdmin):
     list_display = ("subject", "mail_from", "received_at")
+
+
+# The lists' admin lives beside the lists' models.
+from . import admin_lists  # noqa: E402, F401

@@ -1,3 +1,5 @@
+"""Status sets of the nurture app."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -20,3 +22,10 @@ class MessageStatus(models.TextChoices):
 
 
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+class ListKind(models.TextChoices):
+    """A smart list's members follow its filters; a static list's are put in by hand."""
+
+    SMART = "smart", "Smart (filters)"
+    STATIC = "static", "Static (added by hand)"

@@ -1,5 +1,5 @@
 """Email templates, the outbox (one row per message), suppressed addresses and the
-mailbox of the local SMTP server `make run` starts."""
+mailbox of the local SMTP server `make run` starts; lists of leads (`models_lists`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import PENDING, MessageStatus, Purpose
+from .models_lists import LeadList, ListMember
 
 
 class EmailTemplate(models.Model):
@@ -98,3 +99,13 @@ class MailboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+__all__ = [
+    "EmailTemplate",
+    "LeadList",
+    "ListMember",
+    "MailboxMessage",
+    "Message",
+    "Suppression",
+]

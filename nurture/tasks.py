@@ -3,10 +3,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import lists, services
 
 
 @shared_task
 def send_due_email_task() -> int:
     """The outbox sweep on beat's schedule."""
     return services.run_due(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def refresh_lists_task() -> int:
+    """The lists sweep on beat's schedule."""
+    return lists.run_due(now=timezone.now())

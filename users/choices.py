@@ -49,6 +49,7 @@ class Capability(models.TextChoices):
     MANAGE_CADENCES = "manage_cadences", "Edit cadences, their rules and minimum attempts"
     EDIT_SCORING = "edit_scoring", "Edit the scoring model and restore its versions"
     SEND_EMAIL = "send_email", "Write email templates, test-send them, read the outbox and mailbox"
+    MANAGE_LISTS = "manage_lists", "Create, refresh and fill lists of leads"
 
 
 class NotificationKind(models.TextChoices):

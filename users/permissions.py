@@ -106,6 +106,9 @@ ROLES: dict[str, frozenset[str]] = {
     # Marketing email (templates, test sends, the outbox and the local mailbox) is
     # marketing's voice.
     Capability.SEND_EMAIL: MARKETING,
+    # Lists feed nurture programs and bulk actions: marketing's tools. Everyone sees the
+    # members of a list within the leads they may see.
+    Capability.MANAGE_LISTS: MARKETING,
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from analytics.followup import AGE_BUCKETS, ATTEMPT_BUCKETS, FIGURE_LABELS
@@ -19,6 +19,7 @@ from leads.choices import Segment, Stage
 from leads.lifecycle import FUNNEL
 from leads.models import Campaign, Lead
 from leads.queries import reached_stage
+from nurture.models import LeadList, ListMember
 from users.choices import Role
 from users.models import User
 
@@ -118,6 +119,11 @@ class LeadFilterForm(ArrivalPeriodForm):
         super().__init__(*args, **kwargs)
         self.viewer = viewer
         self.fields["owner"].choices = owner_choices(viewer)  # type: ignore[attr-defined]
+        # The members of a list (nurture.lists), among the leads the viewer sees. Set here:
+        # a class attribute named `list` would hide the builtin in the class body.
+        self.fields["list"] = forms.ModelChoiceField(
+            queryset=LeadList.objects.order_by("name"), required=False, empty_label="Any list"
+        )
         self.search_was_cut = False
         # A number typed without its country code is read in the viewer's team's countries.
         self.countries = [str(c) for c in viewer.team.countries] if viewer.team else []
@@ -165,6 +171,10 @@ class LeadFilterForm(ArrivalPeriodForm):
         if data["campaign"] is not None:
             # One membership per campaign and lead: this join never repeats a lead.
             leads = leads.filter(memberships__campaign=data["campaign"])
+        if data["list"] is not None:
+            leads = leads.filter(
+                Exists(ListMember.objects.filter(lead_list=data["list"], lead_id=OuterRef("pk")))
+            )
         if data["followup"]:
             leads = leads.filter(pk__in=self._followup_ids(data))
         return leads

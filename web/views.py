@@ -41,6 +41,8 @@ from leads.exports import lead_rows
 from leads.models import Lead
 from leads.queries import last_stage_change
 from leads.timeline import TimelineEntry
+from nurture.choices import ListKind
+from nurture.models import LeadList
 from qualify import queries as qualify_queries
 from routing.rulebook import explain_lead
 from users.access import is_read_only, reassign_targets, visible_leads
@@ -167,7 +169,17 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(
         leads.select_related("owner", "team", "account", "first_campaign"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "total": page.paginator.count}
+    context = {
+        "form": form,
+        "page": page,
+        "total": page.paginator.count,
+        # Bulk actions: marketing puts ticked leads into (or out of) a static list.
+        "static_lists": (
+            list(LeadList.objects.filter(kind=ListKind.STATIC).order_by("name"))
+            if may(_user(request), Capability.MANAGE_LISTS)
+            else []
+        ),
+    }
     template = "web/lead_list.html#results" if request.htmx else "web/lead_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from leadloop.settings import mailer_from_url
+from leads.models import Lead
+from qualify.models import Event
 
 
 class Sink:
@@ -49,3 +52,24 @@ def sink(settings: Any) -> Iterator[Sink]:
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def add_lead(org: Any, now: datetime) -> Callable[..., Lead]:
+    def make(email: str, **fields: Any) -> Lead:
+        fields.setdefault("stage_changed_at", now)
+        fields.setdefault("arrived_at", now)
+        return Lead.objects.create(email=email, **fields)
+
+    return make
+
+
+@pytest.fixture
+def add_event(now: datetime) -> Callable[..., Event]:
+    def make(lead: Lead, kind: str, days_ago: float = 0, **properties: Any) -> Event:
+        at = now - timedelta(days=days_ago)
+        return Event.objects.create(
+            lead=lead, kind=kind, occurred_at=at, received_at=at, properties=properties
+        )
+
+    return make
