@@ -16,12 +16,11 @@ from ninja import Field, Query, Router, Schema, Status
 
 from analytics.services import funnel_report
 from api.common import (
-    REPLAY_HEADER,
     InputSchema,
     Outcome,
     api_user,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from leads.choices import Channel
@@ -157,12 +156,9 @@ def post_campaign(
         )
 
     body = payload.model_dump(mode="json")
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
 
 
 @router.patch(

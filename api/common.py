@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from ninja import Field, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Schema, Status
 from ninja.params.functions import Header
 from pydantic import ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
@@ -158,3 +158,23 @@ def _replay(stored: IdempotencyKey, digest: str) -> tuple[int, dict[str, Any], b
             " send a new key for a new request",
         )
     return stored.status_code, dict(stored.response), True
+
+
+def idempotent_answer(
+    request: HttpRequest,
+    response: HttpResponse,
+    *,
+    user: User,
+    key: str | None,
+    body: Any,
+    now: datetime,
+    work: Callable[[], Outcome],
+) -> Status[Any]:
+    """`idempotent` as an endpoint answers it: the status and body, with the
+    Idempotent-Replayed header when a retry got the stored answer."""
+    status, answer, replayed = idempotent(
+        request, user=user, key=key, body=body, now=now, work=work
+    )
+    if replayed:
+        response[REPLAY_HEADER] = "true"
+    return Status(status, answer)

@@ -11,13 +11,12 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from api.common import (
-    REPLAY_HEADER,
     InputSchema,
     Outcome,
     RowId,
     api_user,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError, FieldErrorOut
 from capture.services import EventInput, EventOutcome, record_events
@@ -126,14 +125,12 @@ def create_events(
         )
         return 200, answer.model_dump(mode="json")
 
-    status, answer, replayed = idempotent(
+    return idempotent_answer(
         request,
+        response,
         user=user,
         key=idempotency_key,
         body=payload.model_dump(mode="json"),
         now=now,
         work=work,
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)

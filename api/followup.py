@@ -18,13 +18,12 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from api.common import (
-    REPLAY_HEADER,
     InputSchema,
     Outcome,
     api_user,
     get_visible_lead,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES
 from api.leads import (
@@ -148,12 +147,9 @@ def create_touch(
         return 201, answer.model_dump(mode="json")
 
     body = {"lead_id": lead_id, **payload.model_dump(mode="json", exclude_unset=True)}
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
 
 
 @router.post(
@@ -197,12 +193,9 @@ def create_transition(
         return 200, answer.model_dump(mode="json")
 
     body = {"lead_id": lead_id, **payload.model_dump(mode="json", exclude_unset=True)}
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
 
 
 class ReassignmentIn(InputSchema):
@@ -248,9 +241,6 @@ def create_reassignment(
         return 200, answer.model_dump(mode="json")
 
     body = {"lead_id": lead_id, **payload.model_dump(mode="json", exclude_unset=True)}
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)

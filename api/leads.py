@@ -17,7 +17,6 @@ from pydantic_core import PydanticCustomError
 
 from api.common import (
     MAX_ID,
-    REPLAY_HEADER,
     CleanInput,
     InputSchema,
     Outcome,
@@ -25,7 +24,7 @@ from api.common import (
     api_user,
     get_visible_lead,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from capture.choices import Submitter
@@ -581,12 +580,9 @@ def create_lead(
         )
         return (201 if result.created else 200), answer.model_dump(mode="json")
 
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
 
 
 @router.get(

@@ -13,13 +13,12 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from api.common import (
-    REPLAY_HEADER,
     InputSchema,
     Outcome,
     RowId,
     api_user,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from api.leads import LeadPageOut, lead_summary
@@ -159,13 +158,15 @@ def post_list(
         )
         return 201, ListOut.model_validate(_detail(user, made.pk)).model_dump(mode="json")
 
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=payload.model_dump(mode="json"), now=now,
+    return idempotent_answer(
+        request,
+        response,
+        user=user,
+        key=idempotency_key,
+        body=payload.model_dump(mode="json"),
+        now=now,
         work=work,
-    )  # fmt: skip
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
+    )
 
 
 @router.patch(

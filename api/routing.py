@@ -14,14 +14,13 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from api.common import (
-    REPLAY_HEADER,
     InputSchema,
     Outcome,
     RowId,
     api_user,
     get_visible_lead,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from leads.models import Lead
@@ -188,13 +187,15 @@ def post_rule(
         rule = create_rule(by=user, now=now, **values)
         return 201, RuleOut.model_validate(rule_out(_rule(rule.pk))).model_dump(mode="json")
 
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=payload.model_dump(mode="json"), now=now,
+    return idempotent_answer(
+        request,
+        response,
+        user=user,
+        key=idempotency_key,
+        body=payload.model_dump(mode="json"),
+        now=now,
         work=work,
-    )  # fmt: skip
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
+    )
 
 
 @router.patch(

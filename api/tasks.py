@@ -13,13 +13,12 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from api.common import (
-    REPLAY_HEADER,
     CleanInput,
     InputSchema,
     Outcome,
     api_user,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from followup.actions import work_task
@@ -199,9 +198,6 @@ def complete_task(
         return 200, answer.model_dump(mode="json")
 
     body = {"task_id": task_id, **payload.model_dump(mode="json", exclude_unset=True)}
-    status, answer, replayed = idempotent(
-        request, user=user, key=idempotency_key, body=body, now=now, work=work
+    return idempotent_answer(
+        request, response, user=user, key=idempotency_key, body=body, now=now, work=work
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)

@@ -12,13 +12,12 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from api.common import (
-    REPLAY_HEADER,
     CleanInput,
     InputSchema,
     Outcome,
     api_user,
     idempotency_key_header,
-    idempotent,
+    idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
 from outgoing_webhooks.choices import DeliveryStatus, EventType
@@ -170,17 +169,15 @@ def post_subscription(
         answer = subscription_out(subscription) | {"secret": subscription.secret}
         return 201, SubscriptionWithSecretOut.model_validate(answer).model_dump(mode="json")
 
-    status, answer, replayed = idempotent(
+    return idempotent_answer(
         request,
+        response,
         user=user,
         key=idempotency_key,
         body=payload.model_dump(mode="json"),
         now=now,
         work=work,
     )
-    if replayed:
-        response[REPLAY_HEADER] = "true"
-    return Status(status, answer)
 
 
 @router.get(
