@@ -51,6 +51,9 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Set by the tracking endpoints (open pixel, click redirect) the first time each happens.
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
     # Stable across attempts: a resend after a crash is recognisable as the same message.
     message_id = models.CharField("Message-ID", max_length=200, unique=True)
 
