@@ -29,6 +29,7 @@ from leads.sql import in_list, is_postgres
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment
+from routing.rules import SlaPlan
 from routing.services import (
     Handover,
     Routable,
@@ -36,6 +37,7 @@ from routing.services import (
     record_assignments,
     route_leads,
 )
+from routing.sla import schedule_ladders
 
 from .pipeline import EXISTING_COLUMNS
 
@@ -328,10 +330,10 @@ class AccountBook:
 
 # The lead's columns the routing rules read, as the import's frame has them (routing.router
 # .lead_facts names the same fields for one lead). Not in an import's frame, so empty
-# for the rules there: the grade (imports do not grade), account.name,
-# account.industry, and campaigns other than the import's own.
+# for the rules there: account.name, account.industry, and campaigns other than the
+# import's own.
 ROUTING_FACTS = (
-    "segment", "score", "fit_score", "industry", "employees", "title", "company_name",
+    "segment", "grade", "score", "fit_score", "industry", "employees", "title", "company_name",
     "source", "authority", "timeline", "budget", "email", "custom_fields", "is_marquee",
     "account.domain", "account.employees",
 )  # fmt: skip
@@ -347,7 +349,7 @@ def _facts(row: dict[str, Any], campaign: str | None) -> dict[str, Any]:
     return {
         **{name: row.get(name) for name in ROUTING_FACTS if name in row},
         "country": row.get("country") or "",
-        "grade": "",
+        "grade": row.get("grade") or "",
         "campaign": [campaign] if campaign else [],
         "email_domain": (row.get("email") or "").rpartition("@")[2],
         "account.is_marquee": row.get("is_marquee"),
@@ -364,8 +366,10 @@ def assign_in_bulk(
     ROUTING_FACTS the frame has (and `campaign`, the import's), the country's team.
 
     `leads` has: id, team_id (own), country, owner_id, owner_team_id, owner_is_active
-    (of its account), and any of ROUTING_FACTS. Returns id, team_id, owner_id,
-    sla_due_at, how (AssignedHow), rule_id, rule_name."""
+    (of its account), and any of ROUTING_FACTS (grade, segment and is_marquee also pick
+    each lead's SLA policy). Returns id, team_id, owner_id, sla_due_at, how (AssignedHow),
+    rule_id, rule_name, and the clock's ladder: policy_name, remind_at, reassign_at,
+    recycle_at (record_routed schedules its rungs)."""
     schema = {
         "id": pl.Int64(),
         "team_id": pl.Int64(),
@@ -374,6 +378,7 @@ def assign_in_bulk(
         "how": pl.String(),
         "rule_id": pl.Int64(),
         "rule_name": pl.String(),
+        **LADDER_SCHEMA,
     }
     with_rules = has_active_rules()
     routes = route_leads(
@@ -386,6 +391,9 @@ def assign_in_bulk(
                 row["owner_team_id"],
                 bool(row["owner_is_active"]),
                 facts=_facts(row, campaign) if with_rules else None,
+                grade=row.get("grade") or "",
+                segment=row.get("segment") or "",
+                is_marquee=bool(row.get("is_marquee")),
             )
             for row in leads.iter_rows(named=True)
         ],
@@ -393,7 +401,16 @@ def assign_in_bulk(
     )
     return pl.DataFrame(
         [
-            (lead_id, r.team_id, r.owner_id, r.sla_due_at, str(r.how), r.rule_id, r.rule_name)
+            (
+                lead_id,
+                r.team_id,
+                r.owner_id,
+                r.sla_due_at,
+                str(r.how),
+                r.rule_id,
+                r.rule_name,
+                *(_ladder(r.plan) if r.plan is not None else (None, None, None, None)),
+            )
             for lead_id, r in routes.items()
         ],
         schema=schema,
@@ -401,10 +418,39 @@ def assign_in_bulk(
     )
 
 
+LADDER_SCHEMA = {
+    "policy_name": pl.String(),
+    "remind_at": pl.Datetime("us", "UTC"),
+    "reassign_at": pl.Datetime("us", "UTC"),
+    "recycle_at": pl.Datetime("us", "UTC"),
+}
+
+
+def _ladder(plan: SlaPlan) -> tuple[str, datetime | None, datetime | None, datetime | None]:
+    return plan.policy_name, plan.remind_at, plan.reassign_at, plan.recycle_at
+
+
 def record_routed(leads: pl.DataFrame, *, now: datetime) -> int:
     """The history of the leads assign_in_bulk routed, written by routing (one INSERT per
-    batch). `leads` has: id, from_owner_id, from_team_id (None for a new lead), to_owner_id,
-    to_team_id, how, and (if a rule decided) rule_id, rule_name."""
+    batch), and the rungs of their SLA ladders (reminder, reassignment, hand-back), as a
+    lead routed alone gets them. `leads` has: id, from_owner_id, from_team_id (None for a
+    new lead), to_owner_id, to_team_id, how, sla_due_at, the ladder's columns
+    (LADDER_SCHEMA), and (if a rule decided) rule_id, rule_name."""
+    if "policy_name" in leads.columns:
+        schedule_ladders(
+            {
+                row["id"]: SlaPlan(
+                    row["policy_name"],
+                    row["sla_due_at"],
+                    row["remind_at"],
+                    row["reassign_at"],
+                    row["recycle_at"],
+                )
+                for row in leads.filter(
+                    pl.col("to_team_id").is_not_null() & pl.col("sla_due_at").is_not_null()
+                ).iter_rows(named=True)
+            }
+        )
     columns = ("id", "to_owner_id", "to_team_id", "how", "from_owner_id", "from_team_id")
     extra = [c for c in ("rule_id", "rule_name") if c in leads.columns]
     handovers = (

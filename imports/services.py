@@ -572,6 +572,7 @@ def _apply_chunk(
             pl.col("how").alias("__how"),
             pl.col("rule_id").alias("__rule_id"),
             pl.col("rule_name").alias("__rule_name"),
+            *[pl.col(c).alias(f"__{c}") for c in apply.LADDER_SCHEMA],
             pl.lit(1).alias("__assigned"),
         ),
         on=LEAD_ID,
@@ -713,6 +714,8 @@ def _write(
             pl.col("__how").alias("how"),
             pl.col("__rule_id").alias("rule_id"),
             pl.col("__rule_name").alias("rule_name"),
+            pl.col("__sla").alias("sla_due_at"),
+            *[pl.col(f"__{c}").alias(c) for c in apply.LADDER_SCHEMA],
         ),
         now=now,
     )

@@ -24,13 +24,17 @@ from users.services import Message, notify, notify_assigned, notify_many
 from .choices import AssignedHow, SlaStepKind, SlaStepOutcome
 from .models import Assignment, RoutingRule, SlaStep
 from .router import Decision, Router, lead_facts
-from .rules import (
-    BusinessCalendar,
-    business_hours_between,
-)
+from .rules import BusinessCalendar, SlaPlan, business_hours_between
 from .signals import lead_assigned
+from .sla import (
+    Profile,
+    default_deadlines,
+    plan_for_lead,
+    plans_for_leads,
+    plans_for_profiles,
+    schedule_ladders,
+)
 from .sla import calendar_of as calendar_of  # the team's calendar, read from here too
-from .sla import default_deadlines, plan_for_lead, plans_for_leads, schedule_ladders
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +267,10 @@ class Routable:
     owner_team_id: int | None
     owner_is_active: bool
     facts: Mapping[str, Any] | None = None
+    # What picks its SLA policy (routing.sla.Profile): unknown, the team's catch-all.
+    grade: str = ""
+    segment: str = ""
+    is_marquee: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,6 +281,8 @@ class Route:
     how: AssignedHow
     rule_id: int | None = None
     rule_name: str = ""
+    # The clock's whole ladder (its deadline is sla_due_at); None without a team.
+    plan: SlaPlan | None = None
 
 
 def decide_for(router: Router, lead: Lead) -> Decision:
@@ -311,16 +321,25 @@ def route_leads(
     router = router or Router(now=now, lock=True, preload=True)
     decisions = {lead.lead_id: decide_routable(router, lead) for lead in leads}
     router.save_pointers()
-    deadlines = default_deadlines(list(router.teams.values()), now)
+    # Each lead's clock from its team's policy for its grade, segment and account.
+    plans = plans_for_profiles(
+        {
+            lead.lead_id: Profile(team_id, lead.grade, lead.segment, lead.is_marquee)
+            for lead in leads
+            if (team_id := decisions[lead.lead_id].team_id) is not None
+        },
+        now=now,
+    )
     alert_queued([(lead_id, d.team_id) for lead_id, d in decisions.items() if d.alert], now=now)
     return {
         lead_id: Route(
             d.team_id,
             d.owner_id,
-            deadlines[d.team_id] if d.team_id is not None else None,
+            plans[lead_id].due_at if lead_id in plans else None,
             d.how,
             d.rule_id,
             d.rule_name,
+            plan=plans.get(lead_id),
         )
         for lead_id, d in decisions.items()
     }
@@ -443,6 +462,9 @@ def routable_of(lead: Lead, facts: Mapping[str, Any] | None = None) -> Routable:
         owner_team_id=owner.team_id if owner else None,
         owner_is_active=bool(owner and owner.is_active),
         facts=facts,
+        grade=lead.grade,
+        segment=lead.segment,
+        is_marquee=bool(lead.account_id and lead.account and lead.account.is_marquee),
     )
 
 

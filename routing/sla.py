@@ -5,6 +5,7 @@ team's managers and admins. The sweep that acts on the rungs is `routing.escalat
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -87,33 +88,60 @@ def plan_for_lead(lead: Lead, team: Team, *, now: datetime) -> SlaPlan:
     return plan_sla(policy, now, calendar_of(team))
 
 
-def plans_for_leads(
-    leads: Iterable[Lead], team_of: Mapping[int, int | None], *, now: datetime
-) -> dict[int, SlaPlan]:
-    """`plan_for_lead` for many leads (their accounts loaded), `team_of` giving each
-    lead's team id: the teams' policies read once, each (team, policy) planned once."""
-    leads = [lead for lead in leads if team_of.get(lead.pk) is not None]
-    team_ids = [team_id for lead in leads if (team_id := team_of[lead.pk]) is not None]
-    teams = {team.pk: team for team in Team.objects.filter(pk__in=team_ids)}
+@dataclass(frozen=True)
+class Profile:
+    """What picks a lead's SLA policy in a team: the team, the lead's grade and segment,
+    and whether its account is marquee."""
+
+    team_id: int
+    grade: str = ""
+    segment: str = ""
+    is_marquee: bool = False
+
+
+def plans_for_profiles(profiles: Mapping[int, Profile], *, now: datetime) -> dict[int, SlaPlan]:
+    """The clock each lead (lead id -> Profile) gets from `now`: the teams' policies read
+    once, each (team, policy) planned once. The bulk paths (imports) use it as well as
+    `plans_for_leads`, so an imported grade-A lead gets the same clock and ladder as one
+    that came in through a form."""
+    teams = {
+        team.pk: team for team in Team.objects.filter(pk__in={p.team_id for p in profiles.values()})
+    }
     rules = team_policies(teams)
     calendars = {team_id: calendar_of(team) for team_id, team in teams.items()}
     cache: dict[tuple[int, str], SlaPlan] = {}
     plans: dict[int, SlaPlan] = {}
-    for lead in leads:
-        team_id = team_of[lead.pk]
-        assert team_id is not None
+    for lead_id, profile in profiles.items():
+        team = teams.get(profile.team_id)
+        if team is None:
+            continue
         policy = policy_for(
-            teams[team_id],
-            rules.get(team_id, []),
-            grade=lead.grade,
-            segment=lead.segment,
-            is_marquee=_is_marquee(lead),
+            team,
+            rules.get(team.pk, []),
+            grade=profile.grade,
+            segment=profile.segment,
+            is_marquee=profile.is_marquee,
         )
-        key = (team_id, policy.name)
+        key = (team.pk, policy.name)
         if key not in cache:
-            cache[key] = plan_sla(policy, now, calendars[team_id])
-        plans[lead.pk] = cache[key]
+            cache[key] = plan_sla(policy, now, calendars[team.pk])
+        plans[lead_id] = cache[key]
     return plans
+
+
+def plans_for_leads(
+    leads: Iterable[Lead], team_of: Mapping[int, int | None], *, now: datetime
+) -> dict[int, SlaPlan]:
+    """`plan_for_lead` for many leads (their accounts loaded), `team_of` giving each
+    lead's team id."""
+    return plans_for_profiles(
+        {
+            lead.pk: Profile(team_id, lead.grade, lead.segment, _is_marquee(lead))
+            for lead in leads
+            if (team_id := team_of.get(lead.pk)) is not None
+        },
+        now=now,
+    )
 
 
 def schedule_ladders(plans: Mapping[int, SlaPlan]) -> int:
