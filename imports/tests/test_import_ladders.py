@@ -4,7 +4,7 @@ through a form gets: its policy is picked by its grade and account, and the rung
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,14 @@ from routing.sla import create_sla_policy
 FILE_HOT = "dm,20000,now,replace it"
 
 
-def ladder_of(lead: Lead) -> list[tuple[str, Any]]:
+def since_assigned(lead: Lead, when: datetime | None) -> timedelta:
+    assert when is not None and lead.assigned_at is not None
+    return when - lead.assigned_at
+
+
+def ladder_of(lead: Lead) -> list[tuple[str, timedelta]]:
     return sorted(
-        (step.kind, step.due_at - lead.assigned_at)
+        (step.kind, since_assigned(lead, step.due_at))
         for step in SlaStep.objects.filter(lead=lead, done_at__isnull=True)
     )
 
@@ -51,7 +56,7 @@ def test_imported_leads_get_their_grades_clock_and_ladder(
     assert [kind for kind, _ in expected] == ["reassign", "recycle", "remind"]
     for lead in imported:
         assert lead.owner_id is not None
-        assert lead.sla_due_at - lead.assigned_at == (
-            through_a_form.sla_due_at - through_a_form.assigned_at
+        assert since_assigned(lead, lead.sla_due_at) == since_assigned(
+            through_a_form, through_a_form.sla_due_at
         )
         assert ladder_of(lead) == expected
