@@ -109,23 +109,30 @@ def plans_for_profiles(profiles: Mapping[int, Profile], *, now: datetime) -> dic
     }
     rules = team_policies(teams)
     calendars = {team_id: calendar_of(team) for team_id, team in teams.items()}
-    cache: dict[tuple[int, str], SlaPlan] = {}
+    # Profiles repeat (a team, four grades, a few segments): each is planned once.
+    by_profile: dict[Profile, SlaPlan | None] = {}
     plans: dict[int, SlaPlan] = {}
     for lead_id, profile in profiles.items():
-        team = teams.get(profile.team_id)
-        if team is None:
-            continue
-        policy = policy_for(
-            team,
-            rules.get(team.pk, []),
-            grade=profile.grade,
-            segment=profile.segment,
-            is_marquee=profile.is_marquee,
-        )
-        key = (team.pk, policy.name)
-        if key not in cache:
-            cache[key] = plan_sla(policy, now, calendars[team.pk])
-        plans[lead_id] = cache[key]
+        if profile not in by_profile:
+            team = teams.get(profile.team_id)
+            by_profile[profile] = (
+                None
+                if team is None
+                else plan_sla(
+                    policy_for(
+                        team,
+                        rules.get(team.pk, []),
+                        grade=profile.grade,
+                        segment=profile.segment,
+                        is_marquee=profile.is_marquee,
+                    ),
+                    now,
+                    calendars[team.pk],
+                )
+            )
+        plan = by_profile[profile]
+        if plan is not None:
+            plans[lead_id] = plan
     return plans
 
 
