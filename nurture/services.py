@@ -30,10 +30,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import models, transaction
 from django.db.models import Count, F, Min, QuerySet
 from email_validator import EmailNotValidError, validate_email
@@ -45,7 +47,7 @@ from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
-from . import rules
+from . import rules, tracking
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
 from .rendering import MERGE_FIELDS as MERGE_FIELDS
@@ -167,20 +169,32 @@ def queue_message(
         raise FieldError("email", "the lead has no email address")
     context = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
     rendered = render(template, context)
-    return Message.objects.create(
-        lead=lead,
-        template=template,
-        program_step=program_step,
-        purpose=purpose,
-        to_address=address,
-        to_domain=address.rsplit("@", 1)[-1].lower(),
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        next_attempt_at=send_after or now,
-        created_at=now,
-        message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
-    )
+    # The tracking links name the message: the row first, then its bodies and bytes, in
+    # one transaction (nobody ever sees a message without them).
+    with transaction.atomic():
+        message = Message.objects.create(
+            lead=lead,
+            template=template,
+            program_step=program_step,
+            purpose=purpose,
+            to_address=address,
+            to_domain=address.rsplit("@", 1)[-1].lower(),
+            subject=rendered.subject,
+            next_attempt_at=send_after or now,
+            created_at=now,
+            message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
+        )
+        _finish(message, rendered)
+        message.save(update_fields=["text_body", "html_body", "raw"])
+    return message
+
+
+def _finish(message: Message, rendered: Rendered) -> None:
+    """Links tracked, the footer added to both parts, the MIME bytes built (the message
+    has its primary key)."""
+    message.text_body = tracking.track_text(rendered.text, message.pk) if rendered.text else ""
+    message.html_body = tracking.track_html(rendered.html, message.pk) if rendered.html else ""
+    message.raw = tracking.build_raw(message, sender=settings.DEFAULT_FROM_EMAIL)
 
 
 def _check_address(value: Any, *, field: str) -> str:
@@ -362,51 +376,86 @@ def _wait(
     return None
 
 
+# Sent messages are marked in groups of this many: one UPDATE per group, not per message.
+MARK_EVERY = 50
+
+
 def _send(messages: list[Message], *, now: datetime) -> int:
-    """Send claimed messages over one connection; each is marked as it goes."""
-    sent = 0
-    connection = mailers.default  # a new backend instance, its own connection
+    """Send claimed messages over one connection. A message counts as sent only once the
+    server has accepted it (its "250"); the accepted ones are marked in groups of
+    MARK_EVERY, and before any failure is handled. A worker killed between a send and its
+    group's mark leaves that group's tail `sending`: after the lease it is resent with
+    the same Message-ID (or, if the local mailbox has it, only marked)."""
+    backend = mailers.default  # a new backend instance, its own connection
     try:
-        connection.open()
+        backend.open()
     except (OSError, smtplib.SMTPException) as error:
         for message in messages:
             _failed(message, error, now=now)
         return 0
+    # Django's SMTP backend: hand the stored bytes to its smtplib connection. Any other
+    # backend (a provider's through anymail, console, locmem) gets an EmailMessage.
+    smtp = backend.connection if isinstance(backend, SmtpBackend) else None
+    envelope_from = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+    date = tracking.date_header(now)
+    accepted: list[int] = []
+    sent = 0
     try:
-        for message in messages:
-            email = EmailMultiAlternatives(
-                message.subject,
-                message.text_body,
-                settings.DEFAULT_FROM_EMAIL,
-                [message.to_address],
-                headers={"Message-ID": message.message_id},
-            )
-            if message.html_body:
-                email.attach_alternative(message.html_body, "text/html")
+        for position, message in enumerate(messages):
             try:
-                connection.send_messages([email])
+                if smtp is not None and message.raw:
+                    smtp.sendmail(envelope_from, [message.to_address], date + bytes(message.raw))
+                else:
+                    backend.send_messages([_email_of(message)])
             except (OSError, smtplib.SMTPException) as error:
+                _mark_sent(accepted, now=now)
+                accepted = []
                 _failed(message, error, now=now)
                 gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
                     error, smtplib.SMTPException
                 )
                 if gone:
                     # The connection is gone: the rest wait for the next sweep's claim.
-                    rest = messages[messages.index(message) + 1 :]
-                    for other in rest:
+                    for other in messages[position + 1 :]:
                         _failed(other, error, now=now)
                     break
+                if isinstance(error, smtplib.SMTPRecipientsRefused) and smtp is not None:
+                    # smtplib leaves the refused transaction open: reset it for the next.
+                    smtp.rset()
                 continue
-            Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-                status=MessageStatus.SENT, sent_at=now, last_error=""
-            )
+            accepted.append(message.pk)
             sent += 1
+            if len(accepted) >= MARK_EVERY:
+                _mark_sent(accepted, now=now)
+                accepted = []
     finally:
+        _mark_sent(accepted, now=now)
         try:
-            connection.close()
+            backend.close()
         except Exception:  # closing a broken connection may fail too
             log.debug("closing the SMTP connection failed", exc_info=True)
     return sent
+
+
+def _mark_sent(pks: list[int], *, now: datetime) -> None:
+    if pks:
+        Message.objects.filter(pk__in=pks, status=MessageStatus.SENDING).update(
+            status=MessageStatus.SENT, sent_at=now, last_error=""
+        )
+
+
+def _email_of(message: Message) -> EmailMultiAlternatives:
+    """The message for a backend that takes Django EmailMessages (anymail's, console)."""
+    email = EmailMultiAlternatives(
+        message.subject,
+        message.text_body,
+        settings.DEFAULT_FROM_EMAIL,
+        [message.to_address],
+        headers=tracking.message_headers(message),
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email
 
 
 def _smtp_code(error: BaseException) -> int | None:

@@ -3,16 +3,18 @@ once across a dead worker, retries, suppression, the frequency cap and quiet hou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from leads.errors import FieldError
 from leads.models import Account, Lead
-from nurture import services
+from nurture import services, tokens
 from nurture.choices import MessageStatus, Purpose
 from nurture.models import EmailTemplate, Message, Suppression
 
@@ -64,7 +66,12 @@ def test_a_message_arrives_with_its_headers_and_merge_fields(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Hi Ann, Rita Rep here (Acme GmbH)." in text
     assert 'style="color: #123456' in html  # CSS inlined
-    assert "http://leads.example.test:8000/pricing/" in html
+    # The link is tracked: a click redirect whose token carries the page.
+    [href] = re.findall(r'href="(http://leads.example.test:8000/t/c/[^"]+)"', html)
+    assert tokens.read("click", unquote(href.rsplit("/", 1)[1])) == (
+        first.pk,
+        "http://leads.example.test:8000/pricing/",
+    )
     assert "Hi there" in by_to["x@acme.de"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     first.refresh_from_db()
     assert (first.status, first.sent_at, first.attempts) == (MessageStatus.SENT, now, 1)
