@@ -62,8 +62,9 @@ _WORDS = re.compile(r"(\s+)")
 # Quoted-printable: the raw message stays readable (the mailbox page, a provider's log).
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
-# The MIME classes' own policy, with the line ends SMTP wants (smtplib sends bytes as they are).
-_WIRE = compat32.clone(linesep="\r\n")
+# The MIME classes' own policy with the line ends SMTP wants (smtplib sends bytes as they
+# are), headers folded only past RFC 5322's 998 (List-Unsubscribe stays on one line).
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 
 
 # --- Links and footer, at queue time ------------------------------------------------------
@@ -336,9 +337,12 @@ def record_delivery_events(
         message = _message_of(report)
         address = (report.email or (message.to_address if message else "")).strip().lower()
         if not address:
-            outcomes.append(
-                DeliveryOutcome(index, "rejected", error="email: email or message_id is required")
+            error = (
+                f"message_id: no message {report.message_id.strip()!r}"
+                if report.message_id.strip()
+                else "email: email or message_id is required"
             )
+            outcomes.append(DeliveryOutcome(index, "rejected", error=error))
             continue
         at = report.at or now
         try:
