@@ -36,7 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Min, QuerySet
 from email_validator import EmailNotValidError, validate_email
 
@@ -162,31 +162,91 @@ def queue_message(
 ) -> Message:
     """Render `template` for `lead` and queue it (sent by `run_due` from `send_after`, or
     now). The address is the lead's unless given (test sends)."""
-    if purpose not in Purpose.values:
-        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+    _check_purpose(purpose)
     address = to_address or (lead.email if lead is not None else "") or ""
     if not address:
         raise FieldError("email", "the lead has no email address")
     context = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
     rendered = render(template, context)
-    # The tracking links name the message: the row first, then its bodies and bytes, in
-    # one transaction (nobody ever sees a message without them).
-    with transaction.atomic():
-        message = Message.objects.create(
-            lead=lead,
-            template=template,
-            program_step=program_step,
-            purpose=purpose,
-            to_address=address,
-            to_domain=address.rsplit("@", 1)[-1].lower(),
-            subject=rendered.subject,
-            next_attempt_at=send_after or now,
-            created_at=now,
-            message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
-        )
-        _finish(message, rendered)
-        message.save(update_fields=["text_body", "html_body", "raw"])
+    [message] = _queue(
+        [(lead, address, rendered)], template, purpose=purpose, now=now,
+        send_after=send_after, program_step=program_step,
+    )  # fmt: skip
     return message
+
+
+def queue_messages(
+    leads: Iterable[Lead],
+    template: EmailTemplate,
+    *,
+    purpose: str,
+    now: datetime,
+    send_after: datetime | None = None,
+    program_step: int | None = None,
+) -> list[Message]:
+    """`queue_message` for many leads at once (a program step or a stream reaching a batch
+    of due leads): one INSERT and one executemany UPDATE for all of them instead of a
+    transaction per lead. Leads without an email address are skipped."""
+    _check_purpose(purpose)
+    items = [
+        (lead, str(lead.email), render(template, lead_context(lead)))
+        for lead in leads
+        if lead.email
+    ]
+    return _queue(
+        items, template, purpose=purpose, now=now, send_after=send_after,
+        program_step=program_step,
+    )  # fmt: skip
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in Purpose.values:
+        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+
+
+def _queue(
+    items: list[tuple[Lead | None, str, Rendered]],
+    template: EmailTemplate,
+    *,
+    purpose: str,
+    now: datetime,
+    send_after: datetime | None,
+    program_step: int | None,
+) -> list[Message]:
+    """The rows, then their bodies and bytes: the tracking links name the message, so the
+    row comes first; both in one transaction (nobody ever sees a message without them)."""
+    if not items:
+        return []
+    with transaction.atomic():
+        messages = Message.objects.bulk_create(
+            [
+                Message(
+                    lead=lead,
+                    template=template,
+                    program_step=program_step,
+                    purpose=purpose,
+                    to_address=address,
+                    to_domain=address.rsplit("@", 1)[-1].lower(),
+                    subject=rendered.subject,
+                    next_attempt_at=send_after or now,
+                    created_at=now,
+                    message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
+                )
+                for lead, address, rendered in items
+            ],
+            batch_size=500,
+        )
+        for message, (_, _, rendered) in zip(messages, items, strict=True):
+            _finish(message, rendered)
+        # Only quoted names are formatted into the statement; the values are bound.
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(Message._meta.db_table)} SET {quote('text_body')} = %s,"
+                f" {quote('html_body')} = %s, {quote('raw')} = %s WHERE {quote('id')} = %s",
+                [(m.text_body, m.html_body, m.raw, m.pk) for m in messages],
+            )
+    return messages
 
 
 def _finish(message: Message, rendered: Rendered) -> None:
@@ -244,7 +304,12 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         if only is not None:
             due = due.filter(pk__in=only)
         candidates = list(
-            due.select_related("lead__team").order_by("next_attempt_at", "pk")[:batch_size]
+            # The lead's team's time zone is all the checks read of the lead (quiet hours).
+            # The bodies stay behind: the stored bytes are what goes (a backend without an
+            # SMTP connection loads them when it builds its message).
+            due.annotate(team_timezone=F("lead__team__timezone"))
+            .defer("text_body", "html_body")
+            .order_by("next_attempt_at", "pk")[:batch_size]
         )
         if not candidates:
             return plan, 0
@@ -265,22 +330,20 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         quiet = rules.parse_quiet_hours(settings.LEADLOOP_EMAIL_QUIET_HOURS)
         wanted: list[Message] = []
         for message in candidates:
-            # The claim: one conditional UPDATE, which only one worker sees change.
-            claim = Message.objects.filter(
-                pk=message.pk, status=message.status, next_attempt_at=message.next_attempt_at
-            )
             if message.message_id in delivered:
-                if claim.update(status=MessageStatus.SENT, sent_at=now, last_error=""):
+                if _claim_one(message).update(
+                    status=MessageStatus.SENT, sent_at=now, last_error=""
+                ):
                     plan.sent_already.append(message.pk)
                 continue
             if message.to_address.lower() in suppressed:
-                claim.update(
+                _claim_one(message).update(
                     status=MessageStatus.SUPPRESSED, last_error="the address is suppressed"
                 )
                 continue
             wait = _wait(message, now=now, history=history, domain_sent=domain_sent, quiet=quiet)
             if wait is not None:
-                claim.update(status=MessageStatus.QUEUED, next_attempt_at=wait)
+                _claim_one(message).update(status=MessageStatus.QUEUED, next_attempt_at=wait)
                 continue
             wanted.append(message)
             if message.purpose == Purpose.MARKETING and message.lead_id is not None:
@@ -288,6 +351,13 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
             domain_sent[message.to_domain] += 1
         plan.send = _take(wanted, now=now, lease=lease)
     return plan, len(candidates)
+
+
+def _claim_one(message: Message) -> QuerySet[Message]:
+    """The claim of one message: a conditional UPDATE, which only one worker sees change."""
+    return Message.objects.filter(
+        pk=message.pk, status=message.status, next_attempt_at=message.next_attempt_at
+    )
 
 
 def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Message]:
@@ -366,8 +436,7 @@ def _wait(
             )
             if release is not None:
                 return release
-        lead = message.lead
-        zone = lead.team.timezone if lead is not None and lead.team is not None else None
+        zone = getattr(message, "team_timezone", None)
         ends = rules.quiet_until(now, zone=zone or settings.LEADLOOP_EMAIL_TIMEZONE, quiet=quiet)
         if ends is not None:
             return ends
