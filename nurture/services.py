@@ -188,7 +188,7 @@ def queue_messages(
     of due leads): one INSERT and one executemany UPDATE for all of them instead of a
     transaction per lead. Leads without an email address are skipped."""
     _check_purpose(purpose)
-    items = [
+    items: list[tuple[Lead | None, str, Rendered]] = [
         (lead, str(lead.email), render(template, lead_context(lead)))
         for lead in leads
         if lead.email
@@ -244,7 +244,7 @@ def _queue(
             cursor.executemany(
                 f"UPDATE {quote(Message._meta.db_table)} SET {quote('text_body')} = %s,"
                 f" {quote('html_body')} = %s, {quote('raw')} = %s WHERE {quote('id')} = %s",
-                [(m.text_body, m.html_body, m.raw, m.pk) for m in messages],
+                [(m.text_body, m.html_body, bytes(m.raw), m.pk) for m in messages],
             )
     return messages
 
@@ -391,7 +391,7 @@ def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Mes
     return taken
 
 
-def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, list[datetime]]:
+def _recent_marketing(candidates: Sequence[Message], *, now: datetime) -> dict[int, list[datetime]]:
     leads = {m.lead_id for m in candidates if m.purpose == Purpose.MARKETING and m.lead_id}
     history: dict[int, list[datetime]] = defaultdict(list)
     if leads:
@@ -405,7 +405,7 @@ def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, 
     return history
 
 
-def _recent_by_domain(candidates: list[Message], *, now: datetime) -> dict[str, int]:
+def _recent_by_domain(candidates: Sequence[Message], *, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     rows = (
         Message.objects.filter(
