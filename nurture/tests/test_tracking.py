@@ -5,6 +5,7 @@ mail client calls them, and the click that makes a lead sales-ready and routed a
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -26,6 +27,12 @@ from qualify.models import Event
 from qualify.services import save_model
 
 BASE = "http://leads.example.test:8000"
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_but_where_tested(settings: Any) -> None:
+    # The counter lives in the cache (Redis on CI, shared by every test of the minute).
+    settings.LEADLOOP_TRACKING_RATE_PER_MINUTE = 10**6
 
 
 @pytest.fixture
@@ -246,17 +253,24 @@ def test_past_the_rate_limit_the_pixel_and_redirect_still_answer_and_record_noth
     settings.LEADLOOP_TRACKING_RATE_PER_MINUTE = 2
     lead = Lead.objects.create(email="ann@acme.de", arrived_at=now, stage_changed_at=now)
     message = queued(lead, template, now)
-    client.get("/t/o/garbage.gif")
-    client.get("/t/o/garbage.gif")
+    # An address of its own: the count starts at zero whatever else ran this minute.
+    ip, other_ip = (f"fd00::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}" for _ in range(2))
+    client.get("/t/o/garbage.gif", REMOTE_ADDR=ip)
+    client.get("/t/o/garbage.gif", REMOTE_ADDR=ip)
 
-    pixel = client.get(f"/t/o/{open_token(message)}.gif")
-    redirect = client.get(f"/t/c/{click_token(message, 'https://shop.example.com/')}")
+    pixel = client.get(f"/t/o/{open_token(message)}.gif", REMOTE_ADDR=ip)
+    redirect = client.get(
+        f"/t/c/{click_token(message, 'https://shop.example.com/')}", REMOTE_ADDR=ip
+    )
+    # Another address is not limited.
+    other = client.get(f"/t/o/{open_token(message)}.gif", REMOTE_ADDR=other_ip)
 
     assert (pixel.status_code, pixel.content) == (200, tracking.PIXEL)
     assert (redirect.status_code, redirect["Location"]) == (302, "https://shop.example.com/")
+    assert other.status_code == 200
     message.refresh_from_db()
-    assert (message.opened_at, message.clicked_at) == (None, None)
-    assert not Event.objects.exists()
+    assert (message.opened_at, message.clicked_at) == (now, None)
+    assert list(Event.objects.values_list("kind", flat=True)) == ["email_open"]
 
 
 def test_a_failure_while_recording_never_answers_500(
@@ -290,3 +304,30 @@ def test_links_to_leadloops_own_public_pages_are_not_tracked(
     hrefs = re.findall(r'href="([^"]+)"', tracked)
     assert hrefs[:3] == [f"{BASE}/unsubscribe/x", f"{BASE}/preferences/y", "#top"]
     assert tokens.read("click", token_of(hrefs[3])) == (7, "https://example.com/a")
+
+
+def test_queue_messages_queues_a_batch_each_with_its_own_links_and_skips_leads_without_email(
+    org: Any, template: EmailTemplate, now: datetime, sink: Any, base_url: str
+) -> None:
+    leads = [
+        Lead.objects.create(
+            email=f"p{i}@acme.de", first_name=f"P{i}", arrived_at=now, stage_changed_at=now
+        )
+        for i in range(3)
+    ]
+    nobody = Lead.objects.create(email=None, arrived_at=now, stage_changed_at=now)
+
+    messages = services.queue_messages(
+        [*leads, nobody], template, purpose=Purpose.MARKETING, now=now
+    )
+
+    assert [m.lead_id for m in messages] == [lead.pk for lead in leads]
+    assert services.run_due(now=now) == 3
+    by_to = {str(mail["To"]): mail for mail in mails(sink)}
+    for message in messages:
+        mail = by_to[message.to_address]
+        assert mail["Message-ID"] == message.message_id
+        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        [first] = re.findall(r'href="([^"]+)"', html)[:1]
+        assert tokens.read("click", token_of(first))[0] == message.pk
+        assert tokens.link("open", message.pk) in html
