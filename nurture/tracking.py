@@ -511,3 +511,51 @@ def on_anymail_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
         source=f"anymail:{esp_name}",
         now=timezone.now(),
     )
+
+
+REPORT_FIELDS = {"type", "email", "message_id", "reason", "at", "permanent", "id"}
+
+
+def reports_from_json(data: Any) -> list[DeliveryReport]:
+    """The documented JSON list (as `POST /api/v1/email/events` takes it) as reports, for
+    the CLI; FieldError names the item and field that is wrong."""
+    from leads.errors import FieldError
+
+    if not isinstance(data, list):
+        raise FieldError("body", "expected a JSON list of reports")
+    reports = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise FieldError(f"{index}", "expected an object")
+        unknown = set(item) - REPORT_FIELDS
+        if unknown:
+            raise FieldError(f"{index}.{sorted(unknown)[0]}", "not a field of a report")
+        kind = item.get("type")
+        if kind not in DeliveryEventType.values:
+            raise FieldError(
+                f"{index}.type", f"{kind!r} is not one of {', '.join(DeliveryEventType.values)}"
+            )
+        if not (item.get("email") or item.get("message_id")):
+            raise FieldError(f"{index}.email", "email or message_id is required")
+        at = None
+        if item.get("at") is not None:
+            try:
+                at = datetime.fromisoformat(str(item["at"]))
+            except ValueError:
+                raise FieldError(f"{index}.at", f"{item['at']!r} is not an ISO 8601 time") from None
+            if at.tzinfo is None:
+                raise FieldError(f"{index}.at", "needs a UTC offset")
+        if not isinstance(item.get("permanent", False), bool):
+            raise FieldError(f"{index}.permanent", "true or false")
+        reports.append(
+            DeliveryReport(
+                type=str(kind),
+                email=str(item.get("email") or ""),
+                message_id=str(item.get("message_id") or ""),
+                reason=str(item.get("reason") or ""),
+                at=at,
+                is_permanent=bool(item.get("permanent", False)),
+                event_key=f"api:{item['id']}" if item.get("id") else "",
+            )
+        )
+    return reports
