@@ -589,7 +589,8 @@ def move_lead_history(
 
 def outbox(*, status: str | None = None) -> QuerySet[Message]:
     """The outbox, newest first, optionally one status (FieldError for an unknown one)."""
-    rows = Message.objects.select_related("lead", "template")
+    # The bodies and the stored bytes stay in the database: a list shows neither.
+    rows = Message.objects.select_related("lead", "template").defer("raw", "text_body", "html_body")
     if status:
         if status not in MessageStatus.values:
             raise FieldError(
