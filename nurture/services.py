@@ -488,10 +488,7 @@ def _send(messages: list[Message], *, now: datetime) -> int:
                     for other in messages[position + 1 :]:
                         _failed(other, error, now=now)
                     break
-                if isinstance(error, smtplib.SMTPRecipientsRefused) and smtp is not None:
-                    # smtplib leaves the refused transaction open: reset it for the next.
-                    smtp.rset()
-                continue
+                continue  # smtplib has reset the refused transaction itself
             accepted.append(message.pk)
             sent += 1
             if len(accepted) >= MARK_EVERY:
