@@ -1,14 +1,17 @@
 """Email templates and the outbox.
 
-`queue_message` renders a template for a lead and queues it (a program step will call it
-too); `run_due`, the outbox sweep (LEADLOOP_SWEEPS, beat's "outbox"), claims the due
-messages and sends them through Django's email framework (MAILERS, from EMAIL_URL).
+`queue_message` renders a template for a lead and queues it (`queue_messages` for a batch
+of leads, as a program step or stream queues what it finds due): links tracked, footer
+and unsubscribe headers added, the MIME bytes built once and stored (`nurture.tracking`).
+`run_due`, the outbox sweep (LEADLOOP_SWEEPS, beat's "outbox"), claims the due messages
+and hands their bytes to the SMTP connection of Django's email framework (MAILERS, from
+EMAIL_URL; a provider's backend through django-anymail gets an EmailMessage instead).
 
 Exactly once, honestly: a message is claimed (queued -> sending) in a short transaction
 with its row locked (SKIP LOCKED on PostgreSQL; the claim is also one conditional UPDATE,
 so on SQLite only one worker wins it), with a lease (`next_attempt_at` pushed
-LEADLOOP_EMAIL_LEASE_SECONDS ahead), then sent outside any transaction and marked sent the
-moment the server accepts it. Two workers never send one message. A worker that dies
+LEADLOOP_EMAIL_LEASE_SECONDS ahead), then sent outside any transaction and marked sent once
+the server has accepted it (in groups of MARK_EVERY, never before its "250"). Two workers never send one message. A worker that dies
 leaves its claims `sending`; when the lease runs out the message is taken up again:
 - if the local mail server (the mailbox) holds its Message-ID, the server accepted it
   and it is marked sent without a resend: exactly once;
