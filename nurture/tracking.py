@@ -192,6 +192,7 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8")
 
 
+@lru_cache(maxsize=1024)
 def _address(value: str) -> str:
     name, address = parseaddr(value)
     return formataddr((name, address), charset="utf-8") if name else address
