@@ -4,9 +4,9 @@
 PORT ?= 8000
 # Without EMAIL_URL, `make run` starts a local SMTP server (the Procfile's `mail`) on
 # MAIL_PORT and sends there; /mailbox/ shows what it received. With EMAIL_URL set, mail
-# goes there and no local server starts.
+# goes there and no local server starts (so too with EMAIL_BACKEND, a provider's API).
 MAIL_PORT ?= 8025
-ifeq ($(strip $(EMAIL_URL)),)
+ifeq ($(strip $(EMAIL_URL)$(EMAIL_BACKEND)),)
 RUN_MAIL := EMAIL_URL=smtp://127.0.0.1:$(MAIL_PORT) MAIL_PORT=$(MAIL_PORT)
 RUN_PROCESSES := web worker mail
 else

@@ -73,6 +73,8 @@ class MessageOut(Schema):
     sent_at: datetime | None
     last_error: str
     message_id: str
+    opened_at: datetime | None = Field(None, description="First open (the tracking pixel)")
+    clicked_at: datetime | None = Field(None, description="First click on a tracked link")
 
 
 class OutboxFilters(CleanInput):

@@ -13,6 +13,7 @@ from api.auth import BearerTokenAuth
 from api.cadences import router as cadences_router
 from api.campaigns import router as campaigns_router
 from api.email import router as email_router
+from api.email_events import router as email_events_router
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
@@ -68,4 +69,5 @@ api.add_router("", tasks_router)
 api.add_router("", cadences_router)
 api.add_router("", scoring_router)
 api.add_router("", email_router)
+api.add_router("", email_events_router)
 api.add_router("", lists_router)

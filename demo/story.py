@@ -1285,7 +1285,27 @@ def demo_scoring_document() -> dict[str, Any]:
     document["engagement"]["rules"].append(
         {"label": "unsubscribed", "kind": "unsubscribed", "points": -15}
     )
+    add_email_tracking_rules(document)
     return document
+
+
+def add_email_tracking_rules(document: dict[str, Any]) -> None:
+    """Email engagement as marketing tunes it: a click on a pricing link is worth most
+    (first match wins, so it stands before the plain click), opens count at most three a
+    week (image proxies open on the reader's behalf), bounces and complaints are negative."""
+    rules = document["engagement"]["rules"]
+    kinds = [rule["kind"] for rule in rules]
+    rules.insert(
+        kinds.index("email_click"),
+        {"label": "clicked a pricing link in an email", "kind": "email_click",
+         "property": {"name": "url", "operator": "contains", "value": "/pricing"},
+         "points": 20},
+    )  # fmt: skip
+    for rule in rules:
+        if rule["kind"] == "email_open":
+            rule["cap"] = {"count": 3, "days": 7}
+    rules.append({"label": "email bounced", "kind": "email_bounce", "points": -5})
+    rules.append({"label": "complained about an email", "kind": "email_complaint", "points": -30})
 
 
 def adopt_demo_scoring_model(*, now: datetime) -> None:

@@ -317,6 +317,19 @@ def mailer_from_url(url: str) -> dict[str, object]:
 
 
 MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+# A provider through django-anymail instead of SMTP: EMAIL_BACKEND names its backend
+# (anymail.backends.postmark.EmailBackend, ….mailgun.EmailBackend, …) and every
+# ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (ANYMAIL_POSTMARK_SERVER_TOKEN=…,
+# ANYMAIL_WEBHOOK_SECRET=user:password for its tracking webhooks under /anymail/).
+# (Django 6.1 refuses an EMAIL_BACKEND setting beside MAILERS: the variable feeds MAILERS.)
+_EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+if _EMAIL_BACKEND:
+    MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "leadloop@localhost")
 # Where people open Leadloop: the links in notification emails and the ones the CLI
 # prints (set-password links of `leadloop people create`) start with it; pages and the
@@ -341,6 +354,14 @@ LEADLOOP_EMAIL_LEASE_SECONDS = int(os.environ.get("LEADLOOP_EMAIL_LEASE_SECONDS"
 LEADLOOP_EMAIL_MAX_ATTEMPTS = int(os.environ.get("LEADLOOP_EMAIL_MAX_ATTEMPTS", "8"))
 # The right-hand side of the Message-IDs the outbox gives its messages.
 LEADLOOP_EMAIL_DOMAIN = os.environ.get("LEADLOOP_EMAIL_DOMAIN", "leadloop.local")
+# Email tracking: open pixel and click redirect requests per IP address and minute that
+# are recorded (past it, the pixel and the redirect still answer, recording nothing).
+LEADLOOP_TRACKING_RATE_PER_MINUTE = int(os.environ.get("LEADLOOP_TRACKING_RATE_PER_MINUTE", "120"))
+# Soft bounces (since the last delivery) that suppress an address.
+LEADLOOP_EMAIL_SOFT_BOUNCE_LIMIT = int(os.environ.get("LEADLOOP_EMAIL_SOFT_BOUNCE_LIMIT", "3"))
+# The shared secret of POST /api/v1/email/events signed with HMAC-SHA256 (header
+# X-Leadloop-Signature: sha256=<hex of the body's HMAC>); empty: API tokens only.
+LEADLOOP_EMAIL_EVENTS_SECRET = os.environ.get("LEADLOOP_EMAIL_EVENTS_SECRET", "")
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
@@ -13,8 +14,14 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("hooks/", include("api.hook_urls")),
     path("", include("capture.urls")),
+    path("", include("nurture.urls_tracking")),
     path("", include("web.urls")),
 ]
+
+# A provider's tracking webhooks (bounces, complaints, deliveries) through django-anymail,
+# when its basic-auth secret is set (README, "Email providers").
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 
 handler400 = "web.errors.bad_request"
 handler500 = "web.errors.server_error"

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from leads.admin import HistoryAdmin
 
-from .models import EmailTemplate, MailboxMessage, Message, Suppression
+from .models import DeliveryEvent, EmailTemplate, MailboxMessage, Message, Suppression
 
 
 @admin.register(EmailTemplate)
@@ -34,3 +34,10 @@ class MailboxMessageAdmin(HistoryAdmin):
 
 # The lists' admin lives beside the lists' models.
 from . import admin_lists  # noqa: E402, F401
+
+
+@admin.register(DeliveryEvent)
+class DeliveryEventAdmin(HistoryAdmin):
+    list_display = ("type", "address", "is_permanent", "source", "occurred_at")
+    list_filter = ("type", "source")
+    search_fields = ("address", "reason")

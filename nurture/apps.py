@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class NurtureConfig(AppConfig):
     name = "nurture"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # anymail speaks only through its signal: the receiver is a thin adapter over
+        # nurture.tracking.record_delivery_events, the JSON webhook's service.
+        from anymail.signals import tracking as anymail_tracking
+
+        from .tracking import on_anymail_tracking
+
+        anymail_tracking.connect(on_anymail_tracking, dispatch_uid="leadloop.nurture.anymail")

@@ -29,3 +29,11 @@ class ListKind(models.TextChoices):
 
     SMART = "smart", "Smart (filters)"
     STATIC = "static", "Static (added by hand)"
+
+
+class DeliveryEventType(models.TextChoices):
+    """What a provider or mail server reported about a sent message."""
+
+    BOUNCE = "bounce", "Bounce"
+    COMPLAINT = "complaint", "Complaint"
+    DELIVERED = "delivered", "Delivered"

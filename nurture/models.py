@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from .choices import PENDING, MessageStatus, Purpose
 from .models_lists import LeadList, ListMember
+from .models_tracking import DeliveryEvent
 
 
 class EmailTemplate(models.Model):
@@ -56,6 +57,9 @@ class Message(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Stable across attempts: a resend after a crash is recognisable as the same message.
     message_id = models.CharField("Message-ID", max_length=200, unique=True)
+    # The whole message as the SMTP server gets it (headers, both parts, tracking links,
+    # footer; no Date, which is stamped when it goes), built once when it is queued.
+    raw = models.BinaryField(default=b"", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -105,6 +109,7 @@ class MailboxMessage(models.Model):
 
 
 __all__ = [
+    "DeliveryEvent",
     "EmailTemplate",
     "LeadList",
     "ListMember",

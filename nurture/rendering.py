@@ -6,6 +6,7 @@ compile is refused, naming the field and the line."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import css_inline
@@ -35,14 +36,20 @@ class Rendered:
 
 def compile_template(source: str, *, field: str, html: bool) -> Template:
     """The compiled template, or FieldError naming `field` and the line that is wrong."""
-    engine = _HTML if html else _TEXT
     try:
-        return engine.from_string(source)
+        return _compiled(source, html)
     except TemplateSyntaxError as error:
         debug = getattr(error, "template_debug", None) or {}
         line = debug.get("line")
         where = f"line {line}: " if line else ""
         raise FieldError(field, f"{where}{error}") from None
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str, html: bool) -> Template:
+    """Compiled once per source: queueing a template for ten thousand leads compiles it
+    once, not ten thousand times (a compiled template is only read when rendered)."""
+    return (_HTML if html else _TEXT).from_string(source)
 
 
 def check_template(*, subject: str, html_body: str, text_body: str) -> None:

@@ -1,14 +1,17 @@
 """Email templates and the outbox.
 
-`queue_message` renders a template for a lead and queues it (a program step will call it
-too); `run_due`, the outbox sweep (LEADLOOP_SWEEPS, beat's "outbox"), claims the due
-messages and sends them through Django's email framework (MAILERS, from EMAIL_URL).
+`queue_message` renders a template for a lead and queues it (`queue_messages` for a batch
+of leads, as a program step or stream queues what it finds due): links tracked, footer
+and unsubscribe headers added, the MIME bytes built once and stored (`nurture.tracking`).
+`run_due`, the outbox sweep (LEADLOOP_SWEEPS, beat's "outbox"), claims the due messages
+and hands their bytes to the SMTP connection of Django's email framework (MAILERS, from
+EMAIL_URL; a provider's backend through django-anymail gets an EmailMessage instead).
 
 Exactly once, honestly: a message is claimed (queued -> sending) in a short transaction
 with its row locked (SKIP LOCKED on PostgreSQL; the claim is also one conditional UPDATE,
 so on SQLite only one worker wins it), with a lease (`next_attempt_at` pushed
-LEADLOOP_EMAIL_LEASE_SECONDS ahead), then sent outside any transaction and marked sent the
-moment the server accepts it. Two workers never send one message. A worker that dies
+LEADLOOP_EMAIL_LEASE_SECONDS ahead), then sent outside any transaction and marked sent once
+the server has accepted it (in groups of MARK_EVERY, never before its "250"). Two workers never send one message. A worker that dies
 leaves its claims `sending`; when the lease runs out the message is taken up again:
 - if the local mail server (the mailbox) holds its Message-ID, the server accepted it
   and it is marked sent without a resend: exactly once;
@@ -30,11 +33,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import models, transaction
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Min, QuerySet
 from email_validator import EmailNotValidError, validate_email
 
@@ -45,7 +50,7 @@ from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
-from . import rules
+from . import rules, tracking
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
 from .rendering import MERGE_FIELDS as MERGE_FIELDS
@@ -160,27 +165,99 @@ def queue_message(
 ) -> Message:
     """Render `template` for `lead` and queue it (sent by `run_due` from `send_after`, or
     now). The address is the lead's unless given (test sends)."""
-    if purpose not in Purpose.values:
-        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+    _check_purpose(purpose)
     address = to_address or (lead.email if lead is not None else "") or ""
     if not address:
         raise FieldError("email", "the lead has no email address")
     context = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
     rendered = render(template, context)
-    return Message.objects.create(
-        lead=lead,
-        template=template,
+    [message] = _queue(
+        [(lead, address, rendered)], template, purpose=purpose, now=now,
+        send_after=send_after, program_step=program_step,
+    )  # fmt: skip
+    return message
+
+
+def queue_messages(
+    leads: Iterable[Lead],
+    template: EmailTemplate,
+    *,
+    purpose: str,
+    now: datetime,
+    send_after: datetime | None = None,
+    program_step: int | None = None,
+) -> list[Message]:
+    """`queue_message` for many leads at once (a program step or a stream reaching a batch
+    of due leads): one INSERT and one executemany UPDATE for all of them instead of a
+    transaction per lead. Leads without an email address are skipped."""
+    _check_purpose(purpose)
+    items: list[tuple[Lead | None, str, Rendered]] = [
+        (lead, str(lead.email), render(template, lead_context(lead)))
+        for lead in leads
+        if lead.email
+    ]
+    return _queue(
+        items, template, purpose=purpose, now=now, send_after=send_after,
         program_step=program_step,
-        purpose=purpose,
-        to_address=address,
-        to_domain=address.rsplit("@", 1)[-1].lower(),
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        next_attempt_at=send_after or now,
-        created_at=now,
-        message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
-    )
+    )  # fmt: skip
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in Purpose.values:
+        raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+
+
+def _queue(
+    items: list[tuple[Lead | None, str, Rendered]],
+    template: EmailTemplate,
+    *,
+    purpose: str,
+    now: datetime,
+    send_after: datetime | None,
+    program_step: int | None,
+) -> list[Message]:
+    """The rows, then their bodies and bytes: the tracking links name the message, so the
+    row comes first; both in one transaction (nobody ever sees a message without them)."""
+    if not items:
+        return []
+    with transaction.atomic():
+        messages = Message.objects.bulk_create(
+            [
+                Message(
+                    lead=lead,
+                    template=template,
+                    program_step=program_step,
+                    purpose=purpose,
+                    to_address=address,
+                    to_domain=address.rsplit("@", 1)[-1].lower(),
+                    subject=rendered.subject,
+                    next_attempt_at=send_after or now,
+                    created_at=now,
+                    message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
+                )
+                for lead, address, rendered in items
+            ],
+            batch_size=500,
+        )
+        for message, (_, _, rendered) in zip(messages, items, strict=True):
+            _finish(message, rendered)
+        # Only quoted names are formatted into the statement; the values are bound.
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(Message._meta.db_table)} SET {quote('text_body')} = %s,"
+                f" {quote('html_body')} = %s, {quote('raw')} = %s WHERE {quote('id')} = %s",
+                [(m.text_body, m.html_body, bytes(m.raw), m.pk) for m in messages],
+            )
+    return messages
+
+
+def _finish(message: Message, rendered: Rendered) -> None:
+    """Links tracked, the footer added to both parts, the MIME bytes built (the message
+    has its primary key)."""
+    message.text_body = tracking.track_text(rendered.text, message.pk) if rendered.text else ""
+    message.html_body = tracking.track_html(rendered.html, message.pk) if rendered.html else ""
+    message.raw = tracking.build_raw(message, sender=settings.DEFAULT_FROM_EMAIL)
 
 
 def _check_address(value: Any, *, field: str) -> str:
@@ -230,7 +307,12 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         if only is not None:
             due = due.filter(pk__in=only)
         candidates = list(
-            due.select_related("lead__team").order_by("next_attempt_at", "pk")[:batch_size]
+            # The lead's team's time zone is all the checks read of the lead (quiet hours).
+            # The bodies stay behind: the stored bytes are what goes (a backend without an
+            # SMTP connection loads them when it builds its message).
+            due.annotate(team_timezone=F("lead__team__timezone"))
+            .defer("text_body", "html_body")
+            .order_by("next_attempt_at", "pk")[:batch_size]
         )
         if not candidates:
             return plan, 0
@@ -251,22 +333,20 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         quiet = rules.parse_quiet_hours(settings.LEADLOOP_EMAIL_QUIET_HOURS)
         wanted: list[Message] = []
         for message in candidates:
-            # The claim: one conditional UPDATE, which only one worker sees change.
-            claim = Message.objects.filter(
-                pk=message.pk, status=message.status, next_attempt_at=message.next_attempt_at
-            )
             if message.message_id in delivered:
-                if claim.update(status=MessageStatus.SENT, sent_at=now, last_error=""):
+                if _claim_one(message).update(
+                    status=MessageStatus.SENT, sent_at=now, last_error=""
+                ):
                     plan.sent_already.append(message.pk)
                 continue
             if message.to_address.lower() in suppressed:
-                claim.update(
+                _claim_one(message).update(
                     status=MessageStatus.SUPPRESSED, last_error="the address is suppressed"
                 )
                 continue
             wait = _wait(message, now=now, history=history, domain_sent=domain_sent, quiet=quiet)
             if wait is not None:
-                claim.update(status=MessageStatus.QUEUED, next_attempt_at=wait)
+                _claim_one(message).update(status=MessageStatus.QUEUED, next_attempt_at=wait)
                 continue
             wanted.append(message)
             if message.purpose == Purpose.MARKETING and message.lead_id is not None:
@@ -274,6 +354,13 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
             domain_sent[message.to_domain] += 1
         plan.send = _take(wanted, now=now, lease=lease)
     return plan, len(candidates)
+
+
+def _claim_one(message: Message) -> QuerySet[Message]:
+    """The claim of one message: a conditional UPDATE, which only one worker sees change."""
+    return Message.objects.filter(
+        pk=message.pk, status=message.status, next_attempt_at=message.next_attempt_at
+    )
 
 
 def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Message]:
@@ -307,7 +394,7 @@ def _take(wanted: list[Message], *, now: datetime, lease: timedelta) -> list[Mes
     return taken
 
 
-def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, list[datetime]]:
+def _recent_marketing(candidates: Sequence[Message], *, now: datetime) -> dict[int, list[datetime]]:
     leads = {m.lead_id for m in candidates if m.purpose == Purpose.MARKETING and m.lead_id}
     history: dict[int, list[datetime]] = defaultdict(list)
     if leads:
@@ -321,7 +408,7 @@ def _recent_marketing(candidates: list[Message], *, now: datetime) -> dict[int, 
     return history
 
 
-def _recent_by_domain(candidates: list[Message], *, now: datetime) -> dict[str, int]:
+def _recent_by_domain(candidates: Sequence[Message], *, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     rows = (
         Message.objects.filter(
@@ -352,8 +439,7 @@ def _wait(
             )
             if release is not None:
                 return release
-        lead = message.lead
-        zone = lead.team.timezone if lead is not None and lead.team is not None else None
+        zone = getattr(message, "team_timezone", None)
         ends = rules.quiet_until(now, zone=zone or settings.LEADLOOP_EMAIL_TIMEZONE, quiet=quiet)
         if ends is not None:
             return ends
@@ -362,51 +448,83 @@ def _wait(
     return None
 
 
+# Sent messages are marked in groups of this many: one UPDATE per group, not per message.
+MARK_EVERY = 50
+
+
 def _send(messages: list[Message], *, now: datetime) -> int:
-    """Send claimed messages over one connection; each is marked as it goes."""
-    sent = 0
-    connection = mailers.default  # a new backend instance, its own connection
+    """Send claimed messages over one connection. A message counts as sent only once the
+    server has accepted it (its "250"); the accepted ones are marked in groups of
+    MARK_EVERY, and before any failure is handled. A worker killed between a send and its
+    group's mark leaves that group's tail `sending`: after the lease it is resent with
+    the same Message-ID (or, if the local mailbox has it, only marked)."""
+    backend = mailers.default  # a new backend instance, its own connection
     try:
-        connection.open()
+        backend.open()
     except (OSError, smtplib.SMTPException) as error:
         for message in messages:
             _failed(message, error, now=now)
         return 0
+    # Django's SMTP backend: hand the stored bytes to its smtplib connection. Any other
+    # backend (a provider's through anymail, console, locmem) gets an EmailMessage.
+    smtp = backend.connection if isinstance(backend, SmtpBackend) else None
+    envelope_from = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+    date = tracking.date_header(now)
+    accepted: list[int] = []
+    sent = 0
     try:
-        for message in messages:
-            email = EmailMultiAlternatives(
-                message.subject,
-                message.text_body,
-                settings.DEFAULT_FROM_EMAIL,
-                [message.to_address],
-                headers={"Message-ID": message.message_id},
-            )
-            if message.html_body:
-                email.attach_alternative(message.html_body, "text/html")
+        for position, message in enumerate(messages):
             try:
-                connection.send_messages([email])
+                if smtp is not None and message.raw:
+                    smtp.sendmail(envelope_from, [message.to_address], date + bytes(message.raw))
+                else:
+                    backend.send_messages([_email_of(message)])
             except (OSError, smtplib.SMTPException) as error:
+                _mark_sent(accepted, now=now)
+                accepted = []
                 _failed(message, error, now=now)
                 gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
                     error, smtplib.SMTPException
                 )
                 if gone:
                     # The connection is gone: the rest wait for the next sweep's claim.
-                    rest = messages[messages.index(message) + 1 :]
-                    for other in rest:
+                    for other in messages[position + 1 :]:
                         _failed(other, error, now=now)
                     break
-                continue
-            Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-                status=MessageStatus.SENT, sent_at=now, last_error=""
-            )
+                continue  # smtplib has reset the refused transaction itself
+            accepted.append(message.pk)
             sent += 1
+            if len(accepted) >= MARK_EVERY:
+                _mark_sent(accepted, now=now)
+                accepted = []
     finally:
+        _mark_sent(accepted, now=now)
         try:
-            connection.close()
+            backend.close()
         except Exception:  # closing a broken connection may fail too
             log.debug("closing the SMTP connection failed", exc_info=True)
     return sent
+
+
+def _mark_sent(pks: list[int], *, now: datetime) -> None:
+    if pks:
+        Message.objects.filter(pk__in=pks, status=MessageStatus.SENDING).update(
+            status=MessageStatus.SENT, sent_at=now, last_error=""
+        )
+
+
+def _email_of(message: Message) -> EmailMultiAlternatives:
+    """The message for a backend that takes Django EmailMessages (anymail's, console)."""
+    email = EmailMultiAlternatives(
+        message.subject,
+        message.text_body,
+        settings.DEFAULT_FROM_EMAIL,
+        [message.to_address],
+        headers=tracking.message_headers(message),
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email
 
 
 def _smtp_code(error: BaseException) -> int | None:
@@ -471,7 +589,8 @@ def move_lead_history(
 
 def outbox(*, status: str | None = None) -> QuerySet[Message]:
     """The outbox, newest first, optionally one status (FieldError for an unknown one)."""
-    rows = Message.objects.select_related("lead", "template")
+    # The bodies and the stored bytes stay in the database: a list shows neither.
+    rows = Message.objects.select_related("lead", "template").defer("raw", "text_body", "html_body")
     if status:
         if status not in MessageStatus.values:
             raise FieldError(

@@ -114,6 +114,7 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/email-templates/{template_id}": ["delete", "get", "patch"],
         "/api/v1/email-templates/{template_id}/preview": ["post"],
         "/api/v1/email-templates/{template_id}/test-send": ["post"],
+        "/api/v1/email/events": ["post"],
         "/api/v1/outbox": ["get"],
         "/api/v1/lists": ["get", "post"],
         "/api/v1/lists/{list_id}": ["delete", "get", "patch"],

@@ -45,3 +45,25 @@ def test_templates_preview_test_send_outbox_and_send_due(
         run("preview", str(template.pk), "--lead", "999", "--as", "marketer")
     with pytest.raises(CommandError, match="LEADLOOP_ALLOW_TIME_TRAVEL"):
         run("send-due", "--now", "2001-01-01T00:00:00+00:00")
+
+
+def test_events_records_bounces_from_a_file_and_refuses_a_bad_one(
+    org: Any, clock: datetime, tmp_path: Any
+) -> None:
+    from nurture.models import Suppression
+
+    reports = tmp_path / "reports.json"
+    reports.write_text(
+        '[{"type": "bounce", "email": "ann@example.io", "permanent": true, "id": "e1"},'
+        ' {"type": "bounce", "email": "ann@example.io", "permanent": true, "id": "e1"}]'
+    )
+
+    out = run("events", str(reports), "--as", "marketer")
+
+    assert out.splitlines()[1:] == ["0\trecorded\tyes\t", "1\tduplicate\tno\t"]
+    assert Suppression.objects.filter(address="ann@example.io").exists()
+    reports.write_text('[{"type": "opened", "email": "a@b.io"}]')
+    with pytest.raises(CommandError, match=r"0\.type"):
+        run("events", str(reports), "--as", "marketer")
+    with pytest.raises(CommandError, match="email"):
+        run("events", str(reports), "--as", "rep1")

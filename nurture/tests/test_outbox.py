@@ -3,16 +3,18 @@ once across a dead worker, retries, suppression, the frequency cap and quiet hou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from leads.errors import FieldError
 from leads.models import Account, Lead
-from nurture import services
+from nurture import services, tokens
 from nurture.choices import MessageStatus, Purpose
 from nurture.models import EmailTemplate, Message, Suppression
 
@@ -64,7 +66,12 @@ def test_a_message_arrives_with_its_headers_and_merge_fields(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Hi Ann, Rita Rep here (Acme GmbH)." in text
     assert 'style="color: #123456' in html  # CSS inlined
-    assert "http://leads.example.test:8000/pricing/" in html
+    # The link is tracked: a click redirect whose token carries the page.
+    [href] = re.findall(r'href="(http://leads.example.test:8000/t/c/[^"]+)"', html)
+    assert tokens.read("click", unquote(href.rsplit("/", 1)[1])) == (
+        first.pk,
+        "http://leads.example.test:8000/pricing/",
+    )
     assert "Hi there" in by_to["x@acme.de"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     first.refresh_from_db()
     assert (first.status, first.sent_at, first.attempts) == (MessageStatus.SENT, now, 1)
@@ -298,3 +305,70 @@ def test_a_test_send_goes_at_once_to_the_address(
     assert mail["To"] == "me@example.io" and mail["Subject"].startswith("Hello Ann")
     with pytest.raises(FieldError, match="to"):
         services.test_send(template, to="nope", lead=lead, by=org.marketer, now=now)
+
+
+class Killed(BaseException):
+    """The worker's process dies (not an error the outbox handles)."""
+
+
+def test_a_worker_killed_before_its_group_mark_resends_only_that_groups_tail(
+    org: Any, template: EmailTemplate, now: datetime, sink: Any, settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    settings.LEADLOOP_EMAIL_WEEKLY_CAP = 100
+    monkeypatch.setattr(services, "MARK_EVERY", 3)
+    messages = [
+        services.queue_message(
+            make_lead(now, f"p{i}@example.io"), template, purpose=Purpose.MARKETING, now=now
+        )
+        for i in range(7)
+    ]
+    real_mark = services._mark_sent
+    marks: list[list[int]] = []
+
+    def mark_then_die(pks: list[int], *, now: datetime) -> None:
+        if marks:
+            raise Killed  # the second group was accepted by the server, never marked
+        marks.append(list(pks))
+        real_mark(pks, now=now)
+
+    monkeypatch.setattr(services, "_mark_sent", mark_then_die)
+    with pytest.raises(Killed):
+        services.run_due(now=now)
+    monkeypatch.setattr(services, "_mark_sent", real_mark)
+    statuses = {m.pk: m.status for m in Message.objects.all()}
+    assert [statuses[m.pk] for m in messages] == [MessageStatus.SENT] * 3 + [
+        MessageStatus.SENDING
+    ] * 4
+    assert len(sink.messages) == 6
+
+    later = now + timedelta(seconds=settings.LEADLOOP_EMAIL_LEASE_SECONDS + 1)
+    assert services.run_due(now=later) == 4
+
+    ids = [m["Message-ID"] for m in parsed(sink)]
+    # Only the unmarked group (messages 4-6) went twice, with the same Message-IDs.
+    assert sorted(i for i in set(ids) if ids.count(i) == 2) == sorted(
+        m.message_id for m in messages[3:6]
+    )
+    assert len(ids) == 10
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+
+
+def test_a_provider_backend_through_anymail_gets_the_same_message(
+    org: Any, template: EmailTemplate, now: datetime, settings: Any
+) -> None:
+    from django.core import mail
+
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    mail.outbox = []
+    lead = make_lead(now, "ann@acme.de", first_name="Ann")
+    message = services.queue_message(lead, template, purpose=Purpose.MARKETING, now=now)
+
+    assert services.run_due(now=now) == 1
+
+    [sent] = mail.outbox
+    assert sent.to == ["ann@acme.de"] and sent.subject.startswith("Hello Ann")
+    assert sent.extra_headers["Message-ID"] == message.message_id
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sent.extra_headers["List-Unsubscribe"].startswith("<http")
+    assert "/t/c/" in str(sent.alternatives[0][0])  # type: ignore[union-attr, index]

@@ -85,3 +85,21 @@ def test_others_may_not_open_the_email_pages(org: Any, client: Client) -> None:
     signed_in(client, org.rep1)
     for path in ("/email/templates/", "/email/templates/new/", "/outbox/", "/mailbox/"):
         assert client.get(path).status_code == 403, path
+
+
+def test_the_outbox_shows_when_a_message_was_first_opened_and_clicked(
+    org: Any, clock: datetime, client: Client
+) -> None:
+    from nurture import tokens
+
+    template = services.create_template(
+        by=org.marketer, now=clock, name="T", subject="Hi", text_body="See https://ex.com/a"
+    )
+    lead = Lead.objects.create(email="ann@example.io", arrived_at=clock, stage_changed_at=clock)
+    message = services.queue_message(lead, template, purpose="marketing", now=clock)
+    token = tokens.make("click", message.pk, url="https://ex.com/a")
+    Client().get(f"/t/c/{token}")
+
+    page = signed_in(client, org.marketer).get("/outbox/").content.decode()
+
+    assert page.count("opened ") == 1 and page.count("clicked ") == 1

@@ -7,19 +7,23 @@ the user named by --as).
     leadloop email test-send 1 --to me@example.com [--lead 42] --as marketing
     leadloop email outbox --status failed --as marketing
     leadloop email send-due [--now ISO]
+    leadloop email events reports.json --as marketing   (bounces, complaints; "-": stdin)
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from leads.errors import FieldError
-from nurture import services
+from nurture import services, tracking
 from nurture.choices import MessageStatus
 from nurture.models import EmailTemplate
 from users.models import User
@@ -59,7 +63,10 @@ def _now(text: str | None) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Email templates, previews, test sends, the outbox and its sweep."
+    help = (
+        "Email templates, previews, test sends, the outbox and its sweep, bounce and"
+        " complaint reports."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="verb", required=True)
@@ -77,7 +84,11 @@ class Command(BaseCommand):
         outbox.add_argument("--limit", type=int, default=50)
         due = sub.add_parser("send-due", help="send the due messages now (the outbox sweep)")
         due.add_argument("--now", help="ISO time (other than now: LEADLOOP_ALLOW_TIME_TRAVEL=1)")
-        for command in (templates, preview, test, outbox):
+        events = sub.add_parser(
+            "events", help="record bounces, complaints, deliveries (the webhook's JSON list)"
+        )
+        events.add_argument("path", help="a JSON file, or - for standard input")
+        for command in (templates, preview, test, outbox, events):
             command.add_argument("--as", dest="acting", required=True, help="who asks")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -95,6 +106,8 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"{t.pk}\t{t.name}\t{t.subject}\t{t.updated_at.isoformat(timespec='seconds')}"
                     )
+            elif verb == "events":
+                self._events(options["path"])
             elif verb == "preview":
                 lead = services.lead_seen_by(user, options["lead"])
                 if lead is None:
@@ -132,3 +145,20 @@ class Command(BaseCommand):
                     )  # fmt: skip
         except FieldError as error:
             raise CommandError(f"{error.field}: {error.message}") from error
+
+    def _events(self, path: str) -> None:
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text()
+            data = json.loads(text)
+        except OSError as error:
+            raise CommandError(f"{path}: {error.strerror}") from error
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{path}: not JSON ({error})") from error
+        reports = tracking.reports_from_json(data)
+        outcomes = tracking.record_delivery_events(reports, source="cli", now=timezone.now())
+        self.stdout.write("index\tstatus\tsuppressed\terror")
+        for outcome in outcomes:
+            self.stdout.write(
+                f"{outcome.index}\t{outcome.status}\t{'yes' if outcome.suppressed else 'no'}"
+                f"\t{outcome.error}"
+            )
