@@ -1270,7 +1270,7 @@ def _work_cadence(
 
 
 def demo_scoring_document() -> dict[str, Any]:
-    """The demo's scoring model: version 1's BANT points, plus the industry the product
+    """The demo's scoring model: the default BANT points, plus the industry the product
     sells best to and pricing-page visits (at most 3 a week), fading with a 90-day
     half-life, so the first page shows grades, decay and reasons beyond BANT."""
     document = default_document()
@@ -1282,9 +1282,6 @@ def demo_scoring_document() -> dict[str, Any]:
     for rule in document["engagement"]["rules"]:
         if rule["kind"] == "pricing_page_view":
             rule.update(label="visited pricing", points=12, cap={"count": 3, "days": 7})
-    document["engagement"]["rules"].append(
-        {"label": "unsubscribed", "kind": "unsubscribed", "points": -15}
-    )
     add_email_tracking_rules(document)
     return document
 
@@ -1292,7 +1289,8 @@ def demo_scoring_document() -> dict[str, Any]:
 def add_email_tracking_rules(document: dict[str, Any]) -> None:
     """Email engagement as marketing tunes it: a click on a pricing link is worth most
     (first match wins, so it stands before the plain click), opens count at most three a
-    week (image proxies open on the reader's behalf), bounces and complaints are negative."""
+    week (image proxies open on the reader's behalf). Bounces, complaints and unsubscribes
+    count against a lead in the default model already."""
     rules = document["engagement"]["rules"]
     kinds = [rule["kind"] for rule in rules]
     rules.insert(
@@ -1304,8 +1302,6 @@ def add_email_tracking_rules(document: dict[str, Any]) -> None:
     for rule in rules:
         if rule["kind"] == "email_open":
             rule["cap"] = {"count": 3, "days": 7}
-    rules.append({"label": "email bounced", "kind": "email_bounce", "points": -5})
-    rules.append({"label": "complained about an email", "kind": "email_complaint", "points": -30})
 
 
 def adopt_demo_scoring_model(*, now: datetime) -> None:

@@ -244,8 +244,21 @@ VERSION_1: dict[str, Any] = {
 }  # fmt: skip
 
 
+# Never edit either: migration 0008 stores it as version 2 where version 1 was untouched.
+# Email tracking brought event kinds that say a lead is further from buying: they count
+# against it, where version 1 gave them its default point.
+VERSION_2: dict[str, Any] = copy.deepcopy(VERSION_1)
+VERSION_2["engagement"]["rules"] += [
+    {"label": "unsubscribed", "kind": "unsubscribed", "points": -15},
+    {"label": "email bounced", "kind": "email_bounce", "points": -5},
+    {"label": "complained about an email", "kind": "email_complaint", "points": -30},
+]
+VERSION_2_NOTE = "bounces, complaints and unsubscribes count against a lead"
+
+
 def default_document() -> dict[str, Any]:
-    return copy.deepcopy(VERSION_1)
+    """The model a new installation scores with (version 2)."""
+    return copy.deepcopy(VERSION_2)
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ always sales-ready (when the model says so).
 
 `compile_model` turns a validated `qualify.document.ScoringModel` into a `Scorer`; its
 Polars twin is `qualify.vectorised.score_frame`, checked against it on a grid of profiles
-(qualify/tests/test_vectorised.py). Without a model, version 1 (today's BANT and
-company-size points, `qualify.document.VERSION_1`) is used.
+(qualify/tests/test_vectorised.py). Without a stored model, the default (BANT and
+company-size points with event points, `qualify.document.VERSION_2`) is used.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from leads.choices import Grade, Segment, Stage
 from .document import (
     BOOL,
     NUMBER,
-    VERSION_1,
+    VERSION_2,
     Cap,
     Condition,
     EngagementRule,
@@ -326,8 +326,8 @@ def compile_model(model: ScoringModel) -> Scorer:
 
 @cache
 def default_scorer() -> Scorer:
-    """Version 1, the model a new installation starts with."""
-    return Scorer(validate(VERSION_1))
+    """The model a new installation starts with (version 2)."""
+    return Scorer(validate(VERSION_2))
 
 
 def score_profile(profile: Profile, scorer: Scorer | None = None) -> Score:

@@ -7,13 +7,13 @@ from django.db import migrations
 
 
 def create_version_1(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from qualify.document import default_document
+    from qualify.document import VERSION_1
 
     version = apps.get_model("qualify", "ScoringModelVersion")
     if not version.objects.exists():
         version.objects.create(
             number=1,
-            document=default_document(),
+            document=VERSION_1,
             is_active=True,
             created_at=datetime.now(UTC),
             note="the points Leadloop scored with before models were editable",

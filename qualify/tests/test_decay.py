@@ -149,7 +149,7 @@ def test_each_change_of_score_is_kept_with_the_model_version(lead: Lead, now: da
         ScoreChange.objects.filter(lead=lead).values_list(
             "changed_at", "score", "grade", "segment", "model_version"
         )
-    ) == [(now, 15, "C", "nurture", 2), (now + DAY, 54, "C", "nurture", 2)]  # 40 faded a day
+    ) == [(now, 15, "C", "nurture", 3), (now + DAY, 54, "C", "nurture", 3)]  # 40 faded a day
 
 
 def test_the_decay_sweep_is_registered_for_run_due_and_beat() -> None:

@@ -161,7 +161,7 @@ def test_a_recycled_lead_returns_only_on_the_models_fresh_engagement() -> None:
                 {"label": "careers", "kind": "page_view", "points": -5,
                  "property": {"name": "path", "operator": "regex", "value": "(?<=x)y"}}
             ),
-            "engagement[10] 'careers' property",
+            "engagement[13] 'careers' property",
             "not supported by the bulk scorer",
         ),
         (

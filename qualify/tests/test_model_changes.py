@@ -67,7 +67,7 @@ def test_the_preview_counts_moves_and_grades_and_changes_nothing(
         "sw2@acme.io",
     ]
     assert set(Lead.objects.values_list("segment", flat=True)) == {"nurture"}
-    assert ScoringModelVersion.objects.count() == 1
+    assert ScoringModelVersion.objects.count() == 2  # versions 1 and 2, as installed
 
 
 def test_the_cli_exports_yaml_and_applies_it_ending_with_a_json_line(
@@ -99,7 +99,7 @@ def test_the_cli_exports_yaml_and_applies_it_ending_with_a_json_line(
     version = active_version()
     assert version is not None
     assert (version.number, version.created_by, version.rescore_summary) == (
-        2,
+        3,
         org.marketer,
         summary | {"seconds": version.rescore_summary["seconds"]},  # type: ignore[index]
     )
@@ -117,7 +117,7 @@ def test_the_cli_refuses_a_bad_model_naming_the_rule(tmp_path: Path, db: None) -
     assert "fit[14] 'software company': operator range does not apply to industry" in str(
         refused.value
     )
-    assert ScoringModelVersion.objects.count() == 1
+    assert ScoringModelVersion.objects.count() == 2  # versions 1 and 2, as installed
 
 
 def put(client: Client, path: str, body: Any, user: Any) -> Any:
@@ -149,18 +149,19 @@ def test_the_api_previews_applies_and_restores_the_same_document(
 
     assert preview.get("moves") == {"nurture→sales_ready": 2}, preview
     assert applied.status_code == 200
-    assert applied.json()["version"]["number"] == 2
+    assert applied.json()["version"]["number"] == 3
     assert (
-        client.get("/api/v1/scoring/versions/2", **auth).json()["version"]["rescore_summary"][
+        client.get("/api/v1/scoring/versions/3", **auth).json()["version"]["rescore_summary"][
             "leads_rescored"
         ]
         == 4
     )
     assert Lead.objects.get(email="sw1@acme.io").segment == "sales_ready"
 
-    restored = client.post("/api/v1/scoring/versions/1/restore", **auth).json()
-    assert (restored["version"]["number"], restored["document"]) == (3, default_document())
+    restored = client.post("/api/v1/scoring/versions/2/restore", **auth).json()
+    assert (restored["version"]["number"], restored["document"]) == (4, default_document())
     assert [v["number"] for v in client.get("/api/v1/scoring/versions", **auth).json()] == [
+        4,
         3,
         2,
         1,
@@ -184,7 +185,7 @@ def test_the_api_refuses_a_bad_model_whole_and_other_roles(
         }
     ]
     assert forbidden.status_code == 403
-    assert ScoringModelVersion.objects.count() == 1
+    assert ScoringModelVersion.objects.count() == 2  # versions 1 and 2, as installed
 
 
 def test_rescoring_everything_set_based_gives_what_scoring_one_by_one_gives(

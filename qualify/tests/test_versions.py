@@ -17,7 +17,7 @@ from django.urls import reverse
 from capture.services import capture_lead
 from conftest import HOT, bearer
 from leads.models import Lead
-from qualify.document import VERSION_1, ModelInvalid, default_document
+from qualify.document import VERSION_1, VERSION_2, VERSION_2_NOTE, ModelInvalid, default_document
 from qualify.models import ScoringModelVersion
 from qualify.services import active_version, restore_version, save_model, score_lead
 
@@ -43,11 +43,19 @@ def with_rules(*rules: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def test_a_new_installation_starts_with_version_1_the_old_points(db) -> None:
+def test_a_new_installation_keeps_version_1_and_scores_with_version_2(db) -> None:
     version = active_version()
 
     assert version is not None
-    assert (version.number, version.document) == (1, VERSION_1)
+    assert (version.number, version.document, version.note) == (2, VERSION_2, VERSION_2_NOTE)
+    assert ScoringModelVersion.objects.get(number=1).document == VERSION_1
+    # Version 2 is version 1 with the email signals counting against a lead.
+    added = VERSION_2["engagement"]["rules"][len(VERSION_1["engagement"]["rules"]) :]
+    assert {(rule["kind"], rule["points"] < 0) for rule in added} == {
+        ("unsubscribed", True),
+        ("email_bounce", True),
+        ("email_complaint", True),
+    }
 
 
 def test_a_captured_lead_carries_grade_and_reasons(org, now: datetime) -> None:
@@ -69,7 +77,7 @@ def test_a_saved_version_becomes_active_and_scores_the_next_lead(org, now: datet
     lead = capture_lead({"email": "bo@acme.io", "industry": "Software"}, source="api", now=now).lead
 
     lead.refresh_from_db()
-    assert (version.number, version.created_by, active_version()) == (2, org.marketer, version)
+    assert (version.number, version.created_by, active_version()) == (3, org.marketer, version)
     assert lead.fit_score == 25
     assert {"points": 25, "label": "software company"} in lead.score_reasons
 
@@ -80,7 +88,9 @@ def test_a_bad_model_is_refused_whole_and_nothing_is_saved(org, now: datetime) -
     with pytest.raises(ModelInvalid, match="fit\\[15\\] 'on a paid plan'"):
         save_model(bad, by=org.marketer, now=now)
 
-    assert list(ScoringModelVersion.objects.values_list("number", "is_active")) == [(1, True)]
+    assert list(
+        ScoringModelVersion.objects.order_by("number").values_list("number", "is_active")
+    ) == [(1, False), (2, True)]
 
 
 def test_restoring_an_old_version_saves_a_new_one_copying_it(org, now: datetime) -> None:
@@ -89,13 +99,13 @@ def test_restoring_an_old_version_saves_a_new_one_copying_it(org, now: datetime)
     restored = restore_version(1, by=org.admin, now=now)
 
     assert (restored.number, restored.document, restored.note) == (
-        3,
+        4,
         VERSION_1,
         "restored version 1",
     )
     assert list(
         ScoringModelVersion.objects.order_by("number").values_list("number", "is_active")
-    ) == [(1, False), (2, False), (3, True)]
+    ) == [(1, False), (2, False), (3, False), (4, True)]
 
 
 def test_the_api_and_the_lead_page_give_grade_and_reasons(
