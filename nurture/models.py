@@ -9,6 +9,7 @@ from django.db.models import Q
 from .choices import PENDING, MessageStatus, Purpose
 from .models_lists import LeadList, ListMember
 from .models_tracking import DeliveryEvent
+from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
 
 
 class EmailTemplate(models.Model):
@@ -110,10 +111,14 @@ class MailboxMessage(models.Model):
 
 __all__ = [
     "DeliveryEvent",
+    "ContentPiece",
+    "ContentStream",
     "EmailTemplate",
     "LeadList",
     "ListMember",
     "MailboxMessage",
     "Message",
+    "PieceDelivery",
+    "StreamMember",
     "Suppression",
 ]
