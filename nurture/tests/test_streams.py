@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from leads.errors import FieldError, NotPermitted
 from leads.models import Lead
@@ -264,7 +265,7 @@ def test_a_lead_leaves_when_it_unsubscribes_or_its_address_is_suppressed(
     now: datetime,
     add_event: Callable[..., Any],
 ) -> None:
-    ann, bob, cy, dee = (enrol(f"{name}@x.io") for name in ("ann", "bob", "cy", "dee"))
+    ann, bob, _cy, dee = (enrol(f"{name}@x.io") for name in ("ann", "bob", "cy", "dee"))
     streams.run_due(now=now)
     add_event(ann, "unsubscribed", purpose="newsletter")
     add_event(bob, "unsubscribed")  # from everything
@@ -344,7 +345,7 @@ def test_a_member_whose_advance_was_lost_is_not_sent_a_piece_twice(
     assert streams.run_due(now=now) == 1
 
     assert sent_titles(ann) == ["One", "Two"]
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(IntegrityError), transaction.atomic():
         PieceDelivery.objects.create(lead=ann, piece=stream.pieces.get(title="One"), sent_at=now)
 
 
@@ -359,9 +360,12 @@ def test_counts_per_piece_and_members_by_status(
     streams.run_due(now=now + DAY)
 
     counts = {
-        p.title: (p.delivered, p.opened, p.clicked) for p in streams.pieces_with_counts(stream)
-    }  # type: ignore[attr-defined]
-    assert counts == {"One": (2, 2, 1), "Two": (0, 0, 0), "Three": (0, 0, 0)}
+        title: counted
+        for title, *counted in streams.pieces_with_counts(stream).values_list(  # type: ignore[misc]
+            "title", "delivered", "opened", "clicked"
+        )
+    }
+    assert counts == {"One": [2, 2, 1], "Two": [0, 0, 0], "Three": [0, 0, 0]}
     assert streams.member_counts(stream) == {"active": 1, "exhausted": 0, "left": 1}
 
 
