@@ -459,9 +459,8 @@ def refresh_members(stream: ContentStream, *, now: datetime) -> Sweep:
     gone = {"status": LEFT, "left_at": now, "next_due_at": None}
     with transaction.atomic():
         for reason, q in _leaving(stream):
-            done.left += in_stream.filter(lead__in=Lead.objects.filter(q).values("pk")).update(
-                **gone, left_reason=reason
-            )
+            leaving = Lead.objects.filter(q).values("pk")
+            done.left += in_stream.filter(lead__in=leaving).update(**gone, left_reason=reason)
         done.left += in_stream.exclude(lead__in=_rule_leads(stream).values("pk")).update(
             **gone, left_reason=LeftReason.RULE
         )
