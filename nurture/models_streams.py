@@ -56,7 +56,7 @@ class ContentPiece(models.Model):
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=PieceKind.choices, default=PieceKind.OTHER)
     title = models.CharField(max_length=200)
-    url = models.URLField(max_length=500)
+    url = models.URLField("URL", max_length=500)
     template = models.ForeignKey(
         "nurture.EmailTemplate", on_delete=models.PROTECT, related_name="content_pieces"
     )
@@ -88,6 +88,7 @@ class StreamMember(models.Model):
     left_reason = models.CharField(max_length=20, choices=LeftReason.choices, blank=True)
 
     class Meta:
+        verbose_name = "stream membership"
         constraints = [
             models.UniqueConstraint(fields=["stream", "lead"], name="stream_member_once")
         ]
@@ -120,6 +121,7 @@ class PieceDelivery(models.Model):
     sent_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "piece deliveries"
         constraints = [
             models.UniqueConstraint(fields=["lead", "piece"], name="piece_delivered_once")
         ]

@@ -32,8 +32,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
 
 from leads.choices import Segment, Stage
 from leads.errors import FieldError, NotPermitted
@@ -459,7 +459,9 @@ def refresh_members(stream: ContentStream, *, now: datetime) -> Sweep:
     gone = {"status": LEFT, "left_at": now, "next_due_at": None}
     with transaction.atomic():
         for reason, q in _leaving(stream):
-            leaving = Lead.objects.filter(q).values("pk")
+            # Among the stream's members only: the checks (events, suppression) run
+            # over them, not over every lead.
+            leaving = Lead.objects.filter(stream_memberships__stream=stream).filter(q).values("pk")
             done.left += in_stream.filter(lead__in=leaving).update(**gone, left_reason=reason)
         done.left += in_stream.exclude(lead__in=_rule_leads(stream).values("pk")).update(
             **gone, left_reason=LeftReason.RULE
@@ -475,7 +477,7 @@ def refresh_members(stream: ContentStream, *, now: datetime) -> Sweep:
             done.joined += _insert_new(stream, eligible.filter(group), first=first, now=now)
         StreamMember.objects.filter(stream=stream, status=EXHAUSTED).filter(
             Exists(_unseen())
-        ).update(status=ACTIVE)
+        ).update(status=ACTIVE, next_due_at=Coalesce(F("next_due_at"), Value(now)))
     return done
 
 
@@ -625,10 +627,6 @@ def pieces_with_counts(stream: ContentStream) -> QuerySet[ContentPiece]:
         )
         .order_by("position", "pk")
     )
-
-
-def last_position(stream: ContentStream) -> int:
-    return int(ContentPiece.objects.filter(stream=stream).aggregate(m=Max("position"))["m"] or 0)
 
 
 # --- A merge of two leads (identity.merging asks each owner to move its rows) ---------
