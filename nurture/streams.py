@@ -458,6 +458,9 @@ def refresh_members(stream: ContentStream, *, now: datetime) -> Sweep:
     in_stream = StreamMember.objects.filter(stream=stream, status__in=IN_STREAM)
     gone = {"status": LEFT, "left_at": now, "next_due_at": None}
     with transaction.atomic():
+        # One worker at a time refreshes a stream (the others wait, then find nothing to
+        # do): two refreshes updating the same member rows could deadlock.
+        ContentStream.objects.select_for_update().filter(pk=stream.pk).first()
         for reason, q in _leaving(stream):
             # Among the stream's members only: the checks (events, suppression) run
             # over them, not over every lead.
