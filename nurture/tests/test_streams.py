@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
@@ -494,3 +495,16 @@ def test_pieces_need_a_title_an_address_and_a_template(
     assert list(ContentPiece.objects.filter(stream=stream).order_by("position").values_list("title", flat=True)) == [
         "First", "One", "Two", "Three",
     ]  # fmt: skip
+
+
+def test_a_piece_arrives_at_a_real_smtp_server_after_the_outbox_sweep(
+    stream: ContentStream, enrol: Callable[..., Lead], now: datetime, sink: Any
+) -> None:
+    enrol("ann@x.io", first_name="Ann")
+
+    streams.run_due(now=now)
+    assert services.run_due(now=now) == 1
+
+    mail = message_from_bytes(sink.messages[0].content, policy=policy.default)
+    assert (mail["To"], mail["Subject"]) == ("ann@x.io", "One for Ann")
+    assert mail.get_content().strip() == "Read One: https://example.com/one"
