@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -487,14 +488,11 @@ def refresh_members(stream: ContentStream, *, now: datetime) -> Sweep:
 def _insert_new(
     stream: ContentStream, leads: QuerySet[Lead], *, first: datetime, now: datetime
 ) -> int:
-    """One INSERT … SELECT of the leads not yet in the stream (ON CONFLICT: a sweep running
-    beside this one may insert a lead first)."""
-    new = (
-        leads.exclude(Exists(StreamMember.objects.filter(stream=stream, lead_id=OuterRef("pk"))))
-        .order_by()
-        .annotate(picked_id=F("pk"))
-        .values_list("picked_id")
-    )
+    """One INSERT … SELECT of the leads not yet in the stream. The leads in it already are
+    skipped by the unique (stream, lead), ON CONFLICT DO NOTHING, not by a NOT EXISTS: the
+    statement's own new rows would be scanned again for every lead (PostgreSQL plans the
+    anti-join on a table whose statistics do not know them yet), which is quadratic."""
+    new = leads.order_by().annotate(picked_id=F("pk")).values_list("picked_id")
     sql, params = new.query.sql_with_params()
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
@@ -515,58 +513,77 @@ def run_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> int:
     member sent its next unseen piece. Returns how many pieces were sent (queued in the
     outbox, which applies the weekly cap, quiet hours and suppression)."""
     sent = 0
-    for stream in ContentStream.objects.filter(status=StreamStatus.ACTIVE).order_by("pk"):
+    active = list(ContentStream.objects.filter(status=StreamStatus.ACTIVE).order_by("pk"))
+    for stream in active:
         refresh_members(stream, now=now)
+    # The streams' ids, not a join: an UPDATE over a join becomes `id IN (subquery)`.
     due = StreamMember.objects.filter(
-        status=ACTIVE, next_due_at__lte=now, stream__status=StreamStatus.ACTIVE
+        status=ACTIVE, next_due_at__lte=now, stream_id__in=[stream.pk for stream in active]
     )
     # Nothing left to send them: exhausted, due at once when a new piece comes.
     due.exclude(Exists(_unseen())).update(status=EXHAUSTED)
     while True:
-        count, seen = _send_batch(due, now=now, batch_size=batch_size)
+        try:
+            count, seen = _send_batch(due, now=now, batch_size=batch_size)
+        except GaveWay:
+            # Another worker took some of this batch's members since they were read, or
+            # sent one of its pieces: nothing of the batch was kept, and the next sweep
+            # takes up what is still due.
+            log.info("streams sweep: a batch gave way to another worker")
+            return sent
         sent += count
         if seen < batch_size:
             return sent
 
 
+class GaveWay(Exception):
+    """A batch found its members or deliveries taken by another worker; rolled back."""
+
+
 def _send_batch(due: QuerySet[StreamMember], *, now: datetime, batch_size: int) -> tuple[int, int]:
-    """One batch of due members: claimed (row locks, SKIP LOCKED, and a conditional UPDATE
-    of the due time that only one worker sees change), each one's message queued and its
-    delivery written in this transaction. Returns (sent, members looked at)."""
-    sent_to: list[int] = []
-    with transaction.atomic():
-        batch = list(
-            due.select_for_update(skip_locked=True, of=("self",))
-            .annotate(piece_id=Subquery(_unseen().values("pk")[:1]))
-            .select_related("stream", "lead__team", "lead__account", "lead__owner")
-            .order_by("next_due_at", "pk")[:batch_size]
-        )
-        pieces = ContentPiece.objects.select_related("template").in_bulk(
-            {m.piece_id for m in batch if m.piece_id is not None}  # type: ignore[attr-defined]
-        )
-        for member in batch:
-            piece = pieces.get(member.piece_id)  # type: ignore[attr-defined]
-            claim = StreamMember.objects.filter(
-                pk=member.pk, status=ACTIVE, next_due_at=member.next_due_at
+    """One batch of due members, in one transaction: claimed (row locks with SKIP LOCKED,
+    and an UPDATE advancing their due time on the condition that they are still due, one
+    per stream and time zone), each one's message queued, their deliveries inserted
+    together. Rows cannot be locked on SQLite, where a claim that does not change every
+    row, or a delivery of the same piece to the same lead (the unique constraint), rolls
+    the whole batch back (GaveWay): nothing is sent twice. Returns (sent, members read)."""
+    try:
+        with transaction.atomic():
+            batch = list(
+                due.select_for_update(skip_locked=True, of=("self",))
+                .annotate(piece_id=Subquery(_unseen().values("pk")[:1]))
+                .select_related("stream", "lead__team", "lead__account", "lead__owner")
+                .order_by("next_due_at", "pk")[:batch_size]
             )
-            if piece is None:
-                claim.update(status=EXHAUSTED)
-                continue
-            stream = member.stream
-            advanced = claim.update(
-                next_due_at=rules_streams.next_due(
-                    now,
-                    cadence_days=stream.cadence_days,
-                    weekday=stream.send_weekday,
-                    hour=stream.send_hour,
-                    zone=_zone_of(member.lead),
-                ),
-                last_sent_at=now,
+            pieces = ContentPiece.objects.select_related("template").in_bulk(
+                {m.piece_id for m in batch if m.piece_id is not None}  # type: ignore[attr-defined]
             )
-            if not advanced:
-                continue  # another worker took it
-            try:
-                with transaction.atomic():
+            wanted = [(m, pieces[m.piece_id]) for m in batch if m.piece_id in pieces]  # type: ignore[attr-defined]
+            empty = [m.pk for m in batch if m.piece_id not in pieces]  # type: ignore[attr-defined]
+            if empty:
+                StreamMember.objects.filter(pk__in=empty, status=ACTIVE).update(status=EXHAUSTED)
+            groups: dict[tuple[int, str], list[StreamMember]] = defaultdict(list)
+            for member, _piece in wanted:
+                groups[(member.stream_id, _zone_of(member.lead))].append(member)
+            for (_stream_id, zone), members in groups.items():
+                stream = members[0].stream
+                claimed = StreamMember.objects.filter(
+                    pk__in=[m.pk for m in members], status=ACTIVE, next_due_at__lte=now
+                ).update(
+                    next_due_at=rules_streams.next_due(
+                        now,
+                        cadence_days=stream.cadence_days,
+                        weekday=stream.send_weekday,
+                        hour=stream.send_hour,
+                        zone=zone,
+                    ),
+                    last_sent_at=now,
+                )
+                if claimed != len(members):
+                    raise GaveWay
+            deliveries = []
+            for member, piece in wanted:
+                try:
                     message = queue_message(
                         member.lead,
                         piece.template,
@@ -574,23 +591,21 @@ def _send_batch(due: QuerySet[StreamMember], *, now: datetime, batch_size: int) 
                         now=now,
                         context=piece_context(piece),
                     )
-                    PieceDelivery.objects.create(
-                        lead=member.lead, piece=piece, message=message, sent_at=now
-                    )
-            except IntegrityError:
-                # Sent by another run since this one read it: the unique (lead, piece).
-                continue
-            except FieldError as error:
-                log.warning(
-                    "stream %s: lead %s not sent %s: %s", stream.pk, member.lead_id, piece.pk, error
+                except FieldError as error:
+                    log.warning("stream %s: lead %s not sent piece %s: %s",
+                                member.stream_id, member.lead_id, piece.pk, error)  # fmt: skip
+                    continue
+                deliveries.append(
+                    PieceDelivery(lead=member.lead, piece=piece, message=message, sent_at=now)
                 )
-                continue
-            sent_to.append(member.pk)
-        # Those that got their last piece: exhausted until a new one comes.
-        StreamMember.objects.filter(pk__in=sent_to).exclude(Exists(_unseen())).update(
-            status=EXHAUSTED
-        )
-    return len(sent_to), len(batch)
+            PieceDelivery.objects.bulk_create(deliveries)
+            # Those that got their last piece: exhausted until a new one comes.
+            StreamMember.objects.filter(pk__in=[m.pk for m, _ in wanted]).exclude(
+                Exists(_unseen())
+            ).update(status=EXHAUSTED)
+    except IntegrityError as error:
+        raise GaveWay from error
+    return len(deliveries), len(batch)
 
 
 # --- Reading ----------------------------------------------------------------------------

@@ -508,3 +508,29 @@ def test_a_piece_arrives_at_a_real_smtp_server_after_the_outbox_sweep(
     mail = message_from_bytes(sink.messages[0].content, policy=policy.default)
     assert (mail["To"], mail["Subject"]) == ("ann@x.io", "One for Ann")
     assert mail.get_content().strip() == "Read One: https://example.com/one"
+
+
+def test_a_piece_another_worker_sent_meanwhile_rolls_the_batch_back(
+    stream: ContentStream,
+    enrol: Callable[..., Lead],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ann = enrol("ann@x.io")
+    one = stream.pieces.get(title="One")
+    queue = streams.queue_message
+
+    def racing(lead: Lead, *args: Any, **kwargs: Any) -> Message:
+        # Another worker delivers "One" to Ann between this batch's read and its insert.
+        PieceDelivery.objects.create(lead=lead, piece=one, sent_at=now)
+        return queue(lead, *args, **kwargs)
+
+    monkeypatch.setattr(streams, "queue_message", racing)
+    assert streams.run_due(now=now) == 0
+    # Nothing of the batch was kept: no message, the member not advanced.
+    assert Message.objects.count() == 0
+    assert (PieceDelivery.objects.count(), member(stream, ann).next_due_at) == (0, now)
+
+    monkeypatch.setattr(streams, "queue_message", queue)
+    assert streams.run_due(now=now) == 1
+    assert sent_titles(ann) == ["One"]
