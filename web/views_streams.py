@@ -17,6 +17,7 @@ from leads.errors import FieldError, NotPermitted
 from nurture import streams
 from nurture.choices import StreamStatus
 from nurture.models import ContentPiece, ContentStream
+from nurture.rules_streams import WEEKDAYS
 from users.models import User
 
 from .decorators import viewer_page
@@ -97,6 +98,9 @@ def stream_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "piece_form": piece_form,
         "pieces": streams.pieces_with_counts(stream),
         "members": streams.member_counts(stream),
+        "weekday": (
+            WEEKDAYS[stream.send_weekday].capitalize() if stream.send_weekday is not None else ""
+        ),
     }
     return render(request, "web/stream.html", context, status=status)
 
