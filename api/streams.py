@@ -20,6 +20,7 @@ from api.common import (
     idempotent_answer,
 )
 from api.errors import ERROR_RESPONSES, ApiError
+from leads.errors import FieldError
 from nurture import streams
 from nurture.choices import PieceKind, StreamStatus
 from nurture.models import ContentPiece, ContentStream
@@ -113,6 +114,25 @@ class StreamPageOut(Schema):
     items: list[StreamOut]
 
 
+# The service's field names where the API's differ (it takes ids).
+API_NAMES = {"enrol_list": "enrol_list_id", "template": "template_id"}
+
+
+class _AsApiFields:
+    """A refusal names the field as the request wrote it (not contextlib.contextmanager:
+    it writes `__traceback__` on the exception, and FieldError is frozen)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, FieldError) and error.field in API_NAMES:
+            raise type(error)(API_NAMES[error.field], error.message) from None
+
+
+_as_api_fields = _AsApiFields
+
+
 def _manager(request: HttpRequest) -> User:
     user = api_user(request)
     streams.check_may_manage(user)
@@ -195,7 +215,8 @@ def post_stream(
     now = timezone.now()
 
     def work() -> Outcome:
-        made = streams.create_stream(by=user, now=now, **_fields(payload, partial=False))
+        with _as_api_fields():
+            made = streams.create_stream(by=user, now=now, **_fields(payload, partial=False))
         return 201, StreamOut.model_validate(stream_out(made)).model_dump(mode="json")
 
     return idempotent_answer(
@@ -220,9 +241,10 @@ def get_stream(request: HttpRequest, stream_id: int) -> dict[str, Any]:
               summary="Change a stream; status paused or active pauses or resumes it")  # fmt: skip
 def patch_stream(request: HttpRequest, stream_id: int, payload: StreamPatch) -> dict[str, Any]:
     user = _manager(request)
-    stream = streams.update_stream(
-        _stream(stream_id), by=user, now=timezone.now(), **_fields(payload, partial=True)
-    )
+    with _as_api_fields():
+        stream = streams.update_stream(
+            _stream(stream_id), by=user, now=timezone.now(), **_fields(payload, partial=True)
+        )
     return stream_out(stream)
 
 
@@ -254,9 +276,10 @@ def post_piece(request: HttpRequest, stream_id: int, payload: PieceIn) -> Status
     user = _manager(request)
     fields = _fields(payload, partial=False)
     position = fields.pop("position")
-    piece = streams.add_piece(
-        _stream(stream_id), by=user, now=timezone.now(), position=position, **fields
-    )
+    with _as_api_fields():
+        piece = streams.add_piece(
+            _stream(stream_id), by=user, now=timezone.now(), position=position, **fields
+        )
     return Status(201, piece_out(piece))
 
 
@@ -276,9 +299,10 @@ def patch_piece(
     request: HttpRequest, stream_id: int, piece_id: int, payload: PiecePatch
 ) -> dict[str, Any]:
     user = _manager(request)
-    piece = streams.update_piece(
-        _piece(_stream(stream_id), piece_id), by=user, **_fields(payload, partial=True)
-    )
+    with _as_api_fields():
+        piece = streams.update_piece(
+            _piece(_stream(stream_id), piece_id), by=user, **_fields(payload, partial=True)
+        )
     return piece_out(piece)
 
 

@@ -103,13 +103,21 @@ def test_bad_input_is_named(
 ) -> None:
     no_rule = call("post", "/streams", org.marketer, {"name": "X"})
     assert no_rule.status_code == 422
-    assert no_rule.json()["errors"][0]["field"] == "enrol_list"
+    assert no_rule.json()["errors"][0]["field"] == "enrol_list_id"
     stream = streams.create_stream(by=org.marketer, now=clock, name="S", enrol_list=vip)
     bad_url = call(
         "post", f"/streams/{stream.pk}/pieces", org.marketer,
         {"title": "T", "url": "not a url", "template_id": template.pk},
     )  # fmt: skip
     assert (bad_url.status_code, bad_url.json()["errors"][0]["field"]) == (422, "url")
+    no_template = call(
+        "post", f"/streams/{stream.pk}/pieces", org.marketer,
+        {"title": "T", "url": "https://e.com", "template_id": 987654},
+    )  # fmt: skip
+    assert (no_template.status_code, no_template.json()["errors"][0]["field"]) == (
+        422,
+        "template_id",
+    )
     wrong = call("put", f"/streams/{stream.pk}/pieces/order", org.marketer, {"piece_ids": [12345]})
     assert (wrong.status_code, wrong.json()["errors"][0]["field"]) == (422, "piece_ids")
     assert call("get", "/streams/987654", org.marketer).status_code == 404
