@@ -62,7 +62,7 @@ def stream_index(request: HttpRequest) -> HttpResponse:
 @viewer_page
 def stream_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _marketing(request)
-    stream = get_object_or_404(ContentStream, pk=pk)
+    stream = get_object_or_404(ContentStream.objects.select_related("enrol_list"), pk=pk)
     form = StreamForm(initial=StreamForm.initial_for(stream))
     piece_form = PieceForm()
     status = 200

@@ -120,3 +120,28 @@ def test_the_lists_and_templates_pages_link_to_streams(org: Any, client: Client)
     signed_in(client, org.marketer)
     for path in ("/lists/", "/email/templates/"):
         assert 'href="/streams/"' in client.get(path).content.decode(), path
+
+
+def test_the_stream_pages_run_a_fixed_number_of_queries(
+    org: Any, clock: datetime, client: Client, django_assert_max_num_queries: Any
+) -> None:
+    vip = lists.create_list(by=org.marketer, name="VIP", kind="static", now=clock)
+    template = services.create_template(
+        by=org.marketer, now=clock, name="Piece", subject="{{ piece.title }}", text_body="x"
+    )
+    for n in range(3):
+        stream = streams.create_stream(by=org.marketer, now=clock, name=f"S{n}", enrol_list=vip)
+        for title in ("One", "Two", "Three"):
+            streams.add_piece(
+                stream, by=org.marketer, now=clock, title=title, url="https://e.com",
+                template=template,
+            )  # fmt: skip
+    signed_in(client, org.marketer)
+
+    # session, user, top bar (2), the streams with their counts
+    with django_assert_max_num_queries(5):
+        assert client.get("/streams/").status_code == 200
+    # … the stream and its list, its pieces with their counts and templates, members by
+    # status, the forms' lists and templates: the same for any number of pieces
+    with django_assert_max_num_queries(8):
+        assert client.get(f"/streams/{stream.pk}/").status_code == 200
