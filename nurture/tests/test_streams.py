@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from leads.errors import FieldError, NotPermitted
@@ -534,3 +536,23 @@ def test_a_piece_another_worker_sent_meanwhile_rolls_the_batch_back(
     monkeypatch.setattr(streams, "queue_message", queue)
     assert streams.run_due(now=now) == 1
     assert sent_titles(ann) == ["One"]
+
+
+def test_leadloop_run_due_enrols_queues_and_sends_a_piece(
+    stream: ContentStream,
+    enrol: Callable[..., Lead],
+    clock: datetime,
+    sink: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enrol("ann@x.io", first_name="Ann")
+    monkeypatch.setenv("LEADLOOP_ALLOW_TIME_TRAVEL", "1")
+    out = StringIO()
+
+    call_command("run_due", "--now", clock.isoformat(), stdout=out)
+
+    assert "nurture.streams.run_due: 1" in out.getvalue()
+    assert "nurture.services.run_due: 1" in out.getvalue()
+    assert [e.rcpt_tos for e in sink.messages] == [["ann@x.io"]]
+    call_command("run_due", "--now", clock.isoformat(), stdout=StringIO())
+    assert len(sink.messages) == 1
