@@ -11,12 +11,13 @@ sales-ready or is disqualified, and when it unsubscribes (an `unsubscribed` even
 stream's purpose, or for every purpose) or its address is suppressed.
 
 The sweep `run_due` (LEADLOOP_SWEEPS, before the outbox; beat's "streams") does it all:
-enrolment and leaving set-based (UPDATE … WHERE and one INSERT … SELECT per stream and
-time zone), then the due members in batches, each claimed with its row locked (SKIP
-LOCKED) and a conditional UPDATE of its due time, its message queued through
-`nurture.services.queue_message` and its `PieceDelivery` written in the same transaction
-as its advance. The unique (lead, piece) refuses a second delivery of one piece, so a
-sweep that runs twice, or beside another, sends nothing twice.
+enrolment and leaving set-based (UPDATE … WHERE, and one INSERT … SELECT per stream and
+time zone), then the due members in batches of one transaction each: rows locked (SKIP
+LOCKED), advanced by one UPDATE per stream and time zone on the condition that they are
+still due, each one's message queued through `nurture.services.queue_message` and the
+batch's `PieceDelivery` rows inserted together. A run at the same moment finds nothing
+due; a batch that finds a member advanced or a piece delivered by another worker rolls
+back whole (the unique (lead, piece) is the last guard), so nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ def _whole(value: Any, field: str, *, least: int, most: int) -> int:
     return number
 
 
+def _row_id(text: str) -> bool:
+    """Whether `text` can be a row's id (digits the database's bigint holds)."""
+    return text.isdigit() and int(text) < 2**63
+
+
 def _lead_list(value: Any) -> LeadList | None:
     """A list by itself, its id or its name; None for none."""
     if value is None or value == "":
@@ -116,7 +122,7 @@ def _lead_list(value: Any) -> LeadList | None:
     if isinstance(value, LeadList):
         return value
     text = str(value).strip()
-    found = LeadList.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    found = LeadList.objects.filter(pk=int(text)).first() if _row_id(text) else None
     found = found or LeadList.objects.filter(name__iexact=text).first()
     if found is None:
         raise FieldError("enrol_list", f"no list called {text!r}")
@@ -225,7 +231,7 @@ def _template(value: Any) -> EmailTemplate:
     text = str(value or "").strip()
     if not text:
         raise FieldError("template", "name the email template that presents the piece")
-    found = EmailTemplate.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    found = EmailTemplate.objects.filter(pk=int(text)).first() if _row_id(text) else None
     found = found or EmailTemplate.objects.filter(name__iexact=text).first()
     if found is None:
         raise FieldError("template", f"no email template {text!r}")

@@ -73,3 +73,8 @@ def test_refusals_are_named(org: Any, now: datetime) -> None:
     with pytest.raises(CommandError, match="only marketing and admins"):
         run("pause", "S", "--as", "rep1")
     assert ContentStream.objects.get().status == "active"
+
+
+def test_a_number_too_large_for_an_id_is_a_name_not_found(org: Any) -> None:
+    with pytest.raises(CommandError, match="enrol_list: no list called '99999999999999999999'"):
+        run("create", "S", "--list", "99999999999999999999", "--as", "marketer")
