@@ -12,7 +12,7 @@ open stage (the others sales-ready or MQL), one in fifty of those unsubscribed (
 - idle sweep: the same moment again, nothing changes (the cost of a sweep with no work);
 - leave: 10,000 leads turn sales-ready, the sweep lets them go;
 - send: `--due` members due, each queued its next piece (render + outbox row + delivery,
-  the member advanced), beside the floor: `queue_message` alone for the same leads and
+  the member advanced), beside the floor: `queue_messages` alone for the same leads and
   template in batches of the same size, one transaction each (what a send cannot avoid).
 """
 
@@ -193,14 +193,17 @@ def run(leads: int, due: int, label: str) -> None:
     def floor() -> None:
         for start in range(0, len(floor_leads), streams.BATCH_SIZE):
             with transaction.atomic():
-                for lead in floor_leads[start : start + streams.BATCH_SIZE]:
-                    services.queue_message(
-                        lead, template, purpose=Purpose.MARKETING, now=later, context=context
-                    )
+                services.queue_messages(
+                    floor_leads[start : start + streams.BATCH_SIZE],
+                    template,
+                    purpose=Purpose.MARKETING,
+                    now=later,
+                    context=context,
+                )
 
     took_floor, _ = timed(floor)
     rows.append(
-        (f"floor: queue_message x {due:,}", took_floor, f"{due / took_floor:,.0f} messages/s")
+        (f"floor: queue_messages x {due:,}", took_floor, f"{due / took_floor:,.0f} messages/s")
     )
 
     print(f"\n{label}; {leads:,} leads (set-up {loaded:.1f} s)\n")

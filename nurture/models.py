@@ -8,8 +8,8 @@ from django.db.models import Q
 
 from .choices import PENDING, MessageStatus, Purpose
 from .models_lists import LeadList, ListMember
-from .models_tracking import DeliveryEvent
 from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
+from .models_tracking import DeliveryEvent
 
 
 class EmailTemplate(models.Model):
@@ -110,9 +110,9 @@ class MailboxMessage(models.Model):
 
 
 __all__ = [
-    "DeliveryEvent",
     "ContentPiece",
     "ContentStream",
+    "DeliveryEvent",
     "EmailTemplate",
     "LeadList",
     "ListMember",

@@ -50,7 +50,7 @@ from . import rules_streams
 from .choices import LeftReason, PieceKind, Purpose, StreamMemberStatus, StreamStatus
 from .models import EmailTemplate, LeadList, ListMember, Suppression
 from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
-from .services import queue_message
+from .services import queue_messages
 
 log = logging.getLogger(__name__)
 
@@ -587,23 +587,25 @@ def _send_batch(due: QuerySet[StreamMember], *, now: datetime, batch_size: int) 
                 )
                 if claimed != len(members):
                     raise GaveWay
-            deliveries = []
+            # The messages a piece at a time: `queue_messages` renders each lead's and
+            # inserts them together.
+            by_piece: dict[int, list[StreamMember]] = defaultdict(list)
             for member, piece in wanted:
-                try:
-                    message = queue_message(
-                        member.lead,
-                        piece.template,
-                        purpose=Purpose.MARKETING,
-                        now=now,
-                        context=piece_context(piece),
-                    )
-                except FieldError as error:
-                    log.warning("stream %s: lead %s not sent piece %s: %s",
-                                member.stream_id, member.lead_id, piece.pk, error)  # fmt: skip
-                    continue
-                deliveries.append(
-                    PieceDelivery(lead=member.lead, piece=piece, message=message, sent_at=now)
+                by_piece[piece.pk].append(member)
+            deliveries = []
+            for piece_id, members in by_piece.items():
+                piece = pieces[piece_id]
+                messages = queue_messages(
+                    [m.lead for m in members],
+                    piece.template,
+                    purpose=Purpose.MARKETING,
+                    now=now,
+                    context=piece_context(piece),
                 )
+                deliveries += [
+                    PieceDelivery(lead=message.lead, piece=piece, message=message, sent_at=now)
+                    for message in messages
+                ]
             PieceDelivery.objects.bulk_create(deliveries)
             # Those that got their last piece: exhausted until a new one comes.
             StreamMember.objects.filter(pk__in=[m.pk for m, _ in wanted]).exclude(
