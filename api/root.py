@@ -24,6 +24,7 @@ from api.reports import router as reports_router
 from api.routing import router as routing_router
 from api.scoring import router as scoring_router
 from api.sla import router as sla_router
+from api.streams import router as streams_router
 from api.tasks import router as tasks_router
 from api.webhook_subscriptions import router as webhook_subscriptions_router
 
@@ -71,3 +72,4 @@ api.add_router("", scoring_router)
 api.add_router("", email_router)
 api.add_router("", email_events_router)
 api.add_router("", lists_router)
+api.add_router("", streams_router)

@@ -32,6 +32,7 @@ from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
 from nurture import lists as nurture_lists
 from nurture import services as nurture_services
+from nurture import streams as nurture_streams
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
 from routing import services as routing_services
@@ -66,6 +67,7 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     routing_services,
     nurture_services,
     nurture_lists,
+    nurture_streams,
 )
 # Every table of a lead's history by that name, for the merge screen's counts.
 HISTORY: dict[str, type[models.Model]] = {

@@ -203,6 +203,8 @@ LEADLOOP_SWEEPS = [
     "users.services.send_notification_emails",
     # Smart lists follow their leads (and engagement windows move with time).
     "nurture.lists.run_due",
+    # Content streams: leads join and leave, due pieces queued (before the outbox sends).
+    "nurture.streams.run_due",
     # The marketing outbox: due messages sent (cap, quiet hours, domain rates kept).
     "nurture.services.run_due",
     # Last: it sends what the sweeps before it recorded (breaches, recycled leads).
@@ -283,6 +285,13 @@ CELERY_BEAT_SCHEDULE["outgoing-webhooks"] = {
     "task": "outgoing_webhooks.tasks.send_webhooks_task",
     "schedule": WEBHOOK_SWEEP_SECONDS,
     "options": {"expires": WEBHOOK_SWEEP_SECONDS},
+}
+# Content streams (nurture): members joined and left, the next pieces queued.
+STREAMS_SWEEP_SECONDS = int(os.environ.get("STREAMS_SWEEP_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["streams"] = {
+    "task": "nurture.tasks.send_stream_pieces_task",
+    "schedule": STREAMS_SWEEP_SECONDS,
+    "options": {"expires": STREAMS_SWEEP_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -41,3 +41,7 @@ class DeliveryEventAdmin(HistoryAdmin):
     list_display = ("type", "address", "is_permanent", "source", "occurred_at")
     list_filter = ("type", "source")
     search_fields = ("address", "reason")
+
+
+# The content streams' admin lives beside the streams' models.
+from . import admin_streams  # noqa: E402, F401

@@ -37,3 +37,35 @@ class DeliveryEventType(models.TextChoices):
     BOUNCE = "bounce", "Bounce"
     COMPLAINT = "complaint", "Complaint"
     DELIVERED = "delivered", "Delivered"
+
+
+class StreamStatus(models.TextChoices):
+    """An active stream enrols and sends; a paused one does neither until resumed."""
+
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class PieceKind(models.TextChoices):
+    WHITEPAPER = "whitepaper", "Whitepaper"
+    CASE_STUDY = "case_study", "Case study"
+    WEBINAR_INVITATION = "webinar_invitation", "Webinar invitation"
+    NEWSLETTER = "newsletter", "Newsletter"
+    OTHER = "other", "Other"
+
+
+class StreamMemberStatus(models.TextChoices):
+    """A lead in a stream: getting pieces (active), has seen every piece (exhausted: a
+    piece added later makes it active again), or out of it (left: the rule no longer
+    picks it, it became sales-ready or disqualified, or it unsubscribed)."""
+
+    ACTIVE = "active", "Active"
+    EXHAUSTED = "exhausted", "Exhausted"
+    LEFT = "left", "Left"
+
+
+class LeftReason(models.TextChoices):
+    RULE = "rule", "No longer matches the rule"
+    SALES_READY = "sales_ready", "Became sales-ready"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed or suppressed"

@@ -44,6 +44,7 @@ from users.permissions import may
 
 from .choices import ListKind
 from .models_lists import LeadList, ListMember
+from .models_streams import ContentStream
 
 # field -> (the lead's column as an ORM path, its type, the values it allows or None).
 TEXT, NUMBER, BOOL = "text", "number", "bool"
@@ -553,6 +554,11 @@ def update_list(
 
 def delete_list(lead_list: LeadList, *, by: User) -> None:
     _check_may(by)
+    used = ContentStream.objects.filter(enrol_list=lead_list).order_by("name").first()
+    if used is not None:
+        raise FieldError(
+            "list", f"the content stream {used.name!r} enrols from this list: change its rule first"
+        )
     lead_list.delete()
 
 

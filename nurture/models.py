@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from .choices import PENDING, MessageStatus, Purpose
 from .models_lists import LeadList, ListMember
+from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
 from .models_tracking import DeliveryEvent
 
 
@@ -109,11 +110,15 @@ class MailboxMessage(models.Model):
 
 
 __all__ = [
+    "ContentPiece",
+    "ContentStream",
     "DeliveryEvent",
     "EmailTemplate",
     "LeadList",
     "ListMember",
     "MailboxMessage",
     "Message",
+    "PieceDelivery",
+    "StreamMember",
     "Suppression",
 ]

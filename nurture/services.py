@@ -162,15 +162,17 @@ def queue_message(
     send_after: datetime | None = None,
     program_step: int | None = None,
     to_address: str | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Message:
     """Render `template` for `lead` and queue it (sent by `run_due` from `send_after`, or
-    now). The address is the lead's unless given (test sends)."""
+    now). The address is the lead's unless given (test sends). `context`: merge fields
+    beside the lead's (a content stream's `piece`)."""
     _check_purpose(purpose)
     address = to_address or (lead.email if lead is not None else "") or ""
     if not address:
         raise FieldError("email", "the lead has no email address")
-    context = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
-    rendered = render(template, context)
+    fields = lead_context(lead) if lead is not None else {"base_url": settings.LEADLOOP_BASE_URL}
+    rendered = render(template, fields | dict(context or {}))
     [message] = _queue(
         [(lead, address, rendered)], template, purpose=purpose, now=now,
         send_after=send_after, program_step=program_step,
@@ -186,13 +188,16 @@ def queue_messages(
     now: datetime,
     send_after: datetime | None = None,
     program_step: int | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> list[Message]:
     """`queue_message` for many leads at once (a program step or a stream reaching a batch
     of due leads): one INSERT and one executemany UPDATE for all of them instead of a
-    transaction per lead. Leads without an email address are skipped."""
+    transaction per lead. Leads without an email address are skipped. `context`: merge
+    fields beside each lead's (a content stream's `piece`)."""
     _check_purpose(purpose)
+    extra = dict(context or {})
     items: list[tuple[Lead | None, str, Rendered]] = [
-        (lead, str(lead.email), render(template, lead_context(lead)))
+        (lead, str(lead.email), render(template, lead_context(lead) | extra))
         for lead in leads
         if lead.email
     ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from . import lists, services
+from . import lists, services, streams
 
 
 @shared_task
@@ -16,3 +16,9 @@ def send_due_email_task() -> int:
 def refresh_lists_task() -> int:
     """The lists sweep on beat's schedule."""
     return lists.run_due(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def send_stream_pieces_task() -> int:
+    """The content streams sweep on beat's schedule."""
+    return streams.run_due(now=timezone.now())

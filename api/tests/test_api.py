@@ -120,6 +120,12 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/lists/{list_id}": ["delete", "get", "patch"],
         "/api/v1/lists/{list_id}/refresh": ["post"],
         "/api/v1/lists/{list_id}/members": ["delete", "get", "post"],
+        "/api/v1/streams": ["get", "post"],
+        "/api/v1/streams/{stream_id}": ["delete", "get", "patch"],
+        "/api/v1/streams/{stream_id}/members": ["get"],
+        "/api/v1/streams/{stream_id}/pieces": ["get", "post"],
+        "/api/v1/streams/{stream_id}/pieces/order": ["put"],
+        "/api/v1/streams/{stream_id}/pieces/{piece_id}": ["delete", "patch"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [
