@@ -37,3 +37,17 @@ class DeliveryEventType(models.TextChoices):
     BOUNCE = "bounce", "Bounce"
     COMPLAINT = "complaint", "Complaint"
     DELIVERED = "delivered", "Delivered"
+
+
+class ConsentSource(models.TextChoices):
+    """The door a grant or withdrawal of consent came through."""
+
+    FORM = "form", "Web form"
+    IMPORT = "import", "Import"
+    TRADE_SHOW = "trade_show", "Trade show"
+    API = "api", "API"
+    WEBHOOK = "webhook", "Webhook"
+    PREFERENCE_PAGE = "preference_page", "Preference page"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe link"
+    PERSON = "person", "Recorded by a colleague"
+    MIGRATED = "migrated", "Migrated from custom fields"
