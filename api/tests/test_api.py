@@ -120,6 +120,9 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/lists/{list_id}": ["delete", "get", "patch"],
         "/api/v1/lists/{list_id}/refresh": ["post"],
         "/api/v1/lists/{list_id}/members": ["delete", "get", "post"],
+        "/api/v1/leads/{lead_id}/consent": ["get", "post"],
+        "/api/v1/consent-purposes": ["get", "post"],
+        "/api/v1/consent-purposes/{slug}": ["patch"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [
