@@ -35,9 +35,9 @@ from followup.models import Opportunity, Touch
 from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
+from leads.queries import reached_stage
 from nurture import consent as nurture_consent
 from nurture.choices import ConsentSource
-from leads.queries import reached_stage
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment, SlaStep
@@ -576,9 +576,14 @@ def create_lead(
         nurture_consent.record_many(
             [
                 nurture_consent.ConsentInput(
-                    result.lead, purpose, item.granted, ConsentSource.API,
-                    reference=f"API token {token} ({user.username})", text=item.text, by=user,
-                )  # fmt: skip
+                    result.lead,
+                    purpose,
+                    item.granted,
+                    ConsentSource.API,
+                    reference=f"API token {token} ({user.username})",
+                    text=item.text,
+                    by=user,
+                )
                 for purpose, item in consents
             ],
             now=now,

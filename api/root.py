@@ -12,13 +12,13 @@ from ninja.errors import ValidationError, ValidationErrorContext
 from api.auth import BearerTokenAuth
 from api.cadences import router as cadences_router
 from api.campaigns import router as campaigns_router
+from api.consent import router as consent_router
 from api.email import router as email_router
 from api.email_events import router as email_events_router
 from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
 from api.lists import router as lists_router
-from api.consent import router as consent_router
 from api.notifications import router as notifications_router
 from api.people import router as people_router
 from api.reports import router as reports_router

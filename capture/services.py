@@ -671,9 +671,13 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
                 # A "no" records nothing: a tool may grant consent, never withdraw it.
                 consents.append(
                     nurture_consent.ConsentInput(
-                        lead, purpose, True, ConsentSource.WEBHOOK,
-                        reference=f"webhook {source.slug}", text=item.consent_text,
-                    )  # fmt: skip
+                        lead,
+                        purpose,
+                        True,
+                        ConsentSource.WEBHOOK,
+                        reference=f"webhook {source.slug}",
+                        text=item.consent_text,
+                    )
                 )
             # Later items with this key are duplicates of this one (record_events says so).
             seen.add(key)

@@ -31,9 +31,9 @@ from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
 from nurture import consent as nurture_consent
-from nurture.models import ConsentState
 from nurture import lists as nurture_lists
 from nurture import services as nurture_services
+from nurture.models import ConsentState
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
 from routing import services as routing_services

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -82,7 +82,8 @@ def get_purpose(value: Any, *, field: str = "purpose") -> ConsentPurpose:
     if found is None and text in DEFAULT_PURPOSES:
         name, description = DEFAULT_PURPOSES[text]
         found, _ = ConsentPurpose.objects.get_or_create(
-            slug=text, defaults={"name": name, "description": description, "created_at": timezone.now()}
+            slug=text,
+            defaults={"name": name, "description": description, "created_at": timezone.now()},
         )
     if found is None:
         known = ", ".join(ConsentPurpose.objects.values_list("slug", flat=True))
@@ -145,7 +146,9 @@ def _clean_purpose(fields: dict[str, Any], *, current: ConsentPurpose | None) ->
         "slug": slug,
         "name": name,
         "description": str(fields.get("description") or "").strip(),
-        "is_active": active if isinstance(active, bool) else str(active).lower() in ("1", "true", "on", "yes"),
+        "is_active": active
+        if isinstance(active, bool)
+        else str(active).lower() in ("1", "true", "on", "yes"),
     }
 
 
@@ -185,9 +188,11 @@ def decide(current: ConsentState | None, *, granted: bool, source: str) -> str |
         return None
     if current.granted == granted and source in SELF_DOORS and current.source in SELF_DOORS:
         return ""
-    if granted and not current.granted and current.source in SELF_DOORS:
-        if source not in MAY_REGRANT:
-            return "the person withdrew it themself; only they or a colleague on their word give it back"
+    withdrawn_by_self = not current.granted and current.source in SELF_DOORS
+    if granted and withdrawn_by_self and source not in MAY_REGRANT:
+        return (
+            "the person withdrew it themself; only they or a colleague on their word give it back"
+        )
     return None
 
 
@@ -258,9 +263,13 @@ def record_many(items: Sequence[ConsentInput], *, now: datetime) -> list[Recorde
         ConsentState.objects.bulk_create(
             [
                 ConsentState(
-                    lead_id=lead_id, purpose_id=purpose_id, granted=row.granted, at=row.at,
-                    source=row.source, consent=row,
-                )  # fmt: skip
+                    lead_id=lead_id,
+                    purpose_id=purpose_id,
+                    granted=row.granted,
+                    at=row.at,
+                    source=row.source,
+                    consent=row,
+                )
                 for (lead_id, purpose_id), row in latest.items()
             ],
             update_conflicts=True,
@@ -449,9 +458,12 @@ def set_preferences(message: Message, chosen: Iterable[str], *, now: datetime) -
             continue
         items.append(
             ConsentInput(
-                lead, row.purpose, granted, ConsentSource.PREFERENCE_PAGE,
+                lead,
+                row.purpose,
+                granted,
+                ConsentSource.PREFERENCE_PAGE,
                 reference=f"message {message.pk}",
-            )  # fmt: skip
+            )
         )
     results = record_many(items, now=now)
     for item, result in zip(items, results, strict=True):
@@ -473,11 +485,15 @@ def set_preferences(message: Message, chosen: Iterable[str], *, now: datetime) -
 # --- Merges ------------------------------------------------------------------------------
 
 # A lead's consent is its history: a merge moves it to the survivor (identity asks).
-LEAD_HISTORY: dict[str, type[Consent]] = {"consents": Consent}
+LEAD_HISTORY: dict[str, type[models.Model]] = {"consents": Consent}
 
 
 def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
-    return {"consents": list(Consent.objects.filter(lead=lead).order_by("pk").values_list("pk", flat=True))}
+    return {
+        "consents": list(
+            Consent.objects.filter(lead=lead).order_by("pk").values_list("pk", flat=True)
+        )
+    }
 
 
 def move_lead_history(
@@ -503,9 +519,13 @@ def _rebuild_states(lead_ids: set[int]) -> None:
     ConsentState.objects.bulk_create(
         [
             ConsentState(
-                lead_id=lead_id, purpose_id=purpose_id, granted=row.granted, at=row.at,
-                source=row.source, consent=row,
-            )  # fmt: skip
+                lead_id=lead_id,
+                purpose_id=purpose_id,
+                granted=row.granted,
+                at=row.at,
+                source=row.source,
+                consent=row,
+            )
             for (lead_id, purpose_id), row in latest.items()
         ]
     )

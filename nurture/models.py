@@ -112,13 +112,13 @@ class MailboxMessage(models.Model):
 
 
 __all__ = [
+    "Consent",
+    "ConsentPurpose",
+    "ConsentState",
     "DeliveryEvent",
     "EmailTemplate",
     "LeadList",
     "ListMember",
-    "Consent",
-    "ConsentPurpose",
-    "ConsentState",
     "MailboxMessage",
     "Message",
     "Suppression",

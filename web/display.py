@@ -120,6 +120,8 @@ TRACKING_LABELS = {
     "utm_content": "Content (UTM)",
     "referrer": "Referrer",
 }
+
+
 def format_moment(moment: datetime, zone: tzinfo) -> str:
     """A moment in the viewer's zone, as people write it: "3 Nov 2026 14:02"."""
     local = moment.astimezone(zone)

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from capture.models import Submission, WebForm
-from nurture.models import Consent
 from capture.services import capture_lead, record_form_event
 from conftest import HOT
 from followup.services import accept_lead, reject_lead
 from leads.models import CampaignMember, Lead, StageChange
+from nurture.models import Consent
 from qualify.models import Event
 
 

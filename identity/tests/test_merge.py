@@ -143,7 +143,8 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
     # The survivor's current consent is both leads' latest answers.
     assert {(row.purpose.slug, row.granted) for row in consent.current(pair.ann)} >= {
-        ("newsletter", True), ("product_updates", False)
+        ("newsletter", True),
+        ("product_updates", False),
     }
     # Both score histories, and the survivor's new score from the signals it now has.
     assert after["score_changes"][:-1] == sorted(

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from capture.models import Submission, WebForm
-from nurture.models import Consent
 from leads.models import Lead
+from nurture.models import Consent
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +108,10 @@ def test_consent_is_stored_with_its_purpose_when_ticked(org, client_for) -> None
     ann, bob = Lead.objects.get(email="ann@acme.io"), Lead.objects.get(email="bob@acme.io")
     [given] = Consent.objects.filter(lead=ann)
     assert (given.purpose.slug, given.granted, given.source, given.text) == (
-        "newsletter", True, "form", "Send me product news by email"
+        "newsletter",
+        True,
+        "form",
+        "Send me product news by email",
     )
     assert given.reference == "Request a demo (request-a-demo)"
     assert not Consent.objects.filter(lead=bob).exists()
