@@ -26,7 +26,7 @@ from leads.errors import FieldError, NotPermitted
 from leads.models import Lead
 from nurture import consent, services, tokens
 from nurture.choices import ConsentSource, MessageStatus, Purpose
-from nurture.models import Consent, ConsentState, EmailTemplate, Message
+from nurture.models import Consent, ConsentState, EmailTemplate
 
 from .conftest import consenting
 
