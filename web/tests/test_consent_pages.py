@@ -171,7 +171,7 @@ def test_the_lead_page_shows_consent_and_lets_marketing_record_it(
 
     page = marketer.get(f"/leads/{lead.pk}/").content.decode()
     card = page.split('id="lead-consent"')[1].split("</section>")[0]
-    assert "<td>Newsletter</td>" in card
+    assert "<strong>Newsletter</strong>" in card
     assert 'id="consent-form"' in card
     assert 'id="consent-form"' not in rep.get(f"/leads/{lead.pk}/").content.decode()
 

@@ -69,7 +69,7 @@ def test_the_lead_page_shows_consent_and_tracking_with_labels_in_the_viewers_zon
     )
 
     card = body.split('id="lead-consent"')[1].split("</section>")[0]
-    assert "<td>product newsletter</td>" in card
+    assert "<strong>product newsletter</strong>" in card
     assert '<span class="badge">granted</span>' in card
     assert (
         'Web form · Contact us (contact-us) · <span class="nowrap">3 Nov 2026 15:02</span>'
