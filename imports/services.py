@@ -592,7 +592,7 @@ def _apply_chunk(
             _timed(timings, "write: events", started)
         written = time.perf_counter()
     _timed(timings, "write: foreign keys", written)
-    _record_consent(job, options, planned, now=now)
+    _record_consent(job, options, planned, campaign, now=now)
     tick = _timed(timings, "write", tick)
     # A known lead's engagement reasons are its signals' (read at now, faded or not): the
     # bulk scorer knows only their total, so those leads are rescored one by one.
@@ -624,11 +624,17 @@ def _apply_chunk(
 
 
 def _record_consent(
-    job: ImportJob, options: ImportOptions, planned: pl.DataFrame, *, now: datetime
+    job: ImportJob,
+    options: ImportOptions,
+    planned: pl.DataFrame,
+    campaign: Campaign | None,
+    *,
+    now: datetime,
 ) -> None:
-    """The file's consent columns, through nurture.consent (source "import", the job as
-    reference): a "yes" in a consent column grants the import's purpose, a "yes" in an
-    opted-out column withdraws it; a "no" or an empty cell in either says nothing."""
+    """The file's consent columns, through nurture.consent (source "import", or
+    "trade_show" for a trade show's list; the job as reference): a "yes" in a consent
+    column grants the import's purpose, a "yes" in an opted-out column withdraws it; a
+    "no" or an empty cell in either says nothing."""
     columns = [c for c in ("consent", "opted_out") if c in planned.columns]
     if not columns:
         return
@@ -641,6 +647,9 @@ def _record_consent(
     purpose = nurture_consent.get_purpose(options.consent_purpose, field="consent_purpose")
     leads = Lead.objects.only("id", "email").in_bulk(said[LEAD_ID].to_list())
     reference = f"import #{job.pk} ({job.file_name})"
+    source = ConsentSource.IMPORT
+    if campaign is not None and campaign.channel == Channel.TRADE_SHOW:
+        source, reference = ConsentSource.TRADE_SHOW, f"{campaign.name}: {reference}"
     items = []
     for row in said.iter_rows(named=True):
         lead = leads.get(row[LEAD_ID])
@@ -653,7 +662,7 @@ def _record_consent(
                 lead,
                 purpose,
                 granted,
-                ConsentSource.IMPORT,
+                source,
                 reference=reference,
                 by=job.created_by,
             )

@@ -23,7 +23,7 @@ from conftest import bearer
 from imports.pipeline import ImportOptions
 from imports.services import create_import_job, run_import
 from leads.errors import FieldError, NotPermitted
-from leads.models import Lead
+from leads.models import Campaign, Lead
 from nurture import consent, services, tokens
 from nurture.choices import ConsentSource, MessageStatus, Purpose
 from nurture.models import Consent, ConsentState, EmailTemplate
@@ -236,6 +236,22 @@ def test_an_import_grants_and_withdraws_from_crm_columns(
     assert Consent.objects.filter(source="import").first().reference == (  # type: ignore[union-attr]
         f"import #{job.pk} (crm.csv)"
     )
+
+
+def test_a_trade_show_list_records_its_consent_as_the_trade_show(
+    org: Any, now: datetime, tmp_path: Path
+) -> None:
+    show = Campaign.objects.create(name="Expo Berlin", channel="trade_show")
+    path = tmp_path / "badges.csv"
+    path.write_text("Email,Opted in\nann@acme.io,yes\n", encoding="utf-8")
+    job = create_import_job(path, ImportOptions(campaign_id=show.pk), now=now)
+
+    run_import(job, now=now)
+
+    [given] = Consent.objects.filter(lead__email="ann@acme.io")
+    assert (given.purpose.slug, given.source, given.reference) == (
+        "newsletter", "trade_show", f"Expo Berlin: import #{job.pk} (badges.csv)"
+    )  # fmt: skip
 
 
 def test_an_import_names_an_existing_purpose(org: Any, now: datetime, tmp_path: Path) -> None:
