@@ -1028,7 +1028,7 @@ HOUR_WEIGHTS = (
 
 
 # Who agrees to marketing email on the way in, by channel: (share, purpose, source).
-DEMO_CONSENT = {
+DEMO_CONSENT: dict[str, tuple[float, str, ConsentSource]] = {
     Channel.WEB_FORM: (0.7, "newsletter", ConsentSource.FORM),
     Channel.CONTENT: (0.8, "newsletter", ConsentSource.FORM),
     Channel.WEBINAR: (0.6, "events", ConsentSource.FORM),

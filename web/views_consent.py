@@ -128,9 +128,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     button): the message's purpose is withdrawn."""
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    if (limited := _limited(request)) is not None:
-        return limited
     message = _message("unsubscribe", token)
+    # A mailbox provider sends the one-click POSTs of all its users from a few addresses:
+    # a genuine token's POST is never refused for the rate (a repeat writes nothing).
+    # Pages, and every forged token (someone guessing), count against the address.
+    counted = message is None or request.method == "GET"
+    if counted and (limited := _limited(request)) is not None:
+        return limited
     if message is None:
         return _not_found(request)
     purpose = ConsentPurpose.objects.filter(slug=message.consent_purpose).first()

@@ -155,11 +155,20 @@ def test_a_test_send_has_no_unsubscribe_page(client: Client, org: Any, now: date
     assert client.get(path("unsubscribe", test)).status_code == 404
 
 
-def test_the_public_pages_are_rate_limited(client: Client, message: Message, settings: Any) -> None:
+def test_the_public_pages_are_rate_limited_but_never_a_genuine_one_click(
+    client: Client, message: Message, settings: Any
+) -> None:
     settings.LEADLOOP_FORM_RATE_PER_MINUTE = 2
-    statuses = [client.get(path("preferences", message)).status_code for _ in range(3)]
+    pages = [client.get(path("preferences", message)).status_code for _ in range(3)]
+    guesses = [client.post("/unsubscribe/guess").status_code for _ in range(2)]
+    # A mailbox provider posting many users' one-clicks from one address.
+    one_click = client.post(path("unsubscribe", message), {"List-Unsubscribe": "One-Click"})
 
-    assert statuses == [200, 200, 429]
+    assert pages == [200, 200, 429]
+    assert guesses == [429, 429]
+    assert one_click.status_code == 200
+    assert message.lead is not None
+    assert answers(message.lead)["newsletter"] is False
 
 
 def test_the_lead_page_shows_consent_and_lets_marketing_record_it(
