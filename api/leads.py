@@ -91,8 +91,9 @@ class LeadIn(InputSchema):
         description=(
             "Consent the person gave or withdrew, per purpose (source `api`, the token's name"
             ' as reference): [{"purpose": "newsletter", "granted": true, "text": "Send me'
-            ' the newsletter"}]. A grant never gives back a consent the person withdrew'
-            " themself (unsubscribe, preference page)."
+            ' the newsletter"}]. Marketing and admins only (403 otherwise). A grant never'
+            " gives back a consent the person withdrew themself (unsubscribe, preference"
+            " page)."
         ),
     )
 
@@ -557,7 +558,10 @@ def create_lead(
         campaign = find_campaign(payload.campaign)
         if payload.campaign_status is not None and campaign is None:
             raise ApiError(422, "campaign_status", "needs a campaign")
-        # Checked before the lead is stored: a wrong purpose stores nothing.
+        # Checked before the lead is stored: a wrong purpose, or a caller who may not
+        # record consent (a rep), stores nothing.
+        if payload.consent:
+            nurture_consent.check_may_manage(user)
         consents = [
             (nurture_consent.get_purpose(item.purpose, field=f"consent.{index}.purpose"), item)
             for index, item in enumerate(payload.consent or [])

@@ -165,6 +165,19 @@ def test_the_api_takes_consent_with_the_lead(org: Any, client: Client) -> None:
     assert given.reference == "API token cli (marketer)"
 
 
+def test_a_rep_may_not_send_consent_with_a_lead(org: Any, client: Client) -> None:
+    response = client.post(
+        "/api/v1/leads",
+        {"email": "ann@acme.io", "consent": [{"purpose": "newsletter", "granted": False}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=bearer(org.rep1),
+    )
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["field"] == "consent"
+    assert not Lead.objects.exists()
+
+
 def test_the_api_refuses_an_unknown_purpose_before_storing_the_lead(
     org: Any, client: Client
 ) -> None:
