@@ -444,17 +444,22 @@ def preference_states(message: Message) -> list[PurposeState]:
     return [row for row in current(_person_of(message)) if row.purpose.is_active]
 
 
-def set_preferences(message: Message, chosen: Iterable[str], *, now: datetime) -> list[Recorded]:
+def set_preferences(
+    message: Message, chosen: Iterable[str], *, now: datetime, everything_off: bool = False
+) -> list[Recorded]:
     """The person's choice on the preference page: each active purpose ticked is granted,
-    each unticked withdrawn (only changes are written)."""
+    each unticked withdrawn (only changes are written). "Unsubscribe from all"
+    (`everything_off`) withdraws every purpose, also the ones never answered: the person
+    said no to all of them, and no stranger's form may say otherwise later."""
     lead = _person_of(message)
-    wanted = set(chosen)
+    wanted = set() if everything_off else set(chosen)
     items = []
     for row in current(lead):
         if not row.purpose.is_active:
             continue
         granted = row.purpose.slug in wanted
-        if granted == row.granted:
+        unasked_no = everything_off and row.consent is None
+        if granted == row.granted and not unasked_no:
             continue
         items.append(
             ConsentInput(

@@ -161,8 +161,12 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         return _not_found(request)
     saved = False
     if request.method == "POST":
-        chosen = [] if "unsubscribe_all" in request.POST else request.POST.getlist("purpose")
-        consent.set_preferences(message, chosen, now=timezone.now())
+        consent.set_preferences(
+            message,
+            request.POST.getlist("purpose"),
+            now=timezone.now(),
+            everything_off="unsubscribe_all" in request.POST,
+        )
         saved = True
     return render(
         request,

@@ -144,6 +144,19 @@ def test_the_preference_page_shows_and_changes_each_purpose(
     assert answers(lead) == {"newsletter": False, "events": False, "product_updates": False}
 
 
+def test_unsubscribe_from_all_also_says_no_to_what_was_never_asked(
+    client: Client, message: Message, now: datetime
+) -> None:
+    lead = message.lead
+    assert lead is not None
+
+    client.post(path("preferences", message), {"unsubscribe_all": "1"})
+    later = consent.record(lead, "product_updates", granted=True, source="form", now=now)
+
+    assert answers(lead) == {"newsletter": False, "events": False, "product_updates": False}
+    assert later.consent is None
+
+
 def test_a_test_send_has_no_unsubscribe_page(client: Client, org: Any, now: datetime) -> None:
     template = EmailTemplate.objects.create(
         name="T", subject="T", text_body="x", created_at=now, updated_at=now
