@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -219,6 +220,16 @@ def test_a_webhook_grants_consent_and_its_no_withdraws_nothing(org: Any, now: da
         "webhook", "webhook tool", "Invite me to webinars"
     )  # fmt: skip
     assert answers(known) == {"events": True}
+
+
+def test_a_webhook_source_must_name_a_known_purpose(org: Any) -> None:
+    source = WebhookSource(
+        name="Tool", slug="tool", channel="webinar",
+        mapping={"kind": "webinar_registered", "consent": {"purpose": "spam", "granted": "x"}},
+    )  # fmt: skip
+
+    with pytest.raises(ValidationError, match="no consent purpose 'spam'"):
+        source.clean()
 
 
 def test_an_import_grants_and_withdraws_from_crm_columns(
