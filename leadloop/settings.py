@@ -362,9 +362,6 @@ LEADLOOP_EMAIL_SOFT_BOUNCE_LIMIT = int(os.environ.get("LEADLOOP_EMAIL_SOFT_BOUNC
 # The shared secret of POST /api/v1/email/events signed with HMAC-SHA256 (header
 # X-Leadloop-Signature: sha256=<hex of the body's HMAC>); empty: API tokens only.
 LEADLOOP_EMAIL_EVENTS_SECRET = os.environ.get("LEADLOOP_EMAIL_EVENTS_SECRET", "")
-# The mailto of a marketing message's List-Unsubscribe header, beside the one-click link
-# (Leadloop reads no incoming mail: people handle what arrives there); "" for none.
-LEADLOOP_UNSUBSCRIBE_MAILTO = os.environ.get("LEADLOOP_UNSUBSCRIBE_MAILTO", DEFAULT_FROM_EMAIL)
 
 # --- Leadloop -------------------------------------------------------------------------
 # Default SLA for a first touch, in business hours of the assigned team's calendar.

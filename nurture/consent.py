@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -36,7 +35,7 @@ from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
-from . import tokens
+from . import tokens, tracking
 from .choices import ConsentSource, Purpose
 from .models import Consent, ConsentPurpose, ConsentState, Message
 
@@ -49,7 +48,7 @@ SELF_DOORS = frozenset({ConsentSource.PREFERENCE_PAGE, ConsentSource.UNSUBSCRIBE
 # recording what the person said (a call, a letter), with their name on it.
 MAY_REGRANT = frozenset({ConsentSource.PREFERENCE_PAGE, ConsentSource.PERSON})
 PURPOSE_FIELDS = ("slug", "name", "description", "is_active")
-# The purposes every installation starts with (seeded by migration nurture 0004; made
+# The purposes every installation starts with (seeded by migration nurture 0005; made
 # again on first use if a database was emptied, as tests do).
 DEFAULT_PURPOSES = {
     "newsletter": ("Newsletter", "Our newsletter: articles, guides and news, about once a month."),
@@ -364,25 +363,18 @@ def allows(message: Message, granted: set[tuple[int, str]]) -> bool:
 
 def unsubscribe_headers(message: Message) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe headers for a marketing message ({} for a test
-    send): the signed HTTPS link, the mailto (LEADLOOP_UNSUBSCRIBE_MAILTO, read by people)
-    if set, and List-Unsubscribe-Post."""
+    send): the ones nurture.tracking builds into every marketing message's bytes."""
     if message.purpose != Purpose.MARKETING or message.pk is None:
         return {}
-    links = [f"<{tokens.link('unsubscribe', message.pk)}>"]
-    mailto = settings.LEADLOOP_UNSUBSCRIBE_MAILTO
-    if mailto:
-        links.append(f"<mailto:{mailto}?subject=unsubscribe>")
-    return {
-        "List-Unsubscribe": ", ".join(links),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    return tracking.list_unsubscribe_headers(message.pk)
 
 
 def footer_links(message: Message) -> dict[str, str]:
-    """The unsubscribe and preference page addresses for a message's footer."""
+    """The unsubscribe and preference page addresses of a message (the footer tracking
+    adds to both parts links to the same)."""
     return {
-        "unsubscribe_url": tokens.link("unsubscribe", message.pk),
-        "preferences_url": tokens.link("preferences", message.pk),
+        "unsubscribe_url": tracking.link("unsubscribe", message.pk),
+        "preferences_url": tracking.link("preferences", message.pk),
     }
 
 

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("nurture", "0003_message_opened_clicked"), ("capture", "0011_verbose_names")]
-AFTER = [("nurture", "0004_consent")]
+BEFORE = [("nurture", "0004_tracking"), ("capture", "0011_verbose_names")]
+AFTER = [("nurture", "0005_consent")]
 THEN = datetime(2026, 11, 3, 14, 2, tzinfo=UTC)
 
 

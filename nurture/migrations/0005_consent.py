@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('leads', '0009_lead_grade_score_reasons'),
-        ('nurture', '0003_message_opened_clicked'),
+        ('nurture', '0004_tracking'),
         ('capture', '0011_verbose_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
