@@ -228,7 +228,6 @@ VERSION_1: dict[str, Any] = {
             {"label": "clicked an email", "kind": "email_click", "points": 4},
             {"label": "opened an email", "kind": "email_open", "points": 1},
             {"label": "viewed a page", "kind": "page_view", "points": 1},
-            {"label": "unsubscribed", "kind": "unsubscribed", "points": -15},
         ],
     },
     "segments": {
