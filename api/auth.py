@@ -24,4 +24,6 @@ class BearerTokenAuth(HttpBearer):
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         request.user = found.user
+        # Named where what the call did is recorded (consent given through the API).
+        request.api_token_name = found.name  # type: ignore[attr-defined]
         return found.user

@@ -64,6 +64,7 @@ class MessageOut(Schema):
     lead_id: int | None
     template_id: int | None
     purpose: str
+    consent_purpose: str = Field(description="The consent purpose it needs; blank: a test send")
     to_address: str
     subject: str
     status: str

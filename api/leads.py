@@ -26,6 +26,7 @@ from api.common import (
     idempotency_key_header,
     idempotent_answer,
 )
+from api.consent import ConsentIn
 from api.errors import ERROR_RESPONSES, ApiError
 from capture.choices import Submitter
 from capture.rules import LEAD_FIELDS, is_placeholder
@@ -35,6 +36,8 @@ from identity.rules import normalise_email
 from leads.choices import Authority, Channel, MemberStatus, Segment, Stage, Timeline
 from leads.models import Campaign, CampaignMember, Lead, StageChange
 from leads.queries import reached_stage
+from nurture import consent as nurture_consent
+from nurture.choices import ConsentSource
 from qualify.models import Event
 from routing.choices import AssignedHow
 from routing.models import Assignment, SlaStep
@@ -81,6 +84,17 @@ class LeadIn(InputSchema):
     )
     campaign_status: MemberStatus | None = Field(
         None, description="The lead's part in `campaign` (default registered); never goes back"
+    )
+    consent: list[ConsentIn] | None = Field(
+        None,
+        max_length=20,
+        description=(
+            "Consent the person gave or withdrew, per purpose (source `api`, the token's name"
+            ' as reference): [{"purpose": "newsletter", "granted": true, "text": "Send me'
+            ' the newsletter"}]. Marketing and admins only (403 otherwise). A grant never'
+            " gives back a consent the person withdrew themself (unsubscribe, preference"
+            " page)."
+        ),
     )
 
     @field_validator(*sorted(LEAD_FIELDS - {"custom_fields"}), mode="before")
@@ -537,13 +551,21 @@ def create_lead(
     now = timezone.now()
     body = payload.model_dump(mode="json", exclude_unset=True)
     fields = payload.model_dump(
-        mode="json", exclude_unset=True, exclude={"campaign", "campaign_status"}
+        mode="json", exclude_unset=True, exclude={"campaign", "campaign_status", "consent"}
     )
 
     def work() -> Outcome:
         campaign = find_campaign(payload.campaign)
         if payload.campaign_status is not None and campaign is None:
             raise ApiError(422, "campaign_status", "needs a campaign")
+        # Checked before the lead is stored: a wrong purpose, or a caller who may not
+        # record consent (a rep), stores nothing.
+        if payload.consent:
+            nurture_consent.check_may_manage(user)
+        consents = [
+            (nurture_consent.get_purpose(item.purpose, field=f"consent.{index}.purpose"), item)
+            for index, item in enumerate(payload.consent or [])
+        ]
         result = capture_lead(
             fields,
             source=Channel.API,
@@ -553,6 +575,22 @@ def create_lead(
             by=user,
             payload=body,
             submitter=Submitter.USER,
+        )
+        token = getattr(request, "api_token_name", "") or "session"
+        nurture_consent.record_many(
+            [
+                nurture_consent.ConsentInput(
+                    result.lead,
+                    purpose,
+                    item.granted,
+                    ConsentSource.API,
+                    reference=f"API token {token} ({user.username})",
+                    text=item.text,
+                    by=user,
+                )
+                for purpose, item in consents
+            ],
+            now=now,
         )
         lead = (
             visible_leads(user).select_related("owner", "team").filter(pk=result.lead.pk).first()

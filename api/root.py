@@ -12,6 +12,7 @@ from ninja.errors import ValidationError, ValidationErrorContext
 from api.auth import BearerTokenAuth
 from api.cadences import router as cadences_router
 from api.campaigns import router as campaigns_router
+from api.consent import router as consent_router
 from api.email import router as email_router
 from api.email_events import router as email_events_router
 from api.events import router as events_router
@@ -73,3 +74,4 @@ api.add_router("", email_router)
 api.add_router("", email_events_router)
 api.add_router("", lists_router)
 api.add_router("", streams_router)
+api.add_router("", consent_router)

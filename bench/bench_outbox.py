@@ -77,8 +77,9 @@ def main() -> None:
     from django.core.management import call_command
 
     from leads.models import Lead
-    from nurture import services, tracking
-    from nurture.choices import Purpose
+    from nurture import consent, services, tracking
+    from nurture.choices import ConsentSource, Purpose
+    from nurture.consent import ConsentInput
     from nurture.models import Message
     from users.choices import Role
     from users.models import User
@@ -109,6 +110,12 @@ def main() -> None:
             for i in range(args.messages)
         )
         leads = list(Lead.objects.select_related("account", "owner", "team").order_by("pk"))
+        # Marketing email goes only to leads that agreed to it.
+        newsletter = consent.get_purpose("newsletter")
+        consent.record_many(
+            [ConsentInput(lead, newsletter, True, ConsentSource.IMPORT) for lead in leads],
+            now=START,
+        )
         print(f"{label}; {args.messages} messages a run; python {sys.version.split()[0]}")
         outbox_rates, send_rates, queue_times, plain_rates = [], [], [], []
         for run in range(args.runs):

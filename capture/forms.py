@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils.text import slugify
 
 from leads.models import Campaign
+from nurture import consent as nurture_consent
 
 from .models import WebForm, WebhookSource
 from .rules import FORM_FIELDS
@@ -90,6 +91,12 @@ class WebFormBuilderForm(forms.Form):
         # Added here: a class attribute named `fields` would shadow the form's own.
         self.fields["fields"] = forms.MultipleChoiceField(
             choices=FIELD_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+        )
+        # Each ticked box is a consent for this purpose (nurture.consent).
+        known = ", ".join(purpose.slug for purpose in nurture_consent.purposes(active_only=True))
+        self.fields["consent_purpose"].help_text = (
+            f"A consent purpose ({known or 'newsletter'}; Email → Consent purposes)."
+            " Another wording becomes a purpose of its own."
         )
 
     @classmethod

@@ -6,6 +6,7 @@ from django.db import models
 
 from leads.choices import Channel
 from leads.models import Campaign, Lead
+from nurture.models import ConsentPurpose
 
 from .choices import DeliveryOutcome, DeliveryRejection, SignatureScheme, UnknownEmail
 from .webhooks import mapping_errors, new_webhook_token
@@ -165,6 +166,13 @@ class WebhookSource(models.Model):
         errors: dict[str, list[str]] = {}
         if mapping_problems := mapping_errors(self.mapping):
             errors["mapping"] = [f"{field}: {message}" for field, message in mapping_problems]
+        elif isinstance(self.mapping, dict) and isinstance(self.mapping.get("consent"), dict):
+            purpose = str(self.mapping["consent"].get("purpose", ""))
+            if not ConsentPurpose.objects.filter(slug=purpose).exists():
+                errors["mapping"] = [
+                    f"mapping.consent.purpose: no consent purpose {purpose!r}"
+                    " (Email → Consent purposes)"
+                ]
         if self.signature_scheme == SignatureScheme.ZOOM and not self.signing_secret:
             # Zoom signs everything and validates the endpoint with the secret first.
             errors["signing_secret"] = ["Zoom needs its app's Secret Token here"]

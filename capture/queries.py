@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Subquery
-from django.db.models.fields.json import KT
-
 from leads.models import Lead
 from leads.timeline import TimelineEntry, person_name
 
-from .models import Submission, WebForm
+from .models import Submission
 
 
 def _detail(submission: Submission) -> str:
@@ -38,16 +35,3 @@ def timeline_entries(lead: Lead, limit: int) -> list[TimelineEntry]:
         )
         for submission in submissions
     ]
-
-
-def consent_form_name(lead: Lead, consent_at: str) -> str:
-    """The name of the web form on which the lead gave the consent stamped `consent_at`
-    (its submission keeps the same stamp), or "" if none is known."""
-    slug = (
-        Submission.objects.filter(lead=lead, payload__consent_at=consent_at)
-        .order_by("-received_at")
-        .annotate(form_slug=KT("payload__form"))
-        .values("form_slug")[:1]
-    )
-    name = WebForm.objects.filter(slug=Subquery(slug)).values_list("name", flat=True).first()
-    return name or ""

@@ -33,6 +33,8 @@ from leads.services import (
     save_lead,
 )
 from leads.sql import load
+from nurture import consent as nurture_consent
+from nurture.choices import ConsentSource
 from qualify.models import Event
 from qualify.services import (
     apply_segment,
@@ -59,6 +61,7 @@ from .rules import (
 )
 from .webhooks import (
     MappedItem,
+    MappingConfigError,
     find_items,
     map_payload,
     new_webhook_token,
@@ -596,6 +599,12 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
     where the mapping says, or too many) before writing anything.
     """
     mapping = parse_mapping(source.mapping)
+    purpose = None
+    if mapping.consent is not None:
+        try:
+            purpose = nurture_consent.get_purpose(mapping.consent.purpose)
+        except FieldError as exc:
+            raise MappingConfigError([("mapping.consent.purpose", exc.message)]) from exc
     mapped, errors = map_payload(payload, mapping, now=now)
     received = find_items(payload, mapping)
     outcomes = {
@@ -636,6 +645,7 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
     )
     inputs: list[EventInput] = []
     positions: list[int] = []
+    consents: list[nurture_consent.ConsentInput] = []
     for item in mapped:
         key = keys[item.index]
         lead_id: int | None = None
@@ -657,6 +667,18 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
                 continue
             leads[item.email] = lead
             lead_id = lead.pk
+            if purpose is not None and item.consent_granted:
+                # A "no" records nothing: a tool may grant consent, never withdraw it.
+                consents.append(
+                    nurture_consent.ConsentInput(
+                        lead,
+                        purpose,
+                        True,
+                        ConsentSource.WEBHOOK,
+                        reference=f"webhook {source.slug}",
+                        text=item.consent_text,
+                    )
+                )
             # Later items with this key are duplicates of this one (record_events says so).
             seen.add(key)
         inputs.append(
@@ -671,6 +693,7 @@ def receive_webhook(source: WebhookSource, payload: Any, *, now: datetime) -> li
             )
         )
         positions.append(item.index)
+    nurture_consent.record_many(consents, now=now)
     for outcome in record_events(inputs, now=now):
         index = positions[outcome.index]
         outcomes[index] = replace(outcome, index=index)

@@ -25,6 +25,8 @@ from django.views.decorators.csrf import csrf_exempt
 from leads.choices import Authority, Channel, MemberStatus, Timeline
 from leads.countries import country_choices
 from leads.errors import FieldError
+from nurture import consent as nurture_consent
+from nurture.choices import ConsentSource
 
 from .choices import Submitter
 from .forms import FIELD_LABELS
@@ -172,10 +174,6 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
             given=bool(webform.consent_text and cleaned.get("consent")),
             now=now,
         )
-        if consent["consent"]:
-            extra |= {
-                f"marketing_{key}": value for key, value in consent.items() if key != "consent"
-            }
         if extra:
             data["custom_fields"] = extra
         try:
@@ -194,6 +192,17 @@ def public_form(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             record_form_event(result.lead, form_slug=webform.slug, now=now)
+            if consent["consent"]:
+                # A box left unticked records nothing: it withdraws no earlier consent.
+                nurture_consent.record(
+                    result.lead,
+                    nurture_consent.purpose_for_form(webform.consent_purpose, now=now),
+                    granted=True,
+                    source=ConsentSource.FORM,
+                    now=now,
+                    reference=f"{webform.name} ({webform.slug})",
+                    text=webform.consent_text,
+                )
             return _thanks(request, webform)
     return render(request, "capture/form.html", {"webform": webform, "form": form}, status=400)
 

@@ -14,8 +14,15 @@ the items are and where each event field sits in an item:
       "lead": {"first_name": "participant.first_name", "company_name": "participant.org"},
       "member_status": {"path": "status", "map": {"attended": "attended"}},
       "timezone": "Europe/Berlin",   # for timestamps sent without an offset
-      "update_known_leads": false    # also fill in what leads already known lack
+      "update_known_leads": false,   # also fill in what leads already known lack
+      "consent": {"purpose": "events", "granted": "participant.opted_in",
+                  "text": {"value": "Invite me to future webinars"}}
     }
+
+`consent` (optional): the item's answer to a consent question, recorded for the purpose
+named (a slug) through nurture.consent with source "webhook". `granted` is a field read as
+yes/no (true, "yes", "1", "on", "opted in" …); a webhook may grant consent, never
+withdraw it, so a "no" records nothing.
 
 Only `kind` is required; `email` defaults to the path `email`, `occurred_at` to the time
 the delivery arrived, and `idempotency_key` to a hash of the item (so a replayed delivery
@@ -55,7 +62,10 @@ KEY_MAX = 200
 EVENT_FIELDS = (
     "email", "occurred_at", "kind", "idempotency_key", "member_status", "properties", "lead",
 )  # fmt: skip
-MAPPING_KEYS = frozenset({"items", *EVENT_FIELDS, "timezone", "update_known_leads"})
+MAPPING_KEYS = frozenset({"items", *EVENT_FIELDS, "timezone", "update_known_leads", "consent"})
+CONSENT_KEYS = frozenset({"purpose", "granted", "text"})
+YES = frozenset({"true", "yes", "y", "1", "on", "opted in", "optedin", "subscribed", "granted"})
+NO = frozenset({"false", "no", "n", "0", "off", "", "opted out", "optedout", "unsubscribed"})
 # A lead's campaign membership follows from what the event says it did.
 KIND_MEMBER_STATUS = {
     "webinar_attended": MemberStatus.ATTENDED,
@@ -120,6 +130,9 @@ class MappedItem:
     member_status: str
     properties: dict[str, Any] = field(default_factory=dict)
     lead: dict[str, Any] = field(default_factory=dict)
+    # The item's answer to the mapping's consent question (None: the mapping asks none).
+    consent_granted: bool | None = None
+    consent_text: str = ""
 
 
 # --- paths --------------------------------------------------------------------------------
@@ -349,6 +362,16 @@ class Mapping:
     custom_fields: dict[str, Spec]
     timezone: zoneinfo.ZoneInfo | None
     update_known_leads: bool
+    consent: ConsentMapping | None = None
+
+
+@dataclass(frozen=True)
+class ConsentMapping:
+    """Which consent purpose an item's answer is for, and where the answer sits."""
+
+    purpose: str
+    granted: Spec
+    text: Spec | None
 
 
 def parse_mapping(raw: Any) -> Mapping:
@@ -439,6 +462,29 @@ def parse_mapping(raw: Any) -> Mapping:
     update_known = raw.get("update_known_leads", False)
     if not isinstance(update_known, bool):
         errors.append(("mapping.update_known_leads", "must be true or false"))
+    consent: ConsentMapping | None = None
+    if "consent" in raw:
+        raw_consent = raw["consent"]
+        if not isinstance(raw_consent, dict):
+            errors.append(("mapping.consent", 'must be {"purpose": slug, "granted": field}'))
+        else:
+            errors.extend(
+                (f"mapping.consent.{k}", "unknown key")
+                for k in sorted(set(raw_consent) - CONSENT_KEYS)
+            )
+            purpose = raw_consent.get("purpose")
+            if not isinstance(purpose, str) or not purpose.strip():
+                errors.append(("mapping.consent.purpose", "required: a consent purpose's slug"))
+            if "granted" not in raw_consent:
+                errors.append(("mapping.consent.granted", "required: the field with the answer"))
+            granted = spec("mapping.consent.granted", raw_consent.get("granted"))
+            text = (
+                spec("mapping.consent.text", raw_consent["text"], "constant")
+                if "text" in raw_consent
+                else None
+            )
+            if isinstance(purpose, str) and purpose.strip() and granted is not None:
+                consent = ConsentMapping(purpose.strip(), granted, text)
     if errors or email is None or kind is None:
         raise MappingConfigError(errors)
     return Mapping(
@@ -453,6 +499,7 @@ def parse_mapping(raw: Any) -> Mapping:
         custom_fields=custom_fields,
         timezone=tz,
         update_known_leads=bool(update_known),
+        consent=consent,
     )
 
 
@@ -582,6 +629,14 @@ def _map_item(index: int, item: Any, root: Any, mapping: Mapping, now: datetime)
     for name, found in read_values.items():
         if unstorable(found):
             raise FieldError(name, UNSTORABLE_MESSAGE)
+    consent_granted: bool | None = None
+    consent_text = ""
+    if mapping.consent is not None:
+        answer = value("consent.granted", mapping.consent.granted, required=False)
+        consent_granted = _yes_or_no(answer)
+        if mapping.consent.text is not None:
+            found = value("consent.text", mapping.consent.text, required=False)
+            consent_text = "" if found is _MISSING else _text(found)[:2000]
     # Checked here, so a bad answer is refused naming its field before anything is written.
     lead = clean_lead_fields(profile, now=now)
     return MappedItem(
@@ -593,7 +648,23 @@ def _map_item(index: int, item: Any, root: Any, mapping: Mapping, now: datetime)
         member_status=str(member_status),
         properties=properties,
         lead=lead,
+        consent_granted=consent_granted,
+        consent_text=consent_text,
     )
+
+
+def _yes_or_no(answer: Any) -> bool:
+    """A consent answer as a tool sends it; FieldError for one that is neither."""
+    if answer is _MISSING or answer is None:
+        return False
+    if isinstance(answer, bool):
+        return answer
+    text = _text(answer).strip().lower()
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise FieldError("consent.granted", f"{answer!r} is neither yes nor no")
 
 
 def map_payload(

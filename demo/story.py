@@ -63,6 +63,8 @@ from leads.countries import country_code
 from leads.lifecycle import SALES_STAGES
 from leads.models import Account, Campaign, CampaignMember, Lead, StageChange
 from leads.services import add_to_campaign
+from nurture import consent
+from nurture.choices import ConsentSource
 from qualify.document import default_document
 from qualify.services import rescore_all, save_model
 from routing.availability import add_leave
@@ -730,6 +732,7 @@ class Story:
             # As the public form page does: the submission itself is engagement.
             record_form_event(lead, form_slug="contact-us", now=when)
             lead.refresh_from_db()
+        give_demo_consent(lead, arrival.channel, self.campaigns[key], when)
         self.after_routing(lead, when)
         # What the person did on the way in, seen by the tracking a little later.
         kinds = _arrival_events(arrival.channel, person, self.rng)
@@ -1022,6 +1025,32 @@ class Story:
 HOUR_WEIGHTS = (
     1, 1, 1, 1, 1, 2, 3, 6, 9, 10, 10, 9, 8, 9, 11, 12, 11, 9, 7, 5, 4, 3, 2, 1,
 )  # fmt: skip
+
+
+# Who agrees to marketing email on the way in, by channel: (share, purpose, source).
+DEMO_CONSENT: dict[str, tuple[float, str, ConsentSource]] = {
+    Channel.WEB_FORM: (0.7, "newsletter", ConsentSource.FORM),
+    Channel.CONTENT: (0.8, "newsletter", ConsentSource.FORM),
+    Channel.WEBINAR: (0.6, "events", ConsentSource.FORM),
+    Channel.TRADE_SHOW: (0.5, "newsletter", ConsentSource.TRADE_SHOW),
+}
+
+
+def give_demo_consent(lead: Lead, channel: str, campaign: Campaign, when: datetime) -> None:
+    """Some people tick the consent box (a form, a webinar's registration, a badge scan at
+    the stand). Decided by the address alone, so the story's own dice roll as before."""
+    share, purpose, source = DEMO_CONSENT.get(channel, (0.0, "", ConsentSource.FORM))
+    if not share or random.Random(f"consent:{lead.email}").random() >= share:
+        return
+    consent.record(
+        lead,
+        purpose,
+        granted=True,
+        source=source,
+        now=when,
+        reference=campaign.name,
+        text="Send me occasional emails about this; I can unsubscribe at any time.",
+    )
 
 
 def _fields_for(person: Person, channel: str) -> dict[str, Any]:

@@ -30,9 +30,11 @@ from leads.errors import FieldError
 from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
+from nurture import consent as nurture_consent
 from nurture import lists as nurture_lists
 from nurture import services as nurture_services
 from nurture import streams as nurture_streams
+from nurture.models import ConsentState
 from qualify import services as qualify_services
 from qualify.services import rescore_engagement
 from routing import services as routing_services
@@ -68,14 +70,17 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     nurture_services,
     nurture_lists,
     nurture_streams,
+    nurture_consent,
 )
 # Every table of a lead's history by that name, for the merge screen's counts.
 HISTORY: dict[str, type[models.Model]] = {
     name: model for owner in HISTORY_OWNERS for name, model in owner.LEAD_HISTORY.items()
 } | {"memberships": CampaignMember}
 # Models pointing at Lead that are the dedup machinery itself, not the lead's history.
+# ConsentState is no history either: nurture.consent rebuilds it from the consent rows
+# it moves.
 NOT_HISTORY: frozenset[type[models.Model]] = frozenset(
-    {Lead, LeadMatchKeys, DuplicateCandidate, MergeRecord}
+    {Lead, LeadMatchKeys, DuplicateCandidate, MergeRecord, ConsentState}
 )
 # Fields that must stay unique: the duplicate gives them up while it is merged.
 IDENTITY = ("email", "external_id")

@@ -38,6 +38,9 @@ IMPORT_FIELDS: dict[str, str] = {
     "source": "Lead source",
     "arrived_at": "Created / first contact date",
     "member_status": "Campaign status (registered, attended …)",
+    # Recorded through nurture.consent (source "import") for the purpose the import names.
+    "consent": "Marketing consent (yes / opted in: granted)",
+    "opted_out": "Opted out of email (yes: consent withdrawn)",
 }
 
 # Activity columns (a CRM's or web analytics' totals): each non-empty one becomes an
@@ -144,6 +147,15 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "member_status": (
         "attended", "attendance", "attendancestatus", "registrationstatus", "memberstatus",
         "campaignmemberstatus",
+    ),
+    "consent": (
+        "marketingconsent", "consent", "optedin", "optin", "emailoptin", "marketingoptin",
+        "marketingcontactstatus", "gdprconsent", "newsletterconsent", "acceptsmarketing",
+        "subscribed", "emailconsent",
+    ),
+    "opted_out": (
+        "hasoptedoutofemail", "optedout", "optout", "emailoptout", "unsubscribed",
+        "donotemail", "emailoptedout", "optedoutofemail",
     ),
 }  # fmt: skip
 

@@ -501,6 +501,35 @@ def clean_choice(
     return _map_distinct(series, cleaner, pl.String())
 
 
+# A consent column's answers as CRMs export them (HubSpot's "Marketing contact status",
+# Salesforce's HasOptedOutOfEmail, a form tool's "Opted in"), compared in lower case.
+YES_WORDS = frozenset({
+    "yes", "y", "true", "1", "x", "on", "opted in", "opted-in", "optedin", "subscribed",
+    "granted", "marketing contact", "ja", "oui", "si", "sí",
+})  # fmt: skip
+NO_WORDS = frozenset({
+    "no", "n", "false", "0", "off", "opted out", "opted-out", "optedout", "unsubscribed",
+    "withdrawn", "non-marketing contact", "nein", "non",
+})  # fmt: skip
+
+
+def parse_yes_no(raw: str, field: str) -> tuple[bool | None, str | None]:
+    text = raw.strip().lower()
+    if not text:
+        return None, None
+    if text in YES_WORDS:
+        return True, None
+    if text in NO_WORDS:
+        return False, None
+    return None, f"{field}: {raw!r} is neither yes nor no"
+
+
+def clean_yes_no(series: pl.Series, field: str) -> tuple[pl.Series, pl.Series]:
+    """A yes/no column (consent, opted out) as True / False / empty; another value is
+    left empty with a warning."""
+    return _map_distinct(series, lambda raw: parse_yes_no(raw, field), pl.Boolean())
+
+
 def clean_number(series: pl.Series, field: str) -> tuple[pl.Series, pl.Series]:
     if field == "employees":
         return _map_distinct(series, parse_employees, pl.Int64())

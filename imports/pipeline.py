@@ -80,6 +80,8 @@ class ImportOptions:
     dayfirst: bool | None = None
     timezone: str = "UTC"
     chunk_size: int = 250_000
+    # The consent purpose a "consent" or "opted_out" column speaks of (a slug).
+    consent_purpose: str = "newsletter"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -317,6 +319,10 @@ def _normalise(
         get("source"), "source", normalise.SOURCE_VALUES, otherwise=Channel.OTHER
     )
     keep("source", source, no_error)
+    # Consent columns as yes / no / not said: recorded after the chunk is written.
+    for name in ("consent", "opted_out"):
+        if name in targets:
+            keep(name, *normalise.clean_yes_no(get(name), name))
     arrived, arrived_error = normalise.clean_datetime(
         get("arrived_at"), timezone=options.timezone, dayfirst=options.dayfirst
     )

@@ -30,8 +30,10 @@ from leads import bulk
 from leads.choices import Channel, Stage
 from leads.exports import FORMULA_PREFIXES
 from leads.lifecycle import arrival_reason
-from leads.models import Campaign
+from leads.models import Campaign, Lead
 from leads.sql import db_datetime, db_now, is_postgres
+from nurture import consent as nurture_consent
+from nurture.choices import ConsentSource
 from qualify.services import (
     insert_events,
     insert_score_changes,
@@ -286,8 +288,10 @@ def create_import_job(
     file_name: str | None = None,
     rejects_path: str | Path | None = None,
 ) -> ImportJob:
-    """A queued job for a stored file (the UI stores uploads under DATA_DIR/imports)."""
+    """A queued job for a stored file (the UI stores uploads under DATA_DIR/imports).
+    FieldError for a consent purpose that does not exist."""
     options.check()
+    nurture_consent.get_purpose(options.consent_purpose, field="consent_purpose")
     path = Path(path).resolve()
     job = ImportJob.objects.create(
         created_by=by,
@@ -588,6 +592,7 @@ def _apply_chunk(
             _timed(timings, "write: events", started)
         written = time.perf_counter()
     _timed(timings, "write: foreign keys", written)
+    _record_consent(job, options, planned, campaign, now=now)
     tick = _timed(timings, "write", tick)
     # A known lead's engagement reasons are its signals' (read at now, faded or not): the
     # bulk scorer knows only their total, so those leads are rescored one by one.
@@ -616,6 +621,53 @@ def _apply_chunk(
         raise ConcurrentRun(job.pk)
     job.refresh_from_db()
     _timed(timings, "write", tick)
+
+
+def _record_consent(
+    job: ImportJob,
+    options: ImportOptions,
+    planned: pl.DataFrame,
+    campaign: Campaign | None,
+    *,
+    now: datetime,
+) -> None:
+    """The file's consent columns, through nurture.consent (source "import", or
+    "trade_show" for a trade show's list; the job as reference): a "yes" in a consent
+    column grants the import's purpose, a "yes" in an opted-out column withdraws it; a
+    "no" or an empty cell in either says nothing."""
+    columns = [c for c in ("consent", "opted_out") if c in planned.columns]
+    if not columns:
+        return
+    said = planned.select(
+        pl.col(LEAD_ID),
+        *[pl.col(c) for c in columns],
+    ).filter(pl.any_horizontal([pl.col(c).fill_null(False) for c in columns]))
+    if not said.height:
+        return
+    purpose = nurture_consent.get_purpose(options.consent_purpose, field="consent_purpose")
+    leads = Lead.objects.only("id", "email").in_bulk(said[LEAD_ID].to_list())
+    reference = f"import #{job.pk} ({job.file_name})"
+    source = ConsentSource.IMPORT
+    if campaign is not None and campaign.channel == Channel.TRADE_SHOW:
+        source, reference = ConsentSource.TRADE_SHOW, f"{campaign.name}: {reference}"
+    items = []
+    for row in said.iter_rows(named=True):
+        lead = leads.get(row[LEAD_ID])
+        if lead is None:
+            continue
+        # An opt-out beside a "yes" in the same row: the opt-out wins.
+        granted = not row.get("opted_out") and bool(row.get("consent"))
+        items.append(
+            nurture_consent.ConsentInput(
+                lead,
+                purpose,
+                granted,
+                source,
+                reference=reference,
+                by=job.created_by,
+            )
+        )
+    nurture_consent.record_many(items, now=now)
 
 
 def _write(

@@ -68,4 +68,18 @@ class LeftReason(models.TextChoices):
     RULE = "rule", "No longer matches the rule"
     SALES_READY = "sales_ready", "Became sales-ready"
     DISQUALIFIED = "disqualified", "Disqualified"
-    UNSUBSCRIBED = "unsubscribed", "Unsubscribed or suppressed"
+    UNSUBSCRIBED = "unsubscribed", "No consent (unsubscribed) or suppressed"
+
+
+class ConsentSource(models.TextChoices):
+    """The door a grant or withdrawal of consent came through."""
+
+    FORM = "form", "Web form"
+    IMPORT = "import", "Import"
+    TRADE_SHOW = "trade_show", "Trade show"
+    API = "api", "API"
+    WEBHOOK = "webhook", "Webhook"
+    PREFERENCE_PAGE = "preference_page", "Preference page"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe link"
+    PERSON = "person", "Recorded by a colleague"
+    MIGRATED = "migrated", "Migrated from custom fields"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from .choices import PENDING, MessageStatus, Purpose
+from .models_consent import Consent, ConsentPurpose, ConsentState
 from .models_lists import LeadList, ListMember
 from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
 from .models_tracking import DeliveryEvent
@@ -36,6 +37,8 @@ class Message(models.Model):
     template = models.ForeignKey(
         EmailTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # The consent purpose (slug) a marketing message needs; blank for test sends.
+    consent_purpose = models.CharField(max_length=50, blank=True)
     # Where a program queued it (programs come later: the step's id).
     program_step = models.PositiveBigIntegerField(null=True, blank=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -110,6 +113,9 @@ class MailboxMessage(models.Model):
 
 
 __all__ = [
+    "Consent",
+    "ConsentPurpose",
+    "ConsentState",
     "ContentPiece",
     "ContentStream",
     "DeliveryEvent",

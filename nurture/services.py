@@ -50,7 +50,7 @@ from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
-from . import rules, tracking
+from . import consent, rules, tracking
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
 from .rendering import MERGE_FIELDS as MERGE_FIELDS
@@ -163,11 +163,14 @@ def queue_message(
     program_step: int | None = None,
     to_address: str | None = None,
     context: Mapping[str, Any] | None = None,
+    consent_purpose: str | None = None,
 ) -> Message:
     """Render `template` for `lead` and queue it (sent by `run_due` from `send_after`, or
     now). The address is the lead's unless given (test sends). `context`: merge fields
-    beside the lead's (a content stream's `piece`)."""
+    beside the lead's (a content stream's `piece`). A marketing message goes only to a
+    lead that granted `consent_purpose` (default: the newsletter)."""
     _check_purpose(purpose)
+    needs = _consent_purpose(purpose, consent_purpose)
     address = to_address or (lead.email if lead is not None else "") or ""
     if not address:
         raise FieldError("email", "the lead has no email address")
@@ -175,7 +178,7 @@ def queue_message(
     rendered = render(template, fields | dict(context or {}))
     [message] = _queue(
         [(lead, address, rendered)], template, purpose=purpose, now=now,
-        send_after=send_after, program_step=program_step,
+        send_after=send_after, program_step=program_step, consent_purpose=needs,
     )  # fmt: skip
     return message
 
@@ -189,6 +192,7 @@ def queue_messages(
     send_after: datetime | None = None,
     program_step: int | None = None,
     context: Mapping[str, Any] | None = None,
+    consent_purpose: str | None = None,
 ) -> list[Message]:
     """`queue_message` for many leads at once (a program step or a stream reaching a batch
     of due leads): one INSERT and one executemany UPDATE for all of them instead of a
@@ -196,6 +200,7 @@ def queue_messages(
     fields beside each lead's (a content stream's `piece`)."""
     _check_purpose(purpose)
     extra = dict(context or {})
+    needs = _consent_purpose(purpose, consent_purpose)
     items: list[tuple[Lead | None, str, Rendered]] = [
         (lead, str(lead.email), render(template, lead_context(lead) | extra))
         for lead in leads
@@ -203,13 +208,23 @@ def queue_messages(
     ]
     return _queue(
         items, template, purpose=purpose, now=now, send_after=send_after,
-        program_step=program_step,
+        program_step=program_step, consent_purpose=needs,
     )  # fmt: skip
 
 
 def _check_purpose(purpose: str) -> None:
     if purpose not in Purpose.values:
         raise FieldError("purpose", f"{purpose!r} is not one of {', '.join(Purpose.values)}")
+
+
+def _consent_purpose(purpose: str, consent_purpose: str | None) -> str:
+    """The consent purpose (slug) a message needs: marketing the one named (default the
+    newsletter; FieldError for an unknown one), a test send none."""
+    if purpose != Purpose.MARKETING:
+        return ""
+    return consent.get_purpose(
+        consent_purpose or consent.DEFAULT_PURPOSE, field="consent_purpose"
+    ).slug
 
 
 def _queue(
@@ -220,6 +235,7 @@ def _queue(
     now: datetime,
     send_after: datetime | None,
     program_step: int | None,
+    consent_purpose: str = "",
 ) -> list[Message]:
     """The rows, then their bodies and bytes: the tracking links name the message, so the
     row comes first; both in one transaction (nobody ever sees a message without them)."""
@@ -233,6 +249,7 @@ def _queue(
                     template=template,
                     program_step=program_step,
                     purpose=purpose,
+                    consent_purpose=consent_purpose,
                     to_address=address,
                     to_domain=address.rsplit("@", 1)[-1].lower(),
                     subject=rendered.subject,
@@ -337,7 +354,14 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         domain_sent = _recent_by_domain(candidates, now=now)
         quiet = rules.parse_quiet_hours(settings.LEADLOOP_EMAIL_QUIET_HOURS)
         wanted: list[Message] = []
+        consented = consent.granted_pairs(candidates)
         for message in candidates:
+            if message.message_id not in delivered and not consent.allows(message, consented):
+                _claim_one(message).update(
+                    status=MessageStatus.SUPPRESSED,
+                    last_error=f"no consent for {message.consent_purpose}",
+                )
+                continue
             if message.message_id in delivered:
                 if _claim_one(message).update(
                     status=MessageStatus.SENT, sent_at=now, last_error=""

@@ -23,7 +23,6 @@ back whole (the unique (lead, piece) is the last guard), so nothing is sent twic
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,14 +40,13 @@ from leads.choices import Segment, Stage
 from leads.errors import FieldError, NotPermitted
 from leads.history import history_ids
 from leads.models import Lead
-from qualify.models import Event
 from users.choices import Capability
 from users.models import Team, User
 from users.permissions import may
 
-from . import rules_streams
+from . import consent, rules_streams
 from .choices import LeftReason, PieceKind, Purpose, StreamMemberStatus, StreamStatus
-from .models import EmailTemplate, LeadList, ListMember, Suppression
+from .models import ConsentState, EmailTemplate, LeadList, ListMember, Suppression
 from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
 from .services import queue_messages
 
@@ -71,7 +69,6 @@ ENROL_SEGMENTS = tuple(
     v for v in Segment.values if v not in (Segment.SALES_READY, Segment.DISQUALIFIED)
 )
 EVERY_PURPOSE = ("", "all")
-PURPOSE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 
 # --- Permission -------------------------------------------------------------------------
@@ -158,12 +155,10 @@ def _clean_stream(fields: dict[str, Any], *, current: ContentStream | None) -> d
     clean["send_hour"] = (
         None if hour is None or hour == "" else _whole(hour, "send_hour", least=0, most=23)
     )
-    purpose = str(fields.get("purpose") or "newsletter").strip().lower()
-    if not PURPOSE.match(purpose):
-        raise FieldError(
-            "purpose", f"{purpose!r}: a consent purpose's slug (letters, digits, - and _)"
-        )
-    clean["purpose"] = purpose
+    # The consent a piece is sent under: one of the purposes people grant (nurture.consent).
+    clean["purpose"] = consent.get_purpose(
+        str(fields.get("purpose") or consent.DEFAULT_PURPOSE).strip().lower(), field="purpose"
+    ).slug
     clean["enrol_list"] = _lead_list(fields.get("enrol_list"))
     segment = str(fields.get("enrol_segment") or "").strip().lower().replace("-", "_")
     if segment and segment not in ENROL_SEGMENTS:
@@ -388,15 +383,14 @@ def _rule_leads(stream: ContentStream) -> QuerySet[Lead]:
 
 
 def _unsubscribed(stream: ContentStream) -> Q:
-    """An `unsubscribed` event for the stream's purpose (or every purpose), or an address
-    nothing may be sent to."""
-    said_no = Event.objects.filter(lead_id=OuterRef("pk"), kind="unsubscribed").filter(
-        Q(properties__purpose=stream.purpose)
-        | Q(properties__purpose__in=EVERY_PURPOSE)
-        | ~Q(properties__has_key="purpose")
+    """No consent for the stream's purpose now (never given, or withdrawn: unsubscribed,
+    the preference page), or an address nothing may be sent to. Consent given again
+    brings the lead back."""
+    granted = ConsentState.objects.filter(
+        lead_id=OuterRef("pk"), purpose__slug=stream.purpose, granted=True
     )
     suppressed = Suppression.objects.filter(address=Lower(OuterRef("email")))
-    return Q(Exists(said_no)) | Q(Exists(suppressed))
+    return ~Q(Exists(granted)) | Q(Exists(suppressed))
 
 
 def _leaving(stream: ContentStream) -> list[tuple[str, Q]]:
@@ -601,6 +595,7 @@ def _send_batch(due: QuerySet[StreamMember], *, now: datetime, batch_size: int) 
                     purpose=Purpose.MARKETING,
                     now=now,
                     context=piece_context(piece),
+                    consent_purpose=members[0].stream.purpose,
                 )
                 deliveries += [
                     PieceDelivery(lead=message.lead, piece=piece, message=message, sent_at=now)

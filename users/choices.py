@@ -50,6 +50,7 @@ class Capability(models.TextChoices):
     EDIT_SCORING = "edit_scoring", "Edit the scoring model and restore its versions"
     SEND_EMAIL = "send_email", "Write email templates, test-send them, read the outbox and mailbox"
     MANAGE_LISTS = "manage_lists", "Create, refresh and fill lists of leads"
+    MANAGE_CONSENT = "manage_consent", "Record a lead's consent and manage consent purposes"
 
 
 class NotificationKind(models.TextChoices):

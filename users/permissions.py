@@ -109,6 +109,9 @@ ROLES: dict[str, frozenset[str]] = {
     # Lists feed nurture programs and bulk actions: marketing's tools. Everyone sees the
     # members of a list within the leads they may see.
     Capability.MANAGE_LISTS: MARKETING,
+    # Consent is what a person agreed to receive from marketing: marketing records what
+    # a person said (a call, a letter) and names the purposes; sales reads it.
+    Capability.MANAGE_CONSENT: MARKETING,
 }
 
 

@@ -120,11 +120,6 @@ TRACKING_LABELS = {
     "utm_content": "Content (UTM)",
     "referrer": "Referrer",
 }
-CONSENT_AT, CONSENT_TEXT, CONSENT_PURPOSE = (
-    "marketing_consent_at",
-    "marketing_consent_text",
-    "marketing_consent_purpose",
-)
 
 
 def format_moment(moment: datetime, zone: tzinfo) -> str:
@@ -135,37 +130,17 @@ def format_moment(moment: datetime, zone: tzinfo) -> str:
 
 @dataclass(frozen=True)
 class ExtraFacts:
-    """A lead's custom fields as the lead page shows them: the marketing consent in one
-    sentence (with the words agreed to), then each other field under a label."""
+    """A lead's custom fields as the lead page shows them: each field under a label, the
+    tracking ones last. (Consent has its own card: nurture.consent.)"""
 
-    consent: str
-    consent_text: str
     facts: list[tuple[str, str]]
 
 
-def extra_facts(custom_fields: dict[str, Any], *, zone: tzinfo, form_name: str = "") -> ExtraFacts:
-    """Consent, tracking and other custom fields with labels; the consent's time in `zone`.
-
-    "given 3 Nov 2026 14:02 via form 'Contact us' — purpose: newsletter"."""
+def extra_facts(custom_fields: dict[str, Any]) -> ExtraFacts:
+    """Tracking and other custom fields with labels."""
     fields = dict(custom_fields)
-    given_at = str(fields.pop(CONSENT_AT, "") or "")
-    text = str(fields.pop(CONSENT_TEXT, "") or "")
-    purpose = str(fields.pop(CONSENT_PURPOSE, "") or "")
-    consent = ""
-    if given_at or text or purpose:
-        try:
-            when = format_moment(datetime.fromisoformat(given_at), zone)
-        except ValueError:
-            when = given_at
-        consent = "given" + (f" {when}" if when else "")
-        if form_name:
-            consent += f" via form '{form_name}'"
-        if purpose:
-            consent += f" — purpose: {purpose}"
     tracking = [(TRACKING_LABELS[key], fields.pop(key)) for key in TRACKING_LABELS if key in fields]
     others = [(key.replace("_", " ").capitalize(), value) for key, value in sorted(fields.items())]
     return ExtraFacts(
-        consent=consent,
-        consent_text=text,
         facts=[(label, "" if value is None else str(value)) for label, value in others + tracking],
     )

@@ -20,6 +20,7 @@ from imports.reader import SNIFF_BYTES, binary_problem
 from imports.wizard import UPLOAD_SUFFIXES
 from leads.choices import MemberStatus
 from leads.models import Campaign
+from nurture.models import ConsentPurpose
 
 # Big enough for a million-row CRM export; override with settings.IMPORT_MAX_UPLOAD_BYTES.
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -93,7 +94,20 @@ class UploadForm(ReadingForm):
         help_text="A row whose key a lead already has updates that lead.",
     )
 
-    field_order = ["file", "campaign", "new_campaign", "status", "key", "encoding", "delimiter"]
+    consent_purpose = forms.ModelChoiceField(
+        label="Consent is for",
+        queryset=ConsentPurpose.objects.filter(is_active=True).order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Newsletter (default)",
+        help_text="What a consent or opted-out column (e.g. “Marketing contact status”,"
+        " “HasOptedOutOfEmail”) speaks of.",
+    )
+
+    field_order = [
+        "file", "campaign", "new_campaign", "status", "key", "consent_purpose", "encoding",
+        "delimiter",
+    ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

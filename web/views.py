@@ -30,7 +30,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.services import funnel_by_campaign, funnel_report
 from capture.models import WebForm
-from capture.queries import consent_form_name
 from followup.actions import ActionError, NotAllowed, act_on_lead, touch_action
 from followup.choices import TouchKind
 from followup.forms import AcceptForm, ConvertForm, LoseForm, RejectForm, TouchForm, WinForm
@@ -41,6 +40,7 @@ from leads.exports import lead_rows
 from leads.models import Lead
 from leads.queries import last_stage_change
 from leads.timeline import TimelineEntry
+from nurture import consent as nurture_consent
 from nurture.choices import ListKind
 from nurture.models import LeadList
 from qualify import queries as qualify_queries
@@ -53,7 +53,7 @@ from users.services import mark_notifications_read
 
 from .charts import campaign_chart, funnel_chart, score_history_chart
 from .decorators import viewer_page
-from .display import CONSENT_AT, extra_facts, sla_status
+from .display import extra_facts, sla_status
 from .forms import (
     DisqualifyForm,
     FunnelFilterForm,
@@ -242,12 +242,6 @@ def _routing(user: User, lead: Lead, now: datetime, entries: list[TimelineEntry]
     return {"last": last, "explanation": explanation}
 
 
-def _consent_form(lead: Lead) -> str:
-    """The web form the lead's marketing consent was given on, if the lead has one."""
-    given_at = (lead.custom_fields or {}).get(CONSENT_AT)
-    return consent_form_name(lead, given_at) if isinstance(given_at, str) else ""
-
-
 def _touch_kinds(user: User, lead: Lead) -> list[str]:
     """The kinds of touch `user` may log on `lead`."""
     return [kind for kind in TouchKind.values if may_act(user, lead, touch_action(kind))]
@@ -285,11 +279,12 @@ def _lead_context(
         "memberships": lead.memberships.select_related("campaign").order_by("joined_at"),
         "opportunities": lead.opportunities.all(),
         "timeline": entries,
-        "extra": extra_facts(
-            lead.custom_fields or {},
-            zone=timezone.get_current_timezone(),
-            form_name=_consent_form(lead),
-        ),
+        "extra": extra_facts(lead.custom_fields or {}),
+        "consent": {
+            "current": nurture_consent.current(lead),
+            "history": nurture_consent.history(lead)[:50],
+            "may_edit": not read_only and may(user, Capability.MANAGE_CONSENT),
+        },
         "may_touch": bool(kinds),
         "touch_form": touch_form or TouchForm(kinds=kinds),
         "actions": [

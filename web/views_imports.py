@@ -136,6 +136,9 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 key=data["key"],
                 status=data["status"],
                 campaign_id=campaign.pk if campaign is not None else None,
+                consent_purpose=(
+                    data["consent_purpose"].slug if data.get("consent_purpose") else "newsletter"
+                ),
                 **form.reading(),  # type: ignore[arg-type]
             )
             upload = data["file"]

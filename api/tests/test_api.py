@@ -126,6 +126,9 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/streams/{stream_id}/pieces": ["get", "post"],
         "/api/v1/streams/{stream_id}/pieces/order": ["put"],
         "/api/v1/streams/{stream_id}/pieces/{piece_id}": ["delete", "patch"],
+        "/api/v1/leads/{lead_id}/consent": ["get", "post"],
+        "/api/v1/consent-purposes": ["get", "post"],
+        "/api/v1/consent-purposes/{slug}": ["patch"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

@@ -12,9 +12,16 @@ from django.test import Client
 
 from conftest import bearer
 from leads.models import Lead
-from nurture import lists, services, streams
+from nurture import consent, lists, services, streams
+from nurture.choices import ConsentSource
 from nurture.models import ContentStream, EmailTemplate, LeadList
 from users.models import User
+
+
+def granted_newsletter(lead: Lead, now: datetime) -> Lead:
+    """`lead`, having granted the newsletter (marketing email needs it)."""
+    consent.record(lead, "newsletter", granted=True, source=ConsentSource.API, now=now)
+    return lead
 
 
 def call(method: str, path: str, user: User, body: Any = None) -> Any:
@@ -89,7 +96,9 @@ def test_members_are_counted_by_status(
     streams.add_piece(
         stream, by=org.marketer, now=now, title="T", url="https://e.com", template=template
     )
-    ann = Lead.objects.create(email="ann@x.io", arrived_at=now, stage_changed_at=now)
+    ann = granted_newsletter(
+        Lead.objects.create(email="ann@x.io", arrived_at=now, stage_changed_at=now), now
+    )
     lists.add_leads(vip, [ann.pk], by=org.marketer, now=now)
     streams.run_due(now=now)
 

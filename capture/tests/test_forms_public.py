@@ -19,6 +19,7 @@ from capture.services import capture_lead, record_form_event
 from conftest import HOT
 from followup.services import accept_lead, reject_lead
 from leads.models import CampaignMember, Lead, StageChange
+from nurture.models import Consent
 from qualify.models import Event
 
 
@@ -80,13 +81,14 @@ def test_submit_creates_one_lead_in_the_campaign_with_tracking(client, webform) 
     assert "Thank you! We will be in touch shortly." in response.content.decode()
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.source) == ("ann@acme.io", "Ann", "web_form")
-    assert {k: v for k, v in lead.custom_fields.items() if not k.startswith("marketing_")} == {
+    assert lead.custom_fields == {
         "utm_source": "newsletter",
         "utm_medium": "email",
         "utm_campaign": "spring",
         "referrer": "https://blog.example.com/post",
     }
-    assert lead.custom_fields["marketing_consent_text"] == "Send me product news"
+    [given] = Consent.objects.filter(lead=lead)
+    assert (given.granted, given.source, given.text) == (True, "form", "Send me product news")
     member = CampaignMember.objects.get(lead=lead)
     assert (member.campaign.name, member.status) == ("Webinar", "responded")
     submission = Submission.objects.get()

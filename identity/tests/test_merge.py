@@ -21,6 +21,7 @@ from identity.merging import HISTORY, NOT_HISTORY, MergeError, merge_leads, undo
 from identity.models import DuplicateCandidate, MergeRecord
 from identity.rules import DUPLICATE, SURVIVOR
 from leads.models import Campaign, CampaignMember, Lead
+from nurture import consent
 from nurture.models import Message
 from qualify.models import Event
 from routing.models import Assignment
@@ -105,18 +106,21 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
             lead=lead, purpose="marketing", to_address="x@example.io", to_domain="example.io",
             subject="Hi", next_attempt_at=now, created_at=now, message_id=f"<{n}@test>",
         )  # fmt: skip
+    # The duplicate agreed to the newsletter on a form; Ann withdrew product updates.
+    consent.record(pair.dup, "newsletter", granted=True, source="form", now=now)
+    consent.record(pair.ann, "product_updates", granted=False, source="unsubscribe", now=now)
     before_ann, before_dup = history(pair.ann), history(pair.dup)
     assert counts(pair.ann) == {
         "touches": 2, "events": 1, "submissions": 1, "stage_changes": 2, "opportunities": 0,
         "notifications": 1, "assignments": 2, "memberships": 1, "sla_steps": 0,
         "enrolments": 1, "tasks": 2, "signals": 1, "score_changes": 2, "email_messages": 1,
-        "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0,
+        "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0, "consents": 1,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
         "notifications": 3, "assignments": 2, "memberships": 2, "sla_steps": 0,
         "enrolments": 1, "tasks": 1, "signals": 2, "score_changes": 2, "email_messages": 2,
-        "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0,
+        "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0, "consents": 1,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 
@@ -134,8 +138,14 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         "tasks",
         "signals",
         "email_messages",
+        "consents",
     ):
         assert after[name] == sorted(before_ann[name] + before_dup[name]), name
+    # The survivor's current consent is both leads' latest answers.
+    assert {(row.purpose.slug, row.granted) for row in consent.current(pair.ann)} >= {
+        ("newsletter", True),
+        ("product_updates", False),
+    }
     # Both score histories, and the survivor's new score from the signals it now has.
     assert after["score_changes"][:-1] == sorted(
         before_ann["score_changes"] + before_dup["score_changes"]

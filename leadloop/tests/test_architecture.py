@@ -22,8 +22,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qualify": {"leads", "users", "routing"},
     # Merges ask each owner to move its rows of the lead's history.
     "identity": {"leads", "users", "capture", "qualify", "routing", "followup", "nurture"},
-    "capture": {"leads", "users", "identity", "qualify", "routing"},
-    "imports": {"leads", "users", "capture", "identity", "qualify", "routing"},
+    # Consent is recorded where a lead comes in (nurture.consent.record).
+    "capture": {"leads", "users", "identity", "qualify", "routing", "nurture"},
+    "imports": {"leads", "users", "capture", "identity", "qualify", "routing", "nurture"},
     "nurture": {"leads", "users", "qualify"},
     "analytics": {"leads", "users", "routing", "followup"},
     # Reads the history others write (stage changes, assignments, breach notifications).

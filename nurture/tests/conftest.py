@@ -10,6 +10,8 @@ from aiosmtpd.controller import Controller
 
 from leadloop.settings import mailer_from_url
 from leads.models import Lead
+from nurture import consent
+from nurture.choices import ConsentSource
 from qualify.models import Event
 
 
@@ -52,6 +54,12 @@ def sink(settings: Any) -> Iterator[Sink]:
         yield inbox
     finally:
         controller.stop()
+
+
+def consenting(lead: Lead, now: datetime, purpose: str = "newsletter") -> Lead:
+    """`lead`, having granted `purpose` (marketing email needs it)."""
+    consent.record(lead, purpose, granted=True, source=ConsentSource.API, now=now)
+    return lead
 
 
 @pytest.fixture

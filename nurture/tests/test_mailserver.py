@@ -15,7 +15,7 @@ from nurture.choices import Purpose
 from nurture.mailserver import controller
 from nurture.models import MailboxMessage
 
-from .conftest import free_port
+from .conftest import consenting, free_port
 
 
 @pytest.mark.django_db(transaction=True)
@@ -36,6 +36,7 @@ def test_the_local_server_keeps_what_it_receives(now: datetime, settings: Any) -
         lead = Lead.objects.create(
             email="ann@example.io", first_name="Ann", arrived_at=now, stage_changed_at=now
         )
+        consenting(lead, now)
         message = services.queue_message(lead, template, purpose=Purpose.MARKETING, now=now)
         assert services.run_due(now=now) == 1
     finally:

@@ -18,7 +18,7 @@ from nurture import services, tokens
 from nurture.choices import MessageStatus, Purpose
 from nurture.models import EmailTemplate, Message, Suppression
 
-from .conftest import free_port
+from .conftest import consenting, free_port
 
 
 def parsed(sink: Any) -> list[EmailMessage]:
@@ -40,7 +40,9 @@ def template(org: Any, now: datetime) -> EmailTemplate:
 
 
 def make_lead(now: datetime, email: str, **fields: Any) -> Lead:
-    return Lead.objects.create(email=email, arrived_at=now, stage_changed_at=now, **fields)
+    """A lead who agreed to the newsletter."""
+    lead = Lead.objects.create(email=email, arrived_at=now, stage_changed_at=now, **fields)
+    return consenting(lead, now)
 
 
 def test_a_message_arrives_with_its_headers_and_merge_fields(

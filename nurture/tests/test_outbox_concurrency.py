@@ -19,6 +19,8 @@ from nurture.models import Message
 from users.choices import Role
 from users.models import User
 
+from .conftest import consenting
+
 
 @pytest.mark.django_db(transaction=True)
 def test_workers_at_once_send_each_message_exactly_once(
@@ -34,6 +36,7 @@ def test_workers_at_once_send_each_message_exactly_once(
             email=f"p{i}@example{i % 4}.io", first_name=f"P{i}", arrived_at=now,
             stage_changed_at=now,
         )  # fmt: skip
+        consenting(lead, now)
         services.queue_message(lead, template, purpose=Purpose.MARKETING, now=now)
     workers = 4
     barrier = threading.Barrier(workers)

@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 
 from leads.errors import FieldError, NotPermitted
 from leads.models import Lead
-from nurture import lists, services, streams, tokens
-from nurture.choices import MessageStatus
+from nurture import consent, lists, services, streams, tokens
+from nurture.choices import ConsentSource, MessageStatus
 from nurture.models import (
     ContentPiece,
     ContentStream,
@@ -28,6 +28,8 @@ from nurture.models import (
     PieceDelivery,
     StreamMember,
 )
+
+from .conftest import consenting
 
 DAY = timedelta(days=1)
 
@@ -72,7 +74,7 @@ def enrol(
 ) -> Callable[..., Lead]:
     def make(email: str, **fields: Any) -> Lead:
         fields.setdefault("stage", "nurturing")
-        lead = add_lead(email, **fields)
+        lead = consenting(add_lead(email, **fields), now)
         lists.add_leads(vip, [lead.pk], by=org.marketer, now=now)
         return lead
 
@@ -275,9 +277,14 @@ def test_a_lead_leaves_when_it_unsubscribes_or_its_address_is_suppressed(
 ) -> None:
     ann, bob, _cy, dee = (enrol(f"{name}@x.io") for name in ("ann", "bob", "cy", "dee"))
     streams.run_due(now=now)
-    add_event(ann, "unsubscribed", purpose="newsletter")
-    add_event(bob, "unsubscribed")  # from everything
-    add_event(dee, "unsubscribed", purpose="events")  # another purpose: stays
+
+    def withdraw(lead: Lead, *purposes: str) -> None:
+        for purpose in purposes:
+            consent.record(lead, purpose, granted=False, source=ConsentSource.UNSUBSCRIBE, now=now)
+
+    withdraw(ann, "newsletter")
+    withdraw(bob, "newsletter", "product_updates", "events")  # from everything
+    withdraw(dee, "events")  # another purpose: stays
     services.suppress("CY@x.io", reason="550 no such user", now=now)
 
     assert streams.run_due(now=now + 7 * DAY) == 1
@@ -289,6 +296,21 @@ def test_a_lead_leaves_when_it_unsubscribes_or_its_address_is_suppressed(
         "dee@x.io": ("active", ""),
     }
     assert sent_titles(dee) == ["One", "Two"]
+
+
+def test_a_lead_without_consent_joins_only_once_it_gives_it(
+    stream: ContentStream, org: Any, vip: LeadList, add_lead: Callable[..., Lead], now: datetime
+) -> None:
+    ann = add_lead("ann@x.io", stage="nurturing")
+    lists.add_leads(vip, [ann.pk], by=org.marketer, now=now)
+
+    streams.run_due(now=now)
+    assert sent_titles(ann) == []
+    assert not Message.objects.exists()
+
+    consenting(ann, now + DAY)
+    streams.run_due(now=now + DAY)
+    assert sent_titles(ann) == ["One"]
 
 
 def test_a_lead_the_rule_no_longer_picks_leaves_and_comes_back_where_it_was(
@@ -320,8 +342,8 @@ def test_a_segment_rule_and_leads_without_an_address(
         nurture, by=org.marketer, now=now, title="One", url="https://example.com/1",
         template=template,
     )  # fmt: skip
-    add_lead("ann@x.io", segment="nurture")
-    add_lead("hot@x.io", segment="sales_ready", stage="mql")
+    consenting(add_lead("ann@x.io", segment="nurture"), now)
+    consenting(add_lead("hot@x.io", segment="sales_ready", stage="mql"), now)
     Lead.objects.create(arrived_at=now, stage_changed_at=now, segment="nurture", phone="+49 1")
 
     assert streams.run_due(now=now) == 1

@@ -15,6 +15,8 @@ from leads.models import Lead
 from nurture import lists, services, streams
 from nurture.models import ContentStream
 
+from .conftest import consenting
+
 
 def run(*args: str) -> str:
     out = StringIO()
@@ -26,7 +28,7 @@ def test_marketing_creates_fills_pauses_and_shows_a_stream(
     org: Any, add_lead: Callable[..., Lead], now: datetime
 ) -> None:
     vip = lists.create_list(by=org.marketer, name="VIP", kind="static", now=now)
-    ann = add_lead("ann@x.io", stage="nurturing")
+    ann = consenting(add_lead("ann@x.io", stage="nurturing"), now)
     lists.add_leads(vip, [ann.pk], by=org.marketer, now=now)
     services.create_template(
         by=org.marketer, now=now, name="Piece", subject="{{ piece.title }}", text_body="x"

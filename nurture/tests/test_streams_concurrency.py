@@ -20,6 +20,8 @@ from nurture.models import Message, PieceDelivery, StreamMember
 from users.choices import Role
 from users.models import User
 
+from .conftest import consenting
+
 
 @pytest.mark.django_db(transaction=True)
 def test_workers_at_once_send_each_lead_its_piece_exactly_once(now: datetime) -> None:
@@ -39,6 +41,8 @@ def test_workers_at_once_send_each_lead_its_piece_exactly_once(now: datetime) ->
         Lead.objects.create(email=f"p{i}@x.io", arrived_at=now, stage_changed_at=now)
         for i in range(40)
     ]
+    for lead in leads:
+        consenting(lead, now)
     lists.add_leads(vip, [lead.pk for lead in leads], by=marketer, now=now)
     workers = 4
     barrier = threading.Barrier(workers)

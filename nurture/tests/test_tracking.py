@@ -26,6 +26,8 @@ from nurture.models import EmailTemplate, Message
 from qualify.models import Event
 from qualify.services import save_model
 
+from .conftest import consenting
+
 BASE = "http://leads.example.test:8000"
 
 
@@ -82,6 +84,7 @@ def test_a_marketing_message_arrives_tracked_with_its_footer_and_one_click_unsub
     settings.LEADLOOP_EMAIL_DOMAIN = "mail.example.test"
     lead = Lead.objects.create(email="ann@acme.de", first_name="Ann", arrived_at=now,
                                stage_changed_at=now)  # fmt: skip
+    consenting(lead, now)
     message = queued(lead, template, now)
 
     assert services.run_due(now=now) == 1
@@ -310,8 +313,11 @@ def test_queue_messages_queues_a_batch_each_with_its_own_links_and_skips_leads_w
     org: Any, template: EmailTemplate, now: datetime, sink: Any, base_url: str
 ) -> None:
     leads = [
-        Lead.objects.create(
-            email=f"p{i}@acme.de", first_name=f"P{i}", arrived_at=now, stage_changed_at=now
+        consenting(
+            Lead.objects.create(
+                email=f"p{i}@acme.de", first_name=f"P{i}", arrived_at=now, stage_changed_at=now
+            ),
+            now,
         )
         for i in range(3)
     ]

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from capture.models import Submission, WebForm
 from leads.models import Lead
+from nurture.models import Consent
 
 
 @pytest.fixture(autouse=True)
@@ -105,13 +106,19 @@ def test_consent_is_stored_with_its_purpose_when_ticked(org, client_for) -> None
     )
 
     ann, bob = Lead.objects.get(email="ann@acme.io"), Lead.objects.get(email="bob@acme.io")
-    assert ann.custom_fields["marketing_consent_purpose"] == "newsletter"
-    assert ann.custom_fields["marketing_consent_text"] == "Send me product news by email"
-    assert "marketing_consent_at" in ann.custom_fields
-    assert not any(key.startswith("marketing_consent") for key in bob.custom_fields)
+    [given] = Consent.objects.filter(lead=ann)
+    assert (given.purpose.slug, given.granted, given.source, given.text) == (
+        "newsletter",
+        True,
+        "form",
+        "Send me product news by email",
+    )
+    assert given.reference == "Request a demo (request-a-demo)"
+    assert not Consent.objects.filter(lead=bob).exists()
+    assert not any(key.startswith("marketing_consent") for key in ann.custom_fields)
     payload = Submission.objects.get(lead=ann).payload
     assert (payload["consent"], payload["consent_purpose"]) == (True, "newsletter")
-    assert payload["consent_at"] == ann.custom_fields["marketing_consent_at"]
+    assert payload["consent_at"] == given.at.isoformat()
     assert Submission.objects.get(lead=bob).payload["consent"] is False
 
 

@@ -10,8 +10,15 @@ from typing import Any
 from django.test import Client
 
 from leads.models import Lead
-from nurture import lists, services, streams
+from nurture import consent, lists, services, streams
+from nurture.choices import ConsentSource
 from nurture.models import ContentPiece, ContentStream, Message
+
+
+def granted_newsletter(lead: Lead, now: datetime) -> Lead:
+    """`lead`, having granted the newsletter (marketing email needs it)."""
+    consent.record(lead, "newsletter", granted=True, source=ConsentSource.API, now=now)
+    return lead
 
 
 def signed_in(client: Client, user: Any) -> Client:
@@ -85,7 +92,10 @@ def test_the_stream_page_counts_deliveries_opens_clicks_and_members(
         stream, by=org.marketer, now=clock, title="Guide", url="https://e.com", template=template
     )
     leads = [
-        Lead.objects.create(email=f"l{i}@x.io", arrived_at=clock, stage_changed_at=clock)
+        granted_newsletter(
+            Lead.objects.create(email=f"l{i}@x.io", arrived_at=clock, stage_changed_at=clock),
+            clock,
+        )
         for i in range(3)
     ]
     lists.add_leads(vip, [lead.pk for lead in leads], by=org.marketer, now=clock)

@@ -30,6 +30,7 @@ from imports.services import (
     write_rejects,
 )
 from leads.choices import MemberStatus
+from leads.errors import FieldError
 from leads.models import Campaign
 
 
@@ -53,6 +54,11 @@ class Command(BaseCommand):
             help="column to field (a lead field, custom:<name> or ignore); repeatable",
         )
         parser.add_argument("--key", choices=ImportKey.values, default=ImportKey.EMAIL)
+        parser.add_argument(
+            "--consent-purpose",
+            default="newsletter",
+            help="the consent purpose (slug) a consent or opted-out column speaks of",
+        )
         parser.add_argument("--dry-run", action="store_true", help="count, write nothing")
         parser.add_argument("--rejects", help="write the rejected rows (with why) to this CSV")
         parser.add_argument("--encoding", help="e.g. utf-8, cp1252, latin-1 (default: detect)")
@@ -90,6 +96,7 @@ class Command(BaseCommand):
                 sheet=options["sheet"],
                 phone_region=(options["phone_region"] or "").upper() or None,
                 chunk_size=options["chunk_size"],
+                consent_purpose=options["consent_purpose"],
             )
             import_options.check()
         except MappingError as exc:
@@ -112,9 +119,12 @@ class Command(BaseCommand):
             prepare(path, import_options, now=now, limit=20)
         except (ImportFileError, MappingError) as exc:
             raise CommandError(_said(exc)) from exc
-        job = create_import_job(
-            path, import_options, now=now, rejects_path=options["rejects"] or None
-        )
+        try:
+            job = create_import_job(
+                path, import_options, now=now, rejects_path=options["rejects"] or None
+            )
+        except FieldError as exc:
+            raise CommandError(f"--consent-purpose: {exc.message}") from exc
         self._run(job, now)
 
     def _run(self, job: ImportJob, now: Any) -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from capture.services import capture_lead
 from conftest import HOT
+from nurture import consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,9 +30,6 @@ def test_consent_and_tracking_facts_fit_beside_their_labels(
             "email": "ann@example.com",
             "first_name": "Ann",
             "custom_fields": {
-                "marketing_consent_at": "2026-11-03T14:02:00+00:00",
-                "marketing_consent_text": "Send me product news by email",
-                "marketing_consent_purpose": "product newsletter",
                 "utm_source": "newsletter",
                 "utm_campaign": "autumn_launch_2026_emea_partners",
                 "referrer": "https://blog.example.com/2026/11/a-very-long-article-slug?x=1&y=2",
@@ -41,6 +39,10 @@ def test_consent_and_tracking_facts_fit_beside_their_labels(
         source="api",
         now=timezone.now(),
     ).lead
+    consent.record(
+        lead, "newsletter", granted=True, source="form", now=timezone.now(),
+        reference="Contact us (contact-us)", text="Send me product news by email",
+    )  # fmt: skip
     page = browser.new_page(viewport={"width": 1360, "height": 900})
     page.set_default_timeout(10_000)
     page.goto(f"{live_server.url}/login/")

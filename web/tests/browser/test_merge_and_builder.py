@@ -13,6 +13,7 @@ from capture.models import WebForm
 from capture.services import capture_lead
 from conftest import HOT
 from leads.models import Lead
+from nurture.models import Consent
 from routing.services import assign_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -115,4 +116,5 @@ def test_marketing_builds_a_form_and_a_person_fills_it_in(
     visitor.click("button[type=submit]")
     visitor.wait_for_selector(".thanks")
     lead = Lead.objects.get(email="zoe@initech.io")
-    assert lead.custom_fields["marketing_consent_purpose"] == "sales call-back"
+    [given] = Consent.objects.filter(lead=lead)
+    assert (given.purpose.name, given.granted, given.source) == ("sales call-back", True, "form")
