@@ -1222,6 +1222,7 @@ HABITS: dict[str, tuple[tuple[float, float], int, float]] = {
     # Oliver calls once and gives up: the 80 % the seeds talk about.
     "rep3": ((0.5, 3.0), 1, 0.0),
 }
+DILIGENT = "rep1"
 # The campaign the habit leads come from (a partner's intros, outside the story's budget).
 HABIT_CAMPAIGN = "Reseller intros"
 # Arrivals of the habit leads, in days before now: some fresh, some past their cadence.
@@ -1246,6 +1247,10 @@ def follow_up_habits(story: Story) -> None:
     for username, (delay, steps_done, contact_rate) in HABITS.items():
         rep = reps[username]
         for days in HABIT_ARRIVALS:
+            # Jonas's oldest lead never answers: every step done, the cadence runs out and
+            # the lead goes back to marketing whatever the dice say (and whatever the hour
+            # the demo is seeded at).
+            reach = 0.0 if username == DILIGENT and days == HABIT_ARRIVALS[0] else contact_rate
             arrived = story.later(emea.pk, story.now - timedelta(days=days), 0.01)
             if arrived >= story.now:
                 continue
@@ -1262,7 +1267,7 @@ def follow_up_habits(story: Story) -> None:
                 if lead.stage != Stage.MQL:
                     continue
                 assign_lead(lead, now=arrived, to=rep)
-                _work_cadence(story, lead, rep, delay, steps_done, contact_rate)
+                _work_cadence(story, lead, rep, delay, steps_done, reach)
     run_due(now=story.now)
     followup_run_due(now=story.now)
 
