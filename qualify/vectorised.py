@@ -41,9 +41,15 @@ def _column(name: str, columns: set[str]) -> pl.Expr:
     if name in columns:
         return pl.col(name)
     if name.startswith(CUSTOM_PREFIX) and "custom_fields" in columns:
-        key = name[len(CUSTOM_PREFIX) :].replace('"', '\\"')
-        return pl.col("custom_fields").str.json_path_match(f'$["{key}"]')
+        return custom_value(pl.col("custom_fields"), name[len(CUSTOM_PREFIX) :])
     return pl.lit(None)
+
+
+def custom_value(custom_fields: pl.Expr, key: str) -> pl.Expr:
+    """One custom field's value (null when absent) from a column of JSON objects, as the
+    scorer reads `custom.<key>`."""
+    escaped = key.replace('"', '\\"')
+    return custom_fields.str.json_path_match(f'$["{escaped}"]')
 
 
 def _text(value: pl.Expr) -> pl.Expr:
