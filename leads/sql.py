@@ -140,14 +140,26 @@ def read_frame(
     Types: text, integers, floats (cast in the expression), and datetimes written as text
     by the expression ("YYYY-MM-DD HH:MM:SS[.ffffff]", UTC; `datetime_text`), parsed
     here. Rows come in no particular order."""
+    postgres = is_postgres()
+    # SQLite's JSON writes a float with 15 digits, which does not always give the same
+    # float back: such columns come as text of 17 (printf's "!" flag: exact), cast here.
+    exact = [name for name, (_, dtype) in columns.items() if dtype == pl.Float64 and not postgres]
+    expressions = {
+        name: (
+            f"CASE WHEN ({expression}) IS NULL THEN NULL ELSE printf('%!.17g', {expression}) END"
+            if name in exact
+            else expression
+        )
+        for name, (expression, _) in columns.items()
+    }
     schema = {
-        name: pl.String() if isinstance(dtype, pl.Datetime) else dtype
+        name: pl.String() if isinstance(dtype, pl.Datetime) or name in exact else dtype
         for name, (_, dtype) in columns.items()
     }
     # Short keys keep the text small; the columns are renamed after.
     keys = {f"c{index}": name for index, name in enumerate(columns)}
-    pairs = ", ".join(f"'{short}', {columns[name][0]}" for short, name in keys.items())
-    if is_postgres():
+    pairs = ", ".join(f"'{short}', {expressions[name]}" for short, name in keys.items())
+    if postgres:
         lines = f"string_agg(json_build_object({pairs})::text, E'\\n')"
     else:
         lines = f"group_concat(json_object({pairs}), char(10))"
@@ -175,6 +187,7 @@ def read_frame(
             pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_zone="UTC", time_unit="us")
             for name in times
         ]
+        + [pl.col(name).cast(pl.Float64) for name in exact]
     )
 
 
