@@ -171,9 +171,9 @@ def read_frame(
                     f"SELECT {lines} FROM {source} WHERE {where}"
                     f" AND {key} >= {start} AND {key} < {start + READ_CHUNK}"
                 )
-                (text,) = cursor.fetchone() or (None,)
-                if text:
-                    chunks.append(text.encode())
+                (written,) = cursor.fetchone() or (None,)
+                if written:
+                    chunks.append(written.encode())
     if not chunks:
         return pl.DataFrame(schema=schema)
     frame = pl.read_csv(b"\n".join(chunks), has_header=False, schema=schema)
