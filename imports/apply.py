@@ -287,6 +287,8 @@ def _raw_column(column: str) -> str:
         return "CAST(l.budget AS double precision)" if is_postgres() else "CAST(l.budget AS REAL)"
     if column == "arrived_at" and not is_postgres():
         return "CAST(l.arrived_at AS TEXT)"
+    if column == "custom_fields":
+        return "CAST(l.custom_fields AS TEXT)"
     return f"l.{column}"
 
 

@@ -26,10 +26,17 @@ import polars as pl
 from leads.bulk import LEAD_TEXT
 from leads.choices import Channel, MemberStatus, Stage
 from leads.services import MEMBER_STATUS_RANK
+from qualify.document import CUSTOM_PREFIX as SCORED_CUSTOM
 from qualify.document import ScoringModel
 from qualify.rules import event_points
 from qualify.services import active_scorer
-from qualify.vectorised import move_reason_expr, reasons_json_expr, score_frame, to_stage_expr
+from qualify.vectorised import (
+    custom_value,
+    move_reason_expr,
+    reasons_json_expr,
+    score_frame,
+    to_stage_expr,
+)
 
 from . import normalise
 from .mapping import (
@@ -61,6 +68,8 @@ CREATE, UPDATE, MERGE, REJECT = "create", "update", "merge", "reject"
 
 # Lead columns an import writes from the file (text ones are stored "" when empty).
 PROFILE = (*LEAD_TEXT, "employees", "budget")
+# The account's fields a scoring rule may name, as the accounts frame has them.
+ACCOUNT_TEXT = ("name", "domain", "industry")
 # A history date more than this far ahead of the import is a mistake, not a time zone.
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -538,6 +547,8 @@ EXISTING_COLUMNS: dict[str, pl.DataType] = {
     "team_id": pl.Int64(),
     "owner_id": pl.Int64(),
     "arrived_at": pl.Datetime("us", "UTC"),
+    # JSON text: the stored custom fields a scoring rule may name (custom.<key>).
+    "custom_fields": pl.String(),
 }
 
 
@@ -638,6 +649,7 @@ def plan_changes(
             pl.col("id").alias("account_id"),
             pl.col("is_marquee"),
             pl.col("employees").alias("__account_employees"),
+            *[pl.col(c).alias(f"account.{c}") for c in ACCOUNT_TEXT if c in accounts.columns],
         ),
         on="account_id",
         how="left",
@@ -651,6 +663,21 @@ def plan_changes(
     )
     # The active scoring model, as qualify.services.score_lead applies it one by one.
     model = model or active_scorer().model
+    # A custom field the model names: the file's value, else the stored lead's (the
+    # update merges the file's custom fields into the stored ones).
+    stored_custom = "ex_custom_fields" in merged.columns
+    merged = merged.with_columns(
+        [
+            pl.coalesce(
+                custom_value(pl.col("custom_fields"), name[len(SCORED_CUSTOM) :]),
+                custom_value(pl.col("ex_custom_fields"), name[len(SCORED_CUSTOM) :])
+                if stored_custom
+                else pl.lit(None, dtype=pl.String),
+            ).alias(name)
+            for name in sorted(model.fields())
+            if name.startswith(SCORED_CUSTOM)
+        ]
+    )
     scored = score_frame(
         merged.with_columns(
             pl.coalesce(pl.col("employees"), pl.col("__account_employees")).alias("__employees"),
@@ -686,6 +713,9 @@ def plan_changes(
             "engagement_points",
             "account.employees",
             "account.is_marquee",
+            *[f"account.{c}" for c in ACCOUNT_TEXT],
+            *[name for name in model.fields() if name.startswith(SCORED_CUSTOM)],
+            strict=False,
         )
     )
 

@@ -41,6 +41,9 @@ ACCOUNT_COLUMNS: dict[str, pl.DataType] = {
     "owner_id": pl.Int64(),
     "owner_team_id": pl.Int64(),
     "owner_is_active": pl.Boolean(),
+    # What a scoring rule on an account field reads (account.name, account.industry).
+    "name": pl.String(),
+    "industry": pl.String(),
 }
 
 
@@ -53,13 +56,16 @@ def fetch_accounts(*, ids: Iterable[int] = (), domains: Iterable[str] = ()) -> p
             clause, params = in_list(values)
             cursor.execute(
                 f"SELECT a.id, a.domain, a.is_marquee, a.employees, a.owner_id, u.team_id,"
-                f" u.is_active FROM {ACCOUNT} a LEFT JOIN users_user u ON u.id = a.owner_id"
+                f" u.is_active, a.name, a.industry FROM {ACCOUNT} a LEFT JOIN users_user u ON u.id = a.owner_id"
                 f" WHERE a.{column} {clause}",
                 params,
             )
             rows.extend(cursor.fetchall())
     frame = pl.DataFrame(
-        [(r[0], r[1], bool(r[2]), *r[3:6], None if r[6] is None else bool(r[6])) for r in rows],
+        [
+            (r[0], r[1], bool(r[2]), *r[3:6], None if r[6] is None else bool(r[6]), *r[7:9])
+            for r in rows
+        ],
         schema=ACCOUNT_COLUMNS,
         orient="row",
     )

@@ -18,11 +18,11 @@ from leads.choices import Stage
 from leads.history import history_ids, move_rows
 from leads.models import Account, Lead
 from leads.services import follow_merges, move_leads, transition_lead, update_lead
-from leads.sql import db_datetime, db_now, in_list, load
+from leads.sql import datetime_text, db_datetime, db_now, in_list, load, read_frame
 from routing.services import assign_leads
 from users.models import User
 
-from .document import ScoringModel, validate
+from .document import CUSTOM_PREFIX, ScoringModel, validate
 from .models import EngagementSignal, Event, ScoreChange, ScoringModelVersion
 
 # OPEN_STAGES is read from here by the import pipeline.
@@ -586,7 +586,9 @@ def run_due(*, now: datetime, batch_size: int = DECAY_BATCH_SIZE) -> int:
 # --- changing the model: what-if, apply, rescore everything -------------------------------------
 
 PREVIEW_SAMPLE = 5
-RESCORE_BATCH_SIZE = 1000
+# Leads moved and routed together after a model change: each batch locks the teams it
+# routes to for a few statements, and pays the router's set-up once.
+RESCORE_MOVE_BATCH = 5000
 # Leads per UPDATE of a rescoring after a model change.
 RESCORE_WRITE_BATCH = 50_000
 ARROW = "→"
@@ -623,72 +625,62 @@ def scored_leads(model: ScoringModel, *, now: datetime) -> pl.DataFrame:
     (the leads with their accounts, the engagement signals; never the events), the Polars
     scorer (`qualify.vectorised`, checked against the one-by-one scorer). Columns: id,
     what it has now (old_*, stage, engagement_at_recycle) and what the model makes of it
-    (engagement, fit_score, score, grade, segment, score_reasons), changed, to_stage."""
+    (engagement, fit_score, score, grade, segment, score_reasons), changed, to_stage.
+
+    Only the fields the model names are read, as text the database writes and Polars
+    parses in bulk (leads.sql.read_frame): a million leads through the DB-API cursor, a
+    Python tuple each, was most of a rescoring's time."""
     lead = Lead._meta.db_table
     account = Account._meta.db_table
-    text = [f"l.{name}" for name in LEAD_TEXT_FIELDS]
-    sql = (
-        f"SELECT l.id, {', '.join(text)}, CAST(l.budget AS DOUBLE PRECISION),"
-        " COALESCE(l.employees, a.employees), CAST(l.custom_fields AS TEXT),"
-        " a.name, a.domain, a.industry, a.employees,"
-        " CASE WHEN a.id IS NULL THEN NULL WHEN a.is_marquee THEN 1 ELSE 0 END,"
-        " l.stage, l.segment, l.grade, l.score, l.fit_score, l.engagement_score,"
-        " l.engagement_at_recycle, CAST(l.score_reasons AS TEXT), l.first_name, l.last_name"
-        f" FROM {lead} l LEFT JOIN {account} a ON a.id = l.account_id"
-        " WHERE l.merged_into_id IS NULL ORDER BY l.id"
-    )
-    schema: dict[str, Any] = {
-        "id": pl.Int64,
-        **dict.fromkeys(LEAD_TEXT_FIELDS, pl.String),
-        "budget": pl.Float64,
-        "employees": pl.Int64,
-        "custom_fields": pl.String,
-        "account.name": pl.String,
-        "account.domain": pl.String,
-        "account.industry": pl.String,
-        "account.employees": pl.Int64,
-        "__marquee": pl.Int64,
-        "stage": pl.String,
-        "old_segment": pl.String,
-        "old_grade": pl.String,
-        "old_score": pl.Int64,
-        "old_fit": pl.Int64,
-        "old_engagement": pl.Int64,
-        "engagement_at_recycle": pl.Int64,
-        "old_reasons": pl.String,
-        "__first": pl.String,
-        "__last": pl.String,
+    text, number, integer = pl.String(), pl.Float64(), pl.Int64()
+    named = model.fields()
+    columns: dict[str, tuple[str, pl.DataType]] = {"id": ("l.id", integer)}
+    for name in LEAD_TEXT_FIELDS:
+        if name in named:
+            columns[name] = (f"l.{name}", text)
+    if "budget" in named:
+        columns["budget"] = ("CAST(l.budget AS DOUBLE PRECISION)", number)
+    if "employees" in named:
+        columns["employees"] = ("COALESCE(l.employees, a.employees)", integer)
+    if any(name.startswith(CUSTOM_PREFIX) for name in named):
+        columns["custom_fields"] = ("CAST(l.custom_fields AS TEXT)", text)
+    for name in ("name", "domain", "industry"):
+        if f"account.{name}" in named:
+            columns[f"account.{name}"] = (f"a.{name}", text)
+    if "account.employees" in named:
+        columns["account.employees"] = ("a.employees", integer)
+    columns |= {
+        "__marquee": (
+            "CASE WHEN a.id IS NULL THEN NULL WHEN a.is_marquee THEN 1 ELSE 0 END",
+            integer,
+        ),
+        "stage": ("l.stage", text),
+        "old_segment": ("l.segment", text),
+        "old_grade": ("l.grade", text),
+        "old_score": ("l.score", integer),
+        "old_fit": ("l.fit_score", integer),
+        "old_engagement": ("l.engagement_score", integer),
+        "engagement_at_recycle": ("l.engagement_at_recycle", integer),
+        "old_reasons": ("CAST(l.score_reasons AS TEXT)", text),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        leads = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
-        cursor.execute(
-            f"SELECT lead_id, key, kind, count, total, as_of FROM {EngagementSignal._meta.db_table}"
-        )
-        signal_rows = cursor.fetchall()
-    signals = pl.DataFrame(
-        signal_rows,
-        schema=["lead_id", "key", "kind", "count", "total", "as_of"],
-        orient="row",
-        infer_schema_length=None,
+    leads = read_frame(
+        columns,
+        f"{lead} l LEFT JOIN {account} a ON a.id = l.account_id",
+        key="l.id",
+        where="l.merged_into_id IS NULL",
+    ).sort("id")
+    signals = read_frame(
+        {
+            "lead_id": ("lead_id", integer),
+            "key": ("key", text),
+            "kind": ("kind", text),
+            "count": ("CAST(count AS DOUBLE PRECISION)", number),
+            "total": ("total", integer),
+            "as_of": (datetime_text("as_of"), pl.Datetime("us", "UTC")),
+        },
+        EngagementSignal._meta.db_table,
+        key="id",
     )
-    if signals.is_empty():
-        signals = signals.with_columns(
-            pl.col("lead_id", "total").cast(pl.Int64),
-            pl.col("key", "kind").cast(pl.String),
-            pl.col("count").cast(pl.Float64),
-            pl.col("as_of").cast(pl.Datetime("us", "UTC")),
-        )
-    else:
-        # SQLite hands back naive UTC datetimes, PostgreSQL aware ones.
-        as_of = signals.schema["as_of"]
-        zoned = isinstance(as_of, pl.Datetime) and as_of.time_zone is not None
-        signals = signals.with_columns(
-            pl.col("count").cast(pl.Float64),
-            pl.col("as_of").dt.convert_time_zone("UTC")
-            if zoned
-            else pl.col("as_of").dt.replace_time_zone("UTC"),
-        )
     engagement = engagement_frame(signals, model, now=now)
     frame = leads.with_columns(
         pl.col("__marquee").cast(pl.Boolean).alias("account.is_marquee"),
@@ -714,14 +706,17 @@ def scored_leads(model: ScoringModel, *, now: datetime) -> pl.DataFrame:
             pl.col("engagement_at_recycle"),
             model.reengagement_points,
         ),
-        name=pl.coalesce(
-            pl.concat_str("__first", "__last", separator=" ", ignore_nulls=True)
-            .str.strip_chars()
-            .replace("", None),
-            pl.col("email"),
-            pl.format("Lead #{}", pl.col("id")),
-        ),
     )
+
+
+def lead_names(lead_ids: Sequence[int]) -> dict[int, str]:
+    """How a lead is called in a preview's sample: its name, else its email, else its id."""
+    names = {}
+    for pk, first, last, email in Lead.objects.filter(pk__in=lead_ids).values_list(
+        "pk", "first_name", "last_name", "email"
+    ):
+        names[pk] = f"{first} {last}".strip() or email or f"Lead #{pk}"
+    return names
 
 
 def preview_model(
@@ -748,9 +743,15 @@ def preview_model(
             preview.grades_changed = moved.height
         for move, group in moved.group_by("__move"):
             preview.samples[str(move[0])] = [
-                {"id": row[0], "name": row[1], "score": row[2]}
-                for row in group.sort("id").head(sample_size).select("id", "name", "score").rows()
+                {"id": row[0], "score": row[1]}
+                for row in group.sort("id").head(sample_size).select("id", "score").rows()
             ]
+    names = lead_names([lead["id"] for sample in preview.samples.values() for lead in sample])
+    for sample in preview.samples.values():
+        sample[:] = [
+            {"id": lead["id"], "name": names.get(lead["id"], ""), "score": lead["score"]}
+            for lead in sample
+        ]
     preview.seconds = round(time.perf_counter() - started, 3)
     return preview
 
@@ -821,8 +822,8 @@ def rescore_all(
                 rescore_done=F("rescore_done") + batch.height
             )
     movers = scored.filter(pl.col("to_stage").is_not_null())["id"].to_list()
-    for start in range(0, len(movers), RESCORE_BATCH_SIZE):
-        _move_to_segment_stages(movers[start : start + RESCORE_BATCH_SIZE], now=now, by=None)
+    for start in range(0, len(movers), RESCORE_MOVE_BATCH):
+        _move_to_segment_stages(movers[start : start + RESCORE_MOVE_BATCH], now=now, by=None)
     segment_moves = scored.filter(pl.col("segment") != pl.col("old_segment")).with_columns(
         pl.format("{}" + ARROW + "{}", "old_segment", "segment").alias("__move")
     )

@@ -41,9 +41,15 @@ def _column(name: str, columns: set[str]) -> pl.Expr:
     if name in columns:
         return pl.col(name)
     if name.startswith(CUSTOM_PREFIX) and "custom_fields" in columns:
-        key = name[len(CUSTOM_PREFIX) :].replace('"', '\\"')
-        return pl.col("custom_fields").str.json_path_match(f'$["{key}"]')
+        return custom_value(pl.col("custom_fields"), name[len(CUSTOM_PREFIX) :])
     return pl.lit(None)
+
+
+def custom_value(custom_fields: pl.Expr, key: str) -> pl.Expr:
+    """One custom field's value (null when absent) from a column of JSON objects, as the
+    scorer reads `custom.<key>`."""
+    escaped = key.replace('"', '\\"')
+    return custom_fields.str.json_path_match(f'$["{escaped}"]')
 
 
 def _text(value: pl.Expr) -> pl.Expr:
@@ -162,25 +168,15 @@ def score_frame(
 
     # The reasons, one row each: (row, order, points, label).
     parts: list[pl.LazyFrame] = []
-    if m.fit:
-        points = {index: rule.points for index, rule in enumerate(m.fit)}
-        labels = {index: rule.label for index, rule in enumerate(m.fit)}
+    # A rule's reasons are the rows it matched: filtered once per rule, with no table of
+    # every row by every rule.
+    for index, rule in enumerate(m.fit):
         parts.append(
-            scored.select("__score_row", *flags)
-            .unpivot(
-                index="__score_row",
-                on=list(flags),
-                variable_name="__score_rule",
-                value_name="__score_hit",
-            )
-            .filter(pl.col("__score_hit"))
-            .select(
+            scored.filter(pl.col(f"__score_fit{index}")).select(
                 "__score_row",
-                pl.col("__score_rule").str.slice(11).cast(pl.Int64).alias("__score_order"),
-            )
-            .with_columns(
-                points=pl.col("__score_order").replace_strict(points, return_dtype=pl.Int64),
-                label=pl.col("__score_order").replace_strict(labels, return_dtype=pl.String),
+                pl.lit(index, pl.Int64).alias("__score_order"),
+                pl.lit(rule.points, pl.Int64).alias("points"),
+                pl.lit(rule.label, pl.String).alias("label"),
             )
         )
     parts.append(
@@ -197,6 +193,7 @@ def score_frame(
             .select("__score_row", pl.col("engagement_reasons").alias("__score_reason"))
             .explode("__score_reason")
             .filter(pl.col("__score_reason").is_not_null())
+            .with_columns(pl.col("__score_row").set_sorted())
             .select(
                 "__score_row",
                 (pl.lit(ENGAGEMENT_ORDER) + pl.int_range(pl.len()).over("__score_row"))
@@ -217,6 +214,8 @@ def score_frame(
     reasons = (
         pl.concat(parts, how="vertical")
         .sort("__score_row", "__score_order")
+        # Told it is sorted, Polars groups by slicing runs instead of hashing.
+        .with_columns(pl.col("__score_row").set_sorted())
         .group_by("__score_row", maintain_order=True)
         .agg(pl.struct("points", "label").alias("score_reasons"))
     )
@@ -265,48 +264,80 @@ def engagement_frame(
             .then(count)
             .otherwise(count * (2.0 ** (-elapsed / m.half_life_days)))
         )
-    rows = signals.with_columns(points=points, label=label, decayed=count).with_columns(
-        raw=(pl.col("points") * pl.col("total")).cast(pl.Float64),
-        weighted=pl.col("points") * pl.col("decayed"),
+    # Labels in the model's order (the order of the reasons); one outside it comes after.
+    ranks = {label: rank for rank, label in enumerate(order)}
+    ranks.setdefault(OTHER_LABEL, len(ranks) + 999)
+    # Sorted by lead and label, and told so: Polars then groups by slicing runs instead of
+    # hashing (a few times faster at millions of signals).
+    rows = (
+        signals.with_columns(points=points, label=label, decayed=count)
+        .with_columns(
+            raw=(pl.col("points") * pl.col("total")).cast(pl.Float64),
+            weighted=pl.col("points") * pl.col("decayed"),
+            __order=pl.col("label").replace_strict(ranks, return_dtype=pl.Int64),
+        )
+        .sort("lead_id", "__order")
+        .with_columns(
+            pl.col("lead_id").set_sorted(),
+            (pl.col("lead_id") * LABEL_SLOTS + pl.col("__order")).set_sorted().alias("__slot"),
+        )
     )
     per_label = (
-        rows.group_by("lead_id", "label")
-        .agg(pl.col("raw").sum())
-        .with_columns(
-            pl.col("raw").round().cast(pl.Int64).alias("rounded"),
-            pl.col("label")
-            .replace_strict(order, default=len(order) + 999, return_dtype=pl.Int64)
-            .alias("__order"),
-        )
-        .sort("lead_id", "__order", "label")
-    )
-    reasons = (
-        per_label.filter(pl.col("rounded") != 0)
-        .group_by("lead_id", maintain_order=True)
+        rows.group_by("__slot", maintain_order=True)
         .agg(
-            pl.struct(points=pl.col("rounded"), label=pl.col("label")).alias("__named"),
-            pl.col("rounded").sum().alias("__named_sum"),
+            pl.col("lead_id").first(),
+            pl.col("__order").first(),
+            pl.col("label").first(),
+            pl.col("raw").sum().round().cast(pl.Int64).alias("points"),
         )
+        .filter(pl.col("points") != 0)
+        .with_columns(pl.col("lead_id").set_sorted())
     )
-    totals = rows.group_by("lead_id").agg(
+    totals = rows.group_by("lead_id", maintain_order=True).agg(
         pl.col("weighted").sum().round().cast(pl.Int64).alias("engagement")
     )
-    joined = totals.join(reasons, on="lead_id", how="left").with_columns(
-        pl.col("__named").fill_null(pl.lit([], dtype=pl.List(REASON_TYPE))),
-        pl.col("__named_sum").fill_null(0),
-    )
-    faded = pl.col("engagement") - pl.col("__named_sum")
-    extra = pl.when(faded != 0).then(
-        pl.struct(
-            points=faded,
-            label=pl.when(faded < 0).then(pl.lit(FADED_LABEL)).otherwise(pl.lit(GREW_LABEL)),
+    # What faded since (or grew), after the named reasons: the total less their sum.
+    faded = (
+        totals.join(
+            per_label.group_by("lead_id", maintain_order=True).agg(
+                pl.col("points").sum().alias("__named")
+            ),
+            on="lead_id",
+            how="left",
+        )
+        .select(
+            "lead_id",
+            (pl.col("engagement") - pl.col("__named").fill_null(0)).alias("points"),
+        )
+        .filter(pl.col("points") != 0)
+        .select(
+            "lead_id",
+            "points",
+            pl.when(pl.col("points") < 0)
+            .then(pl.lit(FADED_LABEL))
+            .otherwise(pl.lit(GREW_LABEL))
+            .alias("label"),
+            pl.lit(FADED_ORDER, pl.Int64).alias("__order"),
         )
     )
-    return joined.select(
+    # Gathered in long form, one list per lead at the end: concatenating lists per lead
+    # was most of the time at a million leads.
+    reasons = (
+        pl.concat([per_label.select("lead_id", "points", "label", "__order"), faded])
+        .sort("lead_id", "__order")
+        .with_columns(pl.col("lead_id").set_sorted())
+        .group_by("lead_id", maintain_order=True)
+        .agg(pl.struct("points", "label").alias("engagement_reasons"))
+    )
+    return totals.join(reasons, on="lead_id", how="left").select(
         "lead_id",
         "engagement",
-        pl.concat_list(pl.col("__named"), extra).list.drop_nulls().alias("engagement_reasons"),
+        pl.col("engagement_reasons").fill_null(pl.lit([], dtype=pl.List(REASON_TYPE))),
     )
+
+
+LABEL_SLOTS = 1 << 24
+FADED_ORDER = 10_000_000
 
 
 def reasons_json_expr(reasons: pl.Expr) -> pl.Expr:
