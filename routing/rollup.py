@@ -1,0 +1,225 @@
+"""The follow-up roll-up (routing.TurnRollup): per month, rep and team, how many turns
+were given, touched, in or past their SLA, dropped after how many attempts, and the bins
+of their speed to lead. Kept by the writers of a turn's record in their own transaction
+(`count_given`, `count_change`), refilled from the assignments by `rebuild`.
+
+Why a month, not a day: the speed-to-lead bins of one rep's day hold about as many rows
+as that day has turns (27 a rep-day in bench/bench_followup.py: ~2,000,000 bin rows for
+two years, as many as the turns themselves); a month's hold ~200 per rep, so two years
+of 50 reps read ~200,000 small rows. The partial months at a period's ends are read
+exactly from the turns (analytics.services), through the assigned_at index.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, FloatField, Func, Q, When
+from django.db.models.functions import TruncMonth
+
+from .models import Assignment, TurnRollup
+from .rules import (
+    ASSIGNED,
+    ATTEMPTS,
+    BUSINESS_HOURS,
+    CLOCK_HOURS,
+    DROPPED,
+    IN_SLA,
+    LATE,
+    TOUCHED,
+    TurnRecord,
+    month_of,
+    turn_figures,
+)
+
+# (month, rep id, team id or 0, figure, edge) → how much to add.
+Key = tuple[date, int, int, str, float]
+BATCH = 500
+
+
+class Trunc(Func):
+    """Towards zero, as an integer-valued number: PostgreSQL's trunc(), SQLite's CAST (a
+    plain column expression, where Django's Floor would call Python on SQLite)."""
+
+    function = "TRUNC"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)")
+
+
+def hour_bin_sql(column: str) -> Case:
+    """routing.rules.hour_bin in SQL: the lower edge of the column's histogram bin."""
+    hours = F(column)
+    return Case(
+        When(**{f"{column}__lt": 1}, then=Trunc(hours * 60) / 60.0),
+        When(**{f"{column}__lt": 24}, then=Trunc(hours * 10) / 10.0),
+        When(**{f"{column}__lt": 240}, then=Trunc(hours)),
+        default=Trunc(hours / 24) * 24.0,
+        output_field=FloatField(),
+    )
+
+
+def record_of(turn: Assignment) -> TurnRecord:
+    return TurnRecord(
+        due_at=turn.due_at,
+        first_touch_at=turn.first_touch_at,
+        first_touch_hours=turn.first_touch_hours,
+        first_touch_clock_hours=turn.first_touch_clock_hours,
+        attempts=turn.attempts,
+        dropped_at=turn.dropped_at,
+    )
+
+
+def add(deltas: Counter[Key]) -> None:
+    """Add `deltas` to the roll-up's counts: one INSERT … ON CONFLICT DO UPDATE per batch,
+    so concurrent writers add to the same row without reading it first. Keys in sorted
+    order: two transactions take the rows' locks in the same order, never crosswise."""
+    keys = sorted(key for key, n in deltas.items() if n)
+    if not keys:
+        return
+    table = connection.ops.quote_name(TurnRollup._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), BATCH):
+            batch = keys[start : start + BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+            params: list[Any] = []
+            for month, rep, team, figure, edge in batch:
+                day = connection.ops.adapt_datefield_value(month)
+                params += [day, rep, team, figure, edge, deltas[month, rep, team, figure, edge]]
+            cursor.execute(
+                f"INSERT INTO {table} (month, rep_id, team_id, figure, edge, count)"
+                f" VALUES {values} ON CONFLICT (month, rep_id, team_id, figure, edge)"
+                f" DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
+
+
+def count_given(turns: Iterable[tuple[int | None, int | None]], *, now: datetime) -> None:
+    """New turns given at `now`: (rep id, team id) each; those with no rep (a team's
+    queue) are not turns."""
+    month = month_of(now)
+    add(Counter((month, rep, team or 0, ASSIGNED, 0.0) for rep, team in turns if rep is not None))
+
+
+def count_change(turn: Assignment, after: TurnRecord) -> None:
+    """The record of `turn` (as read, with its rep, team and moment) becomes `after`."""
+    if turn.to_owner_id is None:
+        return
+    head = (month_of(turn.assigned_at), turn.to_owner_id, turn.to_team_id or 0)
+    deltas: Counter[Key] = Counter()
+    for figure, edge in turn_figures(record_of(turn)):
+        deltas[(*head, figure, edge)] -= 1
+    for figure, edge in turn_figures(after):
+        deltas[(*head, figure, edge)] += 1
+    add(deltas)
+
+
+def counts_of(turns: Any) -> Counter[Key]:
+    """The roll-up of `turns` (a queryset of assignments), computed by the database: one
+    grouped query for the counts and one per histogram."""
+    touched = Q(first_touch_at__isnull=False)
+    on_time = Q(due_at__isnull=True) | Q(first_touch_at__lte=F("due_at"))
+    dropped = Q(dropped_at__isnull=False)
+    counts: dict[str, Any] = {
+        ASSIGNED: Count("pk"),
+        TOUCHED: Count("pk", filter=touched),
+        IN_SLA: Count("pk", filter=touched & on_time),
+        LATE: Count("pk", filter=Q(first_touch_at__gt=F("due_at"))),
+        DROPPED: Count("pk", filter=dropped),
+    }
+    for n in range(7):
+        many = Q(attempts__gte=6) if n == 6 else Q(attempts=n)
+        counts[f"{ATTEMPTS}_{n}"] = Count("pk", filter=dropped & many)
+    turns = turns.filter(to_owner__isnull=False).annotate(
+        rollup_month=TruncMonth("assigned_at", tzinfo=UTC)
+    )
+    head = ("rollup_month", "to_owner_id", "to_team_id")
+    result: Counter[Key] = Counter()
+    for row in turns.values(*head).annotate(**counts).order_by():
+        key = (month_of(row["rollup_month"]), row["to_owner_id"], row["to_team_id"] or 0)
+        for figure in (ASSIGNED, TOUCHED, IN_SLA, LATE, DROPPED):
+            result[(*key, figure, 0.0)] += row[figure]
+        for n in range(7):
+            result[(*key, ATTEMPTS, float(n))] += row[f"{ATTEMPTS}_{n}"]
+    for figure, column in (
+        (BUSINESS_HOURS, "first_touch_hours"),
+        (CLOCK_HOURS, "first_touch_clock_hours"),
+    ):
+        for month, rep, team, edge, n in (
+            turns.filter(**{f"{column}__isnull": False})
+            .annotate(edge=hour_bin_sql(column))
+            .values(*head, "edge")
+            .annotate(n=Count("pk"))
+            .values_list(*head, "edge", "n")
+            .order_by()
+        ):
+            result[(month_of(month), rep, team or 0, figure, float(edge))] += n
+    return result
+
+
+def rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
+    """Refill the roll-up from the assignments, a month at a time (`progress(done,
+    total)` after each), in one transaction: readers see the old counts or the new.
+    Returns how many roll-up rows it wrote."""
+    first = Assignment.objects.order_by("assigned_at").values_list("assigned_at", flat=True)
+    start, end = first.first(), first.reverse().first()
+    with transaction.atomic():
+        TurnRollup.objects.all().delete()
+        if start is None or end is None:
+            return 0
+        months = _months(month_of(start), month_of(end))
+        written = 0
+        for done, month in enumerate(months, start=1):
+            until = _next_month(month)
+            counts = counts_of(
+                Assignment.objects.filter(
+                    assigned_at__gte=datetime(month.year, month.month, 1, tzinfo=UTC),
+                    assigned_at__lt=datetime(until.year, until.month, 1, tzinfo=UTC),
+                )
+            )
+            TurnRollup.objects.bulk_create(
+                [
+                    TurnRollup(month=m, rep_id=rep, team_id=team, figure=figure, edge=edge, count=n)
+                    for (m, rep, team, figure, edge), n in counts.items()
+                    if n
+                ],
+                batch_size=5000,
+            )
+            written += sum(1 for n in counts.values() if n)
+            if progress is not None:
+                progress(done, len(months))
+    return written
+
+
+def recount() -> Counter[Key]:
+    """What the roll-up should hold, computed from every assignment (for `rebuild`'s
+    check and the tests): non-zero counts only."""
+    return Counter({key: n for key, n in counts_of(Assignment.objects.all()).items() if n})
+
+
+def stored() -> Counter[Key]:
+    """What the roll-up holds: non-zero counts only."""
+    return Counter(
+        {
+            (month, rep, team, figure, edge): n
+            for month, rep, team, figure, edge, n in TurnRollup.objects.exclude(
+                count=0
+            ).values_list("month", "rep_id", "team_id", "figure", "edge", "count")
+        }
+    )
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months = [first]
+    while months[-1] < last:
+        months.append(_next_month(months[-1]))
+    return months
