@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,13 @@ def test_a_random_history_reports_the_same_from_the_roll_up_as_from_the_turns(or
         for by in ("rep", "team"):
             for since, until in periods():
                 for rep_id in (None, org.rep2.pk):
-                    args = {"by": by, "since": since, "until": until, "rep_id": rep_id, "now": NOW}
+                    args: dict[str, Any] = {
+                        "by": by,
+                        "since": since,
+                        "until": until,
+                        "rep_id": rep_id,
+                        "now": NOW,
+                    }
                     assert followup_report(viewer, **args) == exact_report(viewer, **args), (
                         viewer.username,
                         args,
