@@ -375,7 +375,7 @@ def _rollup_report(
         parts = [(a, b) for a, b in ends if a is not None and b is not None and a < b]
     for part_since, part_until in parts:
         turns = _turns(user, since=part_since, until=part_until, rep_id=rep_id)
-        for (_, rep, team, figure, edge), n in counts_of(turns).items():
+        for (rep, team, figure, edge), n in counts_of(turns).items():
             count(rep, team, figure, edge, n)
     # Untouched turns: past their deadline (missed), and leaked by age.
     when = _conditions(now)

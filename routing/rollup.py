@@ -13,13 +13,22 @@ exactly from the turns (analytics.services), through the assigned_at index.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Func, Q, When
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    When,
+)
 
 from .models import Assignment, TurnRollup
 from .rules import (
@@ -119,9 +128,11 @@ def count_change(turn: Assignment, after: TurnRecord) -> None:
     add(deltas)
 
 
-def counts_of(turns: Any) -> Counter[Key]:
-    """The roll-up of `turns` (a queryset of assignments), computed by the database: one
-    grouped query for the counts and one per histogram."""
+def counts_of(turns: Any) -> Counter[tuple[int, int, str, float]]:
+    """The roll-up counts of `turns` (a queryset of assignments) per (rep id, team id or
+    0, figure, edge), computed by the database: one grouped query for the counts and one
+    per histogram. (Grouped by expressions, not the bare columns: SQLite would walk the
+    rep index and fetch every row by it, as analytics.services notes.)"""
     touched = Q(first_touch_at__isnull=False)
     on_time = Q(due_at__isnull=True) | Q(first_touch_at__lte=F("due_at"))
     dropped = Q(dropped_at__isnull=False)
@@ -136,12 +147,13 @@ def counts_of(turns: Any) -> Counter[Key]:
         many = Q(attempts__gte=6) if n == 6 else Q(attempts=n)
         counts[f"{ATTEMPTS}_{n}"] = Count("pk", filter=dropped & many)
     turns = turns.filter(to_owner__isnull=False).annotate(
-        rollup_month=TruncMonth("assigned_at", tzinfo=UTC)
+        rollup_rep=ExpressionWrapper(F("to_owner_id") + 0, output_field=IntegerField()),
+        rollup_team=ExpressionWrapper(F("to_team_id") + 0, output_field=IntegerField()),
     )
-    head = ("rollup_month", "to_owner_id", "to_team_id")
-    result: Counter[Key] = Counter()
+    head = ("rollup_rep", "rollup_team")
+    result: Counter[tuple[int, int, str, float]] = Counter()
     for row in turns.values(*head).annotate(**counts).order_by():
-        key = (month_of(row["rollup_month"]), row["to_owner_id"], row["to_team_id"] or 0)
+        key = (row["rollup_rep"], row["rollup_team"] or 0)
         for figure in (ASSIGNED, TOUCHED, IN_SLA, LATE, DROPPED):
             result[(*key, figure, 0.0)] += row[figure]
         for n in range(7):
@@ -150,7 +162,7 @@ def counts_of(turns: Any) -> Counter[Key]:
         (BUSINESS_HOURS, "first_touch_hours"),
         (CLOCK_HOURS, "first_touch_clock_hours"),
     ):
-        for month, rep, team, edge, n in (
+        for rep, team, edge, n in (
             turns.filter(**{f"{column}__isnull": False})
             .annotate(edge=hour_bin_sql(column))
             .values(*head, "edge")
@@ -158,48 +170,56 @@ def counts_of(turns: Any) -> Counter[Key]:
             .values_list(*head, "edge", "n")
             .order_by()
         ):
-            result[(month_of(month), rep, team or 0, figure, float(edge))] += n
+            result[(rep, team or 0, figure, float(edge))] += n
     return result
+
+
+def _by_month(progress: Callable[[int, int], None] | None = None) -> Iterator[Counter[Key]]:
+    """The roll-up of every assignment, a month at a time (through the assigned_at index)."""
+    first = Assignment.objects.order_by("assigned_at").values_list("assigned_at", flat=True)
+    start, end = first.first(), first.reverse().first()
+    if start is None or end is None:
+        return
+    months = _months(month_of(start), month_of(end))
+    for done, month in enumerate(months, start=1):
+        until = _next_month(month)
+        counts = counts_of(
+            Assignment.objects.filter(
+                assigned_at__gte=datetime(month.year, month.month, 1, tzinfo=UTC),
+                assigned_at__lt=datetime(until.year, until.month, 1, tzinfo=UTC),
+            )
+        )
+        yield Counter({(month, *key): n for key, n in counts.items() if n})
+        if progress is not None:
+            progress(done, len(months))
 
 
 def rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
     """Refill the roll-up from the assignments, a month at a time (`progress(done,
     total)` after each), in one transaction: readers see the old counts or the new.
     Returns how many roll-up rows it wrote."""
-    first = Assignment.objects.order_by("assigned_at").values_list("assigned_at", flat=True)
-    start, end = first.first(), first.reverse().first()
+    written = 0
     with transaction.atomic():
         TurnRollup.objects.all().delete()
-        if start is None or end is None:
-            return 0
-        months = _months(month_of(start), month_of(end))
-        written = 0
-        for done, month in enumerate(months, start=1):
-            until = _next_month(month)
-            counts = counts_of(
-                Assignment.objects.filter(
-                    assigned_at__gte=datetime(month.year, month.month, 1, tzinfo=UTC),
-                    assigned_at__lt=datetime(until.year, until.month, 1, tzinfo=UTC),
-                )
-            )
+        for counts in _by_month(progress):
             TurnRollup.objects.bulk_create(
                 [
                     TurnRollup(month=m, rep_id=rep, team_id=team, figure=figure, edge=edge, count=n)
                     for (m, rep, team, figure, edge), n in counts.items()
-                    if n
                 ],
                 batch_size=5000,
             )
-            written += sum(1 for n in counts.values() if n)
-            if progress is not None:
-                progress(done, len(months))
+            written += len(counts)
     return written
 
 
 def recount() -> Counter[Key]:
-    """What the roll-up should hold, computed from every assignment (for `rebuild`'s
-    check and the tests): non-zero counts only."""
-    return Counter({key: n for key, n in counts_of(Assignment.objects.all()).items() if n})
+    """What the roll-up should hold, computed from every assignment (for the tests):
+    non-zero counts only."""
+    total: Counter[Key] = Counter()
+    for counts in _by_month():
+        total.update(counts)
+    return total
 
 
 def stored() -> Counter[Key]:

@@ -19,6 +19,7 @@ from followup.models import Enrolment, Opportunity, Task
 from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Channel, MemberStatus, Stage
 from leads.models import Account, CampaignMember, Lead, StageChange
+from routing import rollup
 from users.choices import Role
 from users.models import Notification, Team, User
 
@@ -88,6 +89,8 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     assert StageChange.objects.filter(
         lead__in=habit, to_stage=Stage.RECYCLED, reason__startswith="cadence 'Standard follow-up'"
     ).exists()
+    # The follow-up page reads routing's roll-up: the story's services kept it.
+    assert rollup.stored() == rollup.recount() != {}
 
     # The people who log in to the demo.
     assert admin.is_superuser and admin.role == Role.ADMIN
