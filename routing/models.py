@@ -7,7 +7,7 @@ from django.db import models
 
 from users.models import User
 
-from .choices import AssignedHow, RuleTarget, SlaStepKind, SlaStepOutcome
+from .choices import AssignedHow, RollupSpan, RuleTarget, SlaStepKind, SlaStepOutcome
 from .rules import SlaPolicyRule, describe_assignment
 
 
@@ -261,21 +261,23 @@ class SlaStep(models.Model):
 
 
 class TurnRollup(models.Model):
-    """The follow-up figures of the turns given in one month to one rep in one team: how
-    many were given, touched, touched within or after their deadline, dropped (per number
-    of attempts), and how many first touches fell in each bin of the speed-to-lead
-    histograms (`routing.rules.turn_figures` says which a turn counts in).
+    """The follow-up figures of the turns given in one month (or one year) to one rep in
+    one team: how many were given, touched, touched within or after their deadline,
+    dropped (per number of attempts), and how many first touches fell in each bin of the
+    speed-to-lead histograms (`routing.rules.turn_figures` says which a turn counts in).
 
     Kept exactly by the writers of a turn's record, in their transaction
     (routing.rollup: a new assignment adds to "given"; a first touch moves the turn into
-    "touched" and its bins; a hand-back into "dropped"), so a follow-up report over any
-    number of months reads months × reps × bins rows instead of every turn
-    (analytics.services.followup_report). `leadloop report rebuild-rollup` refills it from
-    the assignments. Plain ids rather than foreign keys: `0` is "no team", and a unique
-    key with NULLs in it would not merge the increments.
+    "touched" and its bins; a hand-back into "dropped"), each change counted in the
+    turn's month and in its year, so a follow-up report over any period reads a few years'
+    and months' rows × reps × bins instead of every turn (analytics.services).
+    `leadloop report rebuild-rollup` refills it from the assignments. Plain ids rather
+    than foreign keys: `0` is "no team", and a unique key with NULLs in it would not
+    merge the increments.
     """
 
-    month = models.DateField()
+    span = models.CharField(max_length=5, choices=RollupSpan.choices)
+    period = models.DateField(help_text="The first day of the month or year")
     rep_id = models.BigIntegerField()
     team_id = models.BigIntegerField()
     figure = models.CharField(max_length=20)
@@ -287,9 +289,12 @@ class TurnRollup(models.Model):
         verbose_name_plural = "follow-up roll-up"
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "rep_id", "team_id", "figure", "edge"], name="turnrollup_key"
+                fields=["span", "period", "rep_id", "team_id", "figure", "edge"],
+                name="turnrollup_key",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} rep {self.rep_id} {self.figure} {self.edge}: {self.count}"
+        return (
+            f"{self.span} {self.period} rep {self.rep_id} {self.figure} {self.edge}: {self.count}"
+        )

@@ -1,13 +1,16 @@
-"""The follow-up roll-up (routing.TurnRollup): per month, rep and team, how many turns
-were given, touched, in or past their SLA, dropped after how many attempts, and the bins
-of their speed to lead. Kept by the writers of a turn's record in their own transaction
-(`count_given`, `count_change`), refilled from the assignments by `rebuild`.
+"""The follow-up roll-up (routing.TurnRollup): per month and per year, rep and team, how
+many turns were given, touched, in or past their SLA, dropped after how many attempts,
+and the bins of their speed to lead. Kept by the writers of a turn's record in their own
+transaction (`count_given`, `count_change`: each change is added to the turn's month and
+to its year in one statement), refilled from the assignments by `rebuild`.
 
-Why a month, not a day: the speed-to-lead bins of one rep's day hold about as many rows
-as that day has turns (27 a rep-day in bench/bench_followup.py: ~2,000,000 bin rows for
-two years, as many as the turns themselves); a month's hold ~200 per rep, so two years
-of 50 reps read ~200,000 small rows. The partial months at a period's ends are read
-exactly from the turns (analytics.services), through the assigned_at index.
+Why months and years, not days: the speed-to-lead bins of one rep's day hold about as
+many rows as that day has turns (27 a rep-day in bench/bench_followup.py: ~2,000,000
+bin rows for two years, as many as the turns themselves); a month's hold ~180 per rep,
+still ~220,000 rows for two years of 50 reps, and a year's the same ~180. So a period
+reads its whole years from year rows, the whole months around them from month rows
+(at most 22 months), and the part-months at its ends exactly from the turns
+(analytics.services), through the assigned_at index.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.db.models import (
     When,
 )
 
+from .choices import RollupSpan
 from .models import Assignment, TurnRollup
 from .rules import (
     ASSIGNED,
@@ -45,8 +49,8 @@ from .rules import (
     turn_figures,
 )
 
-# (month, rep id, team id or 0, figure, edge) → how much to add.
-Key = tuple[date, int, int, str, float]
+# (span, first day of the period, rep id, team id or 0, figure, edge) → how much to add.
+Key = tuple[str, date, int, int, str, float]
 BATCH = 500
 
 
@@ -95,14 +99,15 @@ def add(deltas: Counter[Key]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(keys), BATCH):
             batch = keys[start : start + BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
             params: list[Any] = []
-            for month, rep, team, figure, edge in batch:
-                day = connection.ops.adapt_datefield_value(month)
-                params += [day, rep, team, figure, edge, deltas[month, rep, team, figure, edge]]
+            for key in batch:
+                span, period, rep, team, figure, edge = key
+                day = connection.ops.adapt_datefield_value(period)
+                params += [span, day, rep, team, figure, edge, deltas[key]]
             cursor.execute(
-                f"INSERT INTO {table} (month, rep_id, team_id, figure, edge, count)"
-                f" VALUES {values} ON CONFLICT (month, rep_id, team_id, figure, edge)"
+                f"INSERT INTO {table} (span, period, rep_id, team_id, figure, edge, count)"
+                f" VALUES {values} ON CONFLICT (span, period, rep_id, team_id, figure, edge)"
                 f" DO UPDATE SET count = {table}.count + excluded.count",
                 params,
             )
@@ -111,21 +116,32 @@ def add(deltas: Counter[Key]) -> None:
 def count_given(turns: Iterable[tuple[int | None, int | None]], *, now: datetime) -> None:
     """New turns given at `now`: (rep id, team id) each; those with no rep (a team's
     queue) are not turns."""
-    month = month_of(now)
-    add(Counter((month, rep, team or 0, ASSIGNED, 0.0) for rep, team in turns if rep is not None))
+    deltas: Counter[Key] = Counter()
+    for rep, team in turns:
+        if rep is not None:
+            for span, period in periods_of(now):
+                deltas[span, period, rep, team or 0, ASSIGNED, 0.0] += 1
+    add(deltas)
 
 
 def count_change(turn: Assignment, after: TurnRecord) -> None:
     """The record of `turn` (as read, with its rep, team and moment) becomes `after`."""
     if turn.to_owner_id is None:
         return
-    head = (month_of(turn.assigned_at), turn.to_owner_id, turn.to_team_id or 0)
     deltas: Counter[Key] = Counter()
-    for figure, edge in turn_figures(record_of(turn)):
-        deltas[(*head, figure, edge)] -= 1
-    for figure, edge in turn_figures(after):
-        deltas[(*head, figure, edge)] += 1
+    for span, period in periods_of(turn.assigned_at):
+        head = (span, period, turn.to_owner_id, turn.to_team_id or 0)
+        for figure, edge in turn_figures(record_of(turn)):
+            deltas[(*head, figure, edge)] -= 1
+        for figure, edge in turn_figures(after):
+            deltas[(*head, figure, edge)] += 1
     add(deltas)
+
+
+def periods_of(moment: datetime) -> tuple[tuple[str, date], tuple[str, date]]:
+    """The roll-up rows a turn given at `moment` counts in: its month's and its year's."""
+    month = month_of(moment)
+    return (RollupSpan.MONTH, month), (RollupSpan.YEAR, date(month.year, 1, 1))
 
 
 def counts_of(turns: Any) -> Counter[tuple[int, int, str, float]]:
@@ -189,7 +205,7 @@ def _by_month(progress: Callable[[int, int], None] | None = None) -> Iterator[Co
                 assigned_at__lt=datetime(until.year, until.month, 1, tzinfo=UTC),
             )
         )
-        yield Counter({(month, *key): n for key, n in counts.items() if n})
+        yield Counter({(RollupSpan.MONTH, month, *key): n for key, n in counts.items() if n})
         if progress is not None:
             progress(done, len(months))
 
@@ -201,16 +217,41 @@ def rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
     written = 0
     with transaction.atomic():
         TurnRollup.objects.all().delete()
+        years: Counter[Key] = Counter()
         for counts in _by_month(progress):
-            TurnRollup.objects.bulk_create(
-                [
-                    TurnRollup(month=m, rep_id=rep, team_id=team, figure=figure, edge=edge, count=n)
-                    for (m, rep, team, figure, edge), n in counts.items()
-                ],
-                batch_size=5000,
-            )
+            _write(counts)
             written += len(counts)
+            years.update(_years(counts))
+        _write(years)
+        written += len(years)
     return written
+
+
+def _years(months: Counter[Key]) -> Counter[Key]:
+    """The year rows that month rows add up to."""
+    years: Counter[Key] = Counter()
+    for (_, period, rep, team, figure, edge), n in months.items():
+        years[RollupSpan.YEAR, date(period.year, 1, 1), rep, team, figure, edge] += n
+    return years
+
+
+def _write(counts: Counter[Key]) -> None:
+    TurnRollup.objects.bulk_create(
+        [
+            TurnRollup(
+                span=span,
+                period=period,
+                rep_id=rep,
+                team_id=team,
+                figure=figure,
+                edge=edge,
+                count=n,
+            )
+            for (span, period, rep, team, figure, edge), n in counts.items()
+            if n
+        ],
+        batch_size=5000,
+    )
 
 
 def recount() -> Counter[Key]:
@@ -219,17 +260,19 @@ def recount() -> Counter[Key]:
     total: Counter[Key] = Counter()
     for counts in _by_month():
         total.update(counts)
-    return total
+        total.update(_years(counts))
+    return Counter({key: n for key, n in total.items() if n})
 
 
 def stored() -> Counter[Key]:
     """What the roll-up holds: non-zero counts only."""
+    rows = TurnRollup.objects.exclude(count=0).values_list(
+        "span", "period", "rep_id", "team_id", "figure", "edge", "count"
+    )
     return Counter(
         {
-            (month, rep, team, figure, edge): n
-            for month, rep, team, figure, edge, n in TurnRollup.objects.exclude(
-                count=0
-            ).values_list("month", "rep_id", "team_id", "figure", "edge", "count")
+            (span, period, rep, team, figure, edge): n
+            for span, period, rep, team, figure, edge, n in rows
         }
     )
 

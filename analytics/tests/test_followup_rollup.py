@@ -1,6 +1,6 @@
 """The follow-up report read from routing's roll-up gives what the turns themselves give.
 
-Random histories over four months go through the services a user's actions call
+Random histories over four months (across a new year) go through the services a user's actions call
 (arrival and routing, touches, hand-backs, reassignments, queue claims), then every
 report — per rep and per team, any period, as anyone — is compared with `exact_report`,
 the reference that reads every turn."""
@@ -24,8 +24,9 @@ from routing.services import reassign_lead
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 7, 20, 8, 0, tzinfo=UTC)
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Four months across a new year: the roll-up's year rows and month rows both count.
+START = datetime(2025, 10, 20, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 
 
 def random_history(org, seed: int, leads: int = 40) -> None:  # type: ignore[no-untyped-def]
@@ -64,10 +65,11 @@ def random_history(org, seed: int, leads: int = 40) -> None:  # type: ignore[no-
 
 
 def periods() -> list[tuple[datetime | None, datetime | None]]:
-    month = datetime(2026, 9, 1, tzinfo=UTC)
+    month = datetime(2025, 12, 1, tzinfo=UTC)
     return [
-        (None, None),  # all time: whole months only
-        (month, datetime(2026, 10, 1, tzinfo=UTC)),  # one whole month
+        (None, None),  # all time: whole years only
+        (month, datetime(2026, 1, 1, tzinfo=UTC)),  # one whole month
+        (None, datetime(2026, 2, 3, tzinfo=UTC)),  # a year, a month, a part-month
         (month + timedelta(days=9, hours=5), month + timedelta(days=20)),  # inside a month
         (START + timedelta(days=13, hours=3), NOW - timedelta(days=8)),  # parts at both ends
         (month + timedelta(days=3), None),  # a part-month, then whole months
@@ -75,7 +77,7 @@ def periods() -> list[tuple[datetime | None, datetime | None]]:
     ]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_a_random_history_reports_the_same_from_the_roll_up_as_from_the_turns(org, seed) -> None:  # type: ignore[no-untyped-def]
     random_history(org, seed)
     assert rollup.stored() == rollup.recount()

@@ -48,15 +48,14 @@ def hot(n: int, when: datetime, **extra: Any) -> Any:
 
 
 def given(rep: Any) -> int:
-    return sum(
-        TurnRollup.objects.filter(rep_id=rep.pk, figure="assigned").values_list("count", flat=True)
-    )
+    rows = TurnRollup.objects.filter(span="month", rep_id=rep.pk, figure="assigned")
+    return sum(rows.values_list("count", flat=True))
 
 
 def test_a_turn_moves_from_given_to_touched_late_and_dropped(org: Any) -> None:
     lead = hot(1, MONDAY)
     rep = lead.owner
-    key = {"month": date(2026, 11, 1), "rep_id": rep.pk, "team_id": org.emea.pk}
+    key = {"span": "month", "period": date(2026, 11, 1), "rep_id": rep.pk, "team_id": org.emea.pk}
     assert dict(TurnRollup.objects.filter(**key).values_list("figure", "count")) == {"assigned": 1}
 
     record_touch(
