@@ -278,8 +278,8 @@ class TurnRollup(models.Model):
 
     span = models.CharField(max_length=5, choices=RollupSpan.choices)
     period = models.DateField(help_text="The first day of the month or year")
-    rep_id = models.BigIntegerField()
-    team_id = models.BigIntegerField()
+    rep_id = models.BigIntegerField("rep ID")
+    team_id = models.BigIntegerField("team ID", help_text="0: no team")
     figure = models.CharField(max_length=20)
     edge = models.FloatField(default=0)
     count = models.IntegerField(default=0)
