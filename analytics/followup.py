@@ -11,8 +11,9 @@ from the moment it was given to them until the lead's next assignment. A turn is
 - *leaked* when it was never touched and the lead still waits with that rep, by age.
 
 The turn keeps its own figures as they happen (routing.Assignment: deadline, first touch
-and how long it took, attempts, hand-back), so a report is a few GROUP BYs over one
-table however many touches there are; this module holds the pure parts.
+and how long it took, attempts, hand-back), and routing adds them up per month and year
+(routing.rollup), so a report reads a few thousand roll-up rows however many turns and
+touches there are (analytics.services); this module holds the pure parts.
 """
 
 from __future__ import annotations
