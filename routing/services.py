@@ -508,46 +508,52 @@ def note_contact(lead_id: int, *, when: datetime) -> None:
     in (the lead's latest assignment at that moment, if it was to a rep), and for its
     first, how long it took on the clock and in the team's working hours. The follow-up
     roll-up moves the turn with it (routing.rollup)."""
-    # Locked: the roll-up takes the turn out of the figures it was in, read here.
-    turn = (
-        Assignment.objects.select_for_update(of=("self",))
-        .filter(lead_id=lead_id, assigned_at__lte=when)
-        .select_related("to_team")
-        .order_by("-assigned_at", "-pk")
-        .first()
-    )
-    if turn is None or turn.to_owner_id is None:
-        return
-    after = replace(rollup.record_of(turn), attempts=turn.attempts + 1)
-    updates: dict[str, object] = {"attempts": models.F("attempts") + 1}
-    if turn.first_touch_at is None:
-        calendar = calendar_of(turn.to_team) if turn.to_team else BusinessCalendar()
-        clock = (when - turn.assigned_at).total_seconds() / 3600
-        business = business_hours_between(turn.assigned_at, when, calendar)
-        after = replace(
-            after, first_touch_at=when, first_touch_clock_hours=clock, first_touch_hours=business
+    # No savepoint: the caller's transaction (the touch) holds it; alone, it is its own.
+    with transaction.atomic(savepoint=False):
+        # Locked: the roll-up takes the turn out of the figures it was in, read here.
+        turn = (
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(lead_id=lead_id, assigned_at__lte=when)
+            .select_related("to_team")
+            .order_by("-assigned_at", "-pk")
+            .first()
         )
-        updates |= {
-            "first_touch_at": when,
-            "first_touch_clock_hours": clock,
-            "first_touch_hours": business,
-        }
-    Assignment.objects.filter(pk=turn.pk).update(**updates)
-    rollup.count_change(turn, after)
+        if turn is None or turn.to_owner_id is None:
+            return
+        after = replace(rollup.record_of(turn), attempts=turn.attempts + 1)
+        updates: dict[str, object] = {"attempts": models.F("attempts") + 1}
+        if turn.first_touch_at is None:
+            calendar = calendar_of(turn.to_team) if turn.to_team else BusinessCalendar()
+            clock = (when - turn.assigned_at).total_seconds() / 3600
+            business = business_hours_between(turn.assigned_at, when, calendar)
+            after = replace(
+                after,
+                first_touch_at=when,
+                first_touch_clock_hours=clock,
+                first_touch_hours=business,
+            )
+            updates |= {
+                "first_touch_at": when,
+                "first_touch_clock_hours": clock,
+                "first_touch_hours": business,
+            }
+        Assignment.objects.filter(pk=turn.pk).update(**updates)
+        rollup.count_change(turn, after)
 
 
 def note_dropped(lead_id: int, *, now: datetime) -> None:
     """Sales handed the lead back (rejected, disqualified, back to nurture): its current
     turn ends dropped, with the attempts it had (and so in the roll-up)."""
-    turn = (
-        Assignment.objects.select_for_update()
-        .filter(lead_id=lead_id)
-        .order_by("-assigned_at", "-pk")
-        .first()
-    )
-    if turn is not None and turn.to_owner_id is not None and turn.dropped_at is None:
-        Assignment.objects.filter(pk=turn.pk).update(dropped_at=now)
-        rollup.count_change(turn, replace(rollup.record_of(turn), dropped_at=now))
+    with transaction.atomic(savepoint=False):
+        turn = (
+            Assignment.objects.select_for_update()
+            .filter(lead_id=lead_id)
+            .order_by("-assigned_at", "-pk")
+            .first()
+        )
+        if turn is not None and turn.to_owner_id is not None and turn.dropped_at is None:
+            Assignment.objects.filter(pk=turn.pk).update(dropped_at=now)
+            rollup.count_change(turn, replace(rollup.record_of(turn), dropped_at=now))
 
 
 def open_sla_leads() -> Q:
