@@ -11,8 +11,9 @@ from the moment it was given to them until the lead's next assignment. A turn is
 - *leaked* when it was never touched and the lead still waits with that rep, by age.
 
 The turn keeps its own figures as they happen (routing.Assignment: deadline, first touch
-and how long it took, attempts, hand-back), so a report is a few GROUP BYs over one
-table however many touches there are; this module holds the pure parts.
+and how long it took, attempts, hand-back), and routing adds them up per month and year
+(routing.rollup), so a report reads a few thousand roll-up rows however many turns and
+touches there are (analytics.services); this module holds the pure parts.
 """
 
 from __future__ import annotations
@@ -20,34 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The histogram's bins are routing's: the roll-up it keeps counts turns in them.
+from routing.rules import bin_width as bin_width
+from routing.rules import hour_bin as hour_bin
+
 # How many attempts a turn had before it was dropped, and how old the untouched ones are.
 ATTEMPT_BUCKETS = ("0", "1", "2", "3", "4", "5", "6+")
 AGE_BUCKETS = ("< 1 day", "1–3 days", "3–7 days", "7–30 days", "30+ days")
 AGE_EDGES_HOURS = (24, 72, 168, 720)
-
-
-def bin_width(edge: float) -> float:
-    """The width of the speed-to-lead histogram's bin starting at `edge` hours: a minute
-    under an hour, six minutes under a day, an hour under ten days, a day beyond.
-    Percentiles read from these bins are exact to that width (analytics.services)."""
-    if edge < 1:
-        return 1 / 60
-    if edge < 24:
-        return 0.1
-    if edge < 240:
-        return 1.0
-    return 24.0
-
-
-def hour_bin(hours: float) -> float:
-    """The lower edge of the bin `hours` falls in: the same cut as the SQL in services."""
-    if hours < 1:
-        return int(hours * 60) / 60
-    if hours < 24:
-        return int(hours * 10) / 10
-    if hours < 240:
-        return float(int(hours))
-    return int(hours / 24) * 24.0
 
 
 def percentile(histogram: dict[float, int], share: float) -> float | None:

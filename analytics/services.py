@@ -5,26 +5,27 @@ Analytics reads everyone's history and writes nothing of theirs.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
     ExpressionWrapper,
     F,
-    FloatField,
-    Func,
     IntegerField,
     Q,
     QuerySet,
-    When,
+    Sum,
 )
 
 from leads.lifecycle import FUNNEL, SALES_STAGES, reached_from
 from leads.models import Campaign, Lead, StageChange
-from routing.models import Assignment
+from routing import rules as turn_rules
+from routing.choices import RollupSpan
+from routing.models import Assignment, TurnRollup
+from routing.rollup import counts_of, hour_bin_sql
 from users.access import visible_leads
 from users.models import Team, User
 
@@ -137,29 +138,6 @@ _BY_COLUMN = {
 }
 
 
-class _Trunc(Func):
-    """Towards zero, as an integer-valued number: PostgreSQL's trunc(), SQLite's CAST (a
-    plain column expression, where Django's Floor would call Python on SQLite)."""
-
-    function = "TRUNC"
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)")
-
-
-def _hour_bin(column: str) -> Case:
-    """analytics.followup.hour_bin in SQL: the lower edge of the column's histogram bin."""
-    hours = F(column)
-    return Case(
-        When(**{f"{column}__lt": 1}, then=_Trunc(hours * 60) / 60.0),
-        When(**{f"{column}__lt": 24}, then=_Trunc(hours * 10) / 10.0),
-        When(**{f"{column}__lt": 240}, then=_Trunc(hours)),
-        default=_Trunc(hours / 24) * 24.0,
-        output_field=FloatField(),
-    )
-
-
 def _turn_scope(user: User) -> Q | None:
     """The turns `user` may count: everyone's for admins and marketing, the team's for a
     manager, a rep's own. None: all."""
@@ -231,16 +209,36 @@ def followup_report(
     until: datetime | None = None,
     rep_id: int | None = None,
     now: datetime,
+    exact: bool = False,
 ) -> list[Figures]:
     """Follow-up figures per rep, team or campaign (`by`) of the turns given in the period
     (to one rep if `rep_id`):
     follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage.
 
-    Three grouped queries over the turns, whatever their number: the counts, and one
-    histogram each of business and clock hours to the first touch, whose percentiles are
-    read in Python (exact to the bin's width, analytics.followup.bin_width)."""
+    Per rep and per team, from the roll-up routing keeps (`_rollup_report`); per campaign,
+    or with `exact`, from the turns themselves (`exact_report`). Both give the same
+    figures, to the last count (analytics/tests/test_followup_rollup.py)."""
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
+    if exact or by == "campaign":
+        return exact_report(user, by=by, since=since, until=until, rep_id=rep_id, now=now)
+    return _rollup_report(user, by=by, since=since, until=until, rep_id=rep_id, now=now)
+
+
+def exact_report(
+    user: User,
+    *,
+    by: str = "rep",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    rep_id: int | None = None,
+    now: datetime,
+) -> list[Figures]:
+    """followup_report read from every turn of the period: three grouped queries over the
+    turns, whatever their number: the counts, and one histogram each of business and
+    clock hours to the first touch, whose percentiles are read in Python (exact to the
+    bin's width, analytics.followup.bin_width). A campaign is its leads' membership
+    today, which the roll-up does not follow: per campaign, the report is read here."""
     column = _BY_COLUMN[by]
     turns = _turns(user, since=since, until=until, rep_id=rep_id)
     when = _conditions(now)
@@ -267,7 +265,7 @@ def followup_report(
         for key, edge, n in (
             turns.filter(**{f"{hours}__isnull": False})
             .values(column)
-            .annotate(edge=_hour_bin(hours))
+            .annotate(edge=hour_bin_sql(hours))
             .values(column, "edge")
             .annotate(n=Count("pk"))
             .values_list(column, "edge", "n")
@@ -298,6 +296,153 @@ def followup_report(
             )
         )
     return figures
+
+
+def _full_months(
+    since: datetime | None, until: datetime | None
+) -> tuple[date | None, date | None] | None:
+    """The whole UTC months inside [since, until) as [first, end) (None: unbounded), or
+    None when the period holds no whole month."""
+    first = end = None
+    if since is not None:
+        first = turn_rules.month_of(since)
+        if since != datetime(first.year, first.month, 1, tzinfo=UTC):
+            first = _next_month(first)
+    if until is not None:
+        end = turn_rules.month_of(until)
+    if first is not None and end is not None and first >= end:
+        return None
+    return first, end
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _start(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def _rollup_rows(first: date | None, end: date | None) -> Q:
+    """The roll-up rows that add up to the whole months [first, end) (None: unbounded):
+    the whole years' year rows and the months' rows around them."""
+    first = first or date(1, 1, 1)
+    end = end or date(9999, 1, 1)
+    years = (first if first.month == 1 else date(first.year + 1, 1, 1), date(end.year, 1, 1))
+    if years[0] >= years[1]:
+        return Q(span=RollupSpan.MONTH, period__gte=first, period__lt=end)
+    return (
+        Q(span=RollupSpan.MONTH, period__gte=first, period__lt=years[0])
+        | Q(span=RollupSpan.YEAR, period__gte=years[0], period__lt=years[1])
+        | Q(span=RollupSpan.MONTH, period__gte=years[1], period__lt=end)
+    )
+
+
+def _rollup_report(
+    user: User,
+    *,
+    by: str,
+    since: datetime | None,
+    until: datetime | None,
+    rep_id: int | None,
+    now: datetime,
+) -> list[Figures]:
+    """followup_report from routing's roll-up (routing.TurnRollup, per month, rep and
+    team): the whole months of the period from it, the part-months at its ends from
+    their turns (routing.rollup.counts_of, the same counts), and what depends on "now"
+    or on the lead today — untouched past the deadline, leaked by age — from the
+    untouched turns alone, through their partial index. So any period reads at most
+    months × reps × bins roll-up rows, two part-months of turns and the untouched ones."""
+    tally: dict[int | None, Counter[tuple[str, float]]] = {}
+
+    def count(rep: int, team: int, figure: str, edge: float, n: int) -> None:
+        key: int | None = rep if by == "rep" else (team or None)
+        tally.setdefault(key, Counter())[figure, edge] += n
+
+    months = _full_months(since, until)
+    parts: list[tuple[datetime | None, datetime | None]] = [(since, until)]
+    if months is not None:
+        first, end = months
+        rows = TurnRollup.objects.filter(_rollup_rows(first, end))
+        if not user.sees_everything:
+            if user.is_manager:
+                rows = rows.filter(team_id=user.team_id or -1)
+            else:
+                rows = rows.filter(rep_id=user.pk)
+        if rep_id is not None:
+            rows = rows.filter(rep_id=rep_id)
+        group = "rep_id" if by == "rep" else "team_id"
+        for key, figure, edge, n in (
+            rows.values(group, "figure", "edge")
+            .annotate(n=Sum("count"))
+            .values_list(group, "figure", "edge", "n")
+            .order_by()
+        ):
+            count(key, key, figure, edge, n)
+        # The part-months at the ends (an open end has none: the months run to it).
+        ends = [
+            (since, _start(first) if first is not None else None),
+            (_start(end) if end is not None else None, until),
+        ]
+        parts = [(a, b) for a, b in ends if a is not None and b is not None and a < b]
+    for part_since, part_until in parts:
+        turns = _turns(user, since=part_since, until=part_until, rep_id=rep_id)
+        for (rep, team, figure, edge), n in counts_of(turns).items():
+            count(rep, team, figure, edge, n)
+    # Untouched turns: past their deadline (missed), and leaked by age.
+    when = _conditions(now)
+    # A lower bound however open the period: SQLite then walks the partial index of the
+    # untouched turns (without one it walks the rep index over every turn, 20× slower).
+    untouched = _turns(
+        user, since=since or datetime(1970, 1, 1, tzinfo=UTC), until=until, rep_id=rep_id
+    ).filter(first_touch_at__isnull=True)
+    later: dict[str, Any] = {"missed": Count("pk", filter=Q(due_at__lt=now))}
+    for n, bucket in enumerate(AGE_BUCKETS):
+        later[f"leaked_{n}"] = Count(
+            "pk", filter=when["leaked"] & _bucket_condition("leaked", bucket, now)
+        )
+    # Grouped by an expression, as exact_report does: not through the rep index.
+    untouched = untouched.annotate(
+        group_key=ExpressionWrapper(F(_BY_COLUMN[by]) + 0, output_field=IntegerField())
+    )
+    waiting: dict[int | None, dict[str, Any]] = {
+        row["group_key"]: dict(row)
+        for row in untouched.values("group_key").annotate(**later).order_by()
+    }
+    keys = [key for key, counts in tally.items() if counts[turn_rules.ASSIGNED, 0.0] > 0]
+    names = _names(by, [key for key in keys if key is not None])
+    order: dict[int | None, int] = {key: n for n, key in enumerate(names)}
+    figures = []
+    for key in sorted(keys, key=lambda k: (k is None, order.get(k, len(order)))):
+        counts = tally[key]
+        late = waiting.get(key, {})
+        missed = counts[turn_rules.LATE, 0.0] + late.get("missed", 0)
+        in_sla = counts[turn_rules.IN_SLA, 0.0]
+        business = _histogram(counts, turn_rules.BUSINESS_HOURS)
+        clock = _histogram(counts, turn_rules.CLOCK_HOURS)
+        figures.append(
+            Figures(
+                key=key,
+                name=names.get(key, "(none)") if key is not None else "(none)",
+                assigned=counts[turn_rules.ASSIGNED, 0.0],
+                touched=counts[turn_rules.TOUCHED, 0.0],
+                in_sla=in_sla,
+                missed_sla=missed,
+                sla_decided=in_sla + missed,
+                clock_hours=(percentile(clock, 0.5), percentile(clock, 0.9)),
+                business_hours=(percentile(business, 0.5), percentile(business, 0.9)),
+                dropped=counts[turn_rules.DROPPED, 0.0],
+                attempts={
+                    b: counts[turn_rules.ATTEMPTS, float(n)] for n, b in enumerate(ATTEMPT_BUCKETS)
+                },
+                leaked={b: late.get(f"leaked_{n}", 0) for n, b in enumerate(AGE_BUCKETS)},
+            )
+        )
+    return figures
+
+
+def _histogram(counts: Counter[tuple[str, float]], figure: str) -> dict[float, int]:
+    return {edge: n for (name, edge), n in counts.items() if name == figure and n}
 
 
 def _names(by: str, keys: list[int]) -> dict[int, str]:

@@ -91,6 +91,11 @@ class FollowupQuery(Schema):
     since: AwareDatetime | None = Field(None, description="Leads given to a rep at or after")
     until: AwareDatetime | None = Field(None, description="Leads given to a rep before")
     rep: str | None = Field(None, description="Only the leads given to this rep (username)")
+    exact: bool = Field(
+        False,
+        description="Count every turn of the period instead of reading the monthly roll-up"
+        " (the same figures, slower)",
+    )
 
 
 class FollowupRowOut(Schema):
@@ -141,5 +146,6 @@ def get_followup(request: HttpRequest, filters: Query[FollowupQuery]) -> dict[st
         until=filters.until,
         rep_id=rep_id,
         now=timezone.now(),
+        exact=filters.exact,
     )
     return {"by": filters.by, "rows": [f.as_dict() for f in figures]}

@@ -10,14 +10,23 @@ database itself (no Python per row). Then, per run, timed:
 
 - report per rep, all time: `analytics.services.followup_report(admin, by="rep")`, every
   figure (follow-up rate, in-SLA in business hours, median and p90 speed, attempts
-  before dropping, leakage by age);
+  before dropping, leakage by age), from routing's monthly roll-up (routing.rollup) and
+  the untouched turns;
 - report per team, all time;
-- report per rep, one month: the period a manager usually looks at;
+- report per rep, one month (30 days from a month's first): the period a manager usually
+  looks at; under a whole month, so read from the turns;
+- report per rep, a quarter from mid-month to mid-month: two whole months from the
+  roll-up, the two part-months from the turns;
+- the same all-time report with `exact=True`: every turn read (the reference, and what
+  the report cost before the roll-up);
 - leads behind one number: `followup_lead_ids` for one rep's missed SLAs, one month;
 - plain SQL, touched per rep: one GROUP BY of the assignments joined to the distinct
   touched leads: the least a "who follows up" report can do when it reads the touches.
   The report does not read them: each turn keeps its figures (routing.Assignment) as
   touches and hand-backs happen.
+
+The roll-up is filled after the INSERTs by `routing.rollup.rebuild` (what `leadloop
+report rebuild-rollup` runs), timed on its own line.
 """
 
 from __future__ import annotations
@@ -186,15 +195,22 @@ def main() -> None:
         from django.db import connection
 
         from analytics.services import followup_lead_ids, followup_report
+        from routing.rollup import rebuild
         from users.models import User
 
         began = time.perf_counter()
         counts = fill(args.leads)
         filled = time.perf_counter() - began
+        began = time.perf_counter()
+        rollup_rows = rebuild()
+        rebuilt = time.perf_counter() - began
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         admin = User.objects.get(username="boss")
         rep = User.objects.filter(username="rep7").get()
         now = START + timedelta(seconds=SPAN_SECONDS + 86400)
         month = (START + timedelta(days=365), START + timedelta(days=395))
+        quarter = (datetime(2025, 5, 15, tzinfo=UTC), datetime(2025, 8, 15, tzinfo=UTC))
 
         def plain() -> list[tuple[int, int, int]]:
             with connection.cursor() as cursor:
@@ -212,6 +228,16 @@ def main() -> None:
             (
                 "report per rep, one month",
                 lambda: followup_report(admin, by="rep", since=month[0], until=month[1], now=now),
+            ),
+            (
+                "report per rep, a quarter mid-month to mid-month",
+                lambda: followup_report(
+                    admin, by="rep", since=quarter[0], until=quarter[1], now=now
+                ),
+            ),
+            (
+                "report per rep, all time, exact (every turn read)",
+                lambda: followup_report(admin, by="rep", now=now, exact=True),
             ),
             (
                 "leads behind one number (one rep's missed SLAs, one month)",
@@ -235,7 +261,8 @@ def main() -> None:
         print(
             f"{counts['leads_lead']:,} leads, {counts['routing_assignment']:,} assignments,"
             f" {counts['followup_touch']:,} touches, {counts['leads_stagechange']:,} hand-backs;"
-            f" filled in {filled:.0f} s; median of {args.runs} runs\n"
+            f" filled in {filled:.0f} s; roll-up rebuilt in {rebuilt:.1f} s ({rollup_rows:,}"
+            f" rows); median of {args.runs} runs\n"
         )
         print_table(["work", "seconds", "rows out"], rows)
     finally:

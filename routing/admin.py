@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from leads.admin import HistoryAdmin
 
-from .models import Assignment, RoutingRule, SlaPolicy, SlaStep
+from .models import Assignment, RoutingRule, SlaPolicy, SlaStep, TurnRollup
 
 
 @admin.register(Assignment)
@@ -68,4 +68,15 @@ class SlaStepAdmin(HistoryAdmin):
     list_select_related = ("lead",)
     search_fields = ("lead__email",)
     date_hierarchy = "due_at"
+    show_full_result_count = False
+
+
+@admin.register(TurnRollup)
+class TurnRollupAdmin(HistoryAdmin):
+    """Looked at only: routing keeps the counts as turns change (routing.rollup), and
+    `leadloop report rebuild-rollup` refills them; a hand edit would make the follow-up
+    report disagree with the leads behind its numbers."""
+
+    list_display = ("span", "period", "rep_id", "team_id", "figure", "edge", "count")
+    list_filter = ("span", "figure")
     show_full_result_count = False

@@ -53,3 +53,10 @@ class SlaStepOutcome(models.TextChoices):
     DONE = "done", "Done"
     # The clock had stopped (first touch, a new owner's fresh clock, the lead left sales).
     SKIPPED = "skipped", "Not needed"
+
+
+class RollupSpan(models.TextChoices):
+    """How long a period a row of the follow-up roll-up counts (routing.TurnRollup)."""
+
+    MONTH = "month", "month"
+    YEAR = "year", "year"

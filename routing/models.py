@@ -7,7 +7,7 @@ from django.db import models
 
 from users.models import User
 
-from .choices import AssignedHow, RuleTarget, SlaStepKind, SlaStepOutcome
+from .choices import AssignedHow, RollupSpan, RuleTarget, SlaStepKind, SlaStepOutcome
 from .rules import SlaPolicyRule, describe_assignment
 
 
@@ -98,6 +98,14 @@ class Assignment(models.Model):
             models.Index(fields=["lead", "assigned_at"], name="assignment_lead"),
             # The follow-up figures read a period of turns.
             models.Index(fields=["assigned_at"], name="assignment_given"),
+            # What the roll-up cannot keep (it depends on "now" and on the lead today:
+            # untouched past the deadline, leaked by age) is read from the untouched
+            # turns alone (analytics.services), few where reps follow up.
+            models.Index(
+                fields=["assigned_at"],
+                name="assignment_untouched",
+                condition=models.Q(first_touch_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -250,3 +258,43 @@ class SlaStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.kind} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class TurnRollup(models.Model):
+    """The follow-up figures of the turns given in one month (or one year) to one rep in
+    one team: how many were given, touched, touched within or after their deadline,
+    dropped (per number of attempts), and how many first touches fell in each bin of the
+    speed-to-lead histograms (`routing.rules.turn_figures` says which a turn counts in).
+
+    Kept exactly by the writers of a turn's record, in their transaction
+    (routing.rollup: a new assignment adds to "given"; a first touch moves the turn into
+    "touched" and its bins; a hand-back into "dropped"), each change counted in the
+    turn's month and in its year, so a follow-up report over any period reads a few years'
+    and months' rows × reps × bins instead of every turn (analytics.services).
+    `leadloop report rebuild-rollup` refills it from the assignments. Plain ids rather
+    than foreign keys: `0` is "no team", and a unique key with NULLs in it would not
+    merge the increments.
+    """
+
+    span = models.CharField(max_length=5, choices=RollupSpan.choices)
+    period = models.DateField(help_text="The first day of the month or year")
+    rep_id = models.BigIntegerField("rep ID")
+    team_id = models.BigIntegerField("team ID", help_text="0: no team")
+    figure = models.CharField(max_length=20)
+    edge = models.FloatField(default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "follow-up roll-up"
+        verbose_name_plural = "follow-up roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["span", "period", "rep_id", "team_id", "figure", "edge"],
+                name="turnrollup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.span} {self.period} rep {self.rep_id} {self.figure} {self.edge}: {self.count}"
+        )

@@ -272,3 +272,77 @@ def check_ladder(
     if reassign_after is not None and recycle_after is not None and recycle_after <= reassign_after:
         problems.append(("recycle_after_hours", "the hand-back must come after the reassignment"))
     return problems
+
+
+# --- The follow-up figures of a turn, as the roll-up counts them -------------------------
+# (routing.rollup keeps the counts; analytics.followup reads them and computes the rates.)
+
+
+def bin_width(edge: float) -> float:
+    """The width of the speed-to-lead histogram's bin starting at `edge` hours: a minute
+    under an hour, six minutes under a day, an hour under ten days, a day beyond.
+    Percentiles read from these bins are exact to that width (analytics.followup)."""
+    if edge < 1:
+        return 1 / 60
+    if edge < 24:
+        return 0.1
+    if edge < 240:
+        return 1.0
+    return 24.0
+
+
+def hour_bin(hours: float) -> float:
+    """The lower edge of the bin `hours` falls in: the same cut as the SQL in
+    analytics.services and routing.rollup."""
+    if hours < 1:
+        return int(hours * 60) / 60
+    if hours < 24:
+        return int(hours * 10) / 10
+    if hours < 240:
+        return float(int(hours))
+    return int(hours / 24) * 24.0
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """What a turn (routing.Assignment) keeps of its follow-up: the roll-up's input."""
+
+    due_at: datetime | None
+    first_touch_at: datetime | None
+    first_touch_hours: float | None
+    first_touch_clock_hours: float | None
+    attempts: int
+    dropped_at: datetime | None
+
+
+# The figures a turn counts in, each a (figure, edge) pair; edge is 0 but for the
+# histograms (the bin's lower edge in hours) and "attempts" (0…6, 6 meaning 6 or more).
+ASSIGNED, TOUCHED, IN_SLA, LATE, DROPPED = "assigned", "touched", "in_sla", "late", "dropped"
+ATTEMPTS, BUSINESS_HOURS, CLOCK_HOURS = "attempts", "business_hours", "clock_hours"
+
+
+def turn_figures(turn: TurnRecord) -> list[tuple[str, float]]:
+    """The roll-up counts one turn given to a rep adds to: given; touched, and then in its
+    SLA or late; its bins of business and clock hours to the first touch; dropped, with
+    its attempts. What depends on "now" (untouched past the deadline, leaked by age) or
+    on the lead today (still with the rep, in sales) is not here: analytics reads it from
+    the untouched turns themselves."""
+    figures: list[tuple[str, float]] = [(ASSIGNED, 0.0)]
+    if turn.first_touch_at is not None:
+        figures.append((TOUCHED, 0.0))
+        on_time = turn.due_at is None or turn.first_touch_at <= turn.due_at
+        figures.append((IN_SLA if on_time else LATE, 0.0))
+    if turn.first_touch_hours is not None:
+        figures.append((BUSINESS_HOURS, hour_bin(turn.first_touch_hours)))
+    if turn.first_touch_clock_hours is not None:
+        figures.append((CLOCK_HOURS, hour_bin(turn.first_touch_clock_hours)))
+    if turn.dropped_at is not None:
+        figures.append((DROPPED, 0.0))
+        figures.append((ATTEMPTS, float(min(turn.attempts, 6))))
+    return figures
+
+
+def month_of(moment: datetime) -> date:
+    """The roll-up's period of a turn: the first day of its UTC month."""
+    utc = moment.astimezone(UTC)
+    return date(utc.year, utc.month, 1)

@@ -21,6 +21,7 @@ from users.choices import NotificationKind, Role
 from users.models import Team, User
 from users.services import Message, notify, notify_assigned, notify_many
 
+from . import rollup
 from .choices import AssignedHow, SlaStepKind, SlaStepOutcome
 from .models import Assignment, RoutingRule, SlaStep
 from .router import Decision, Router, lead_facts
@@ -169,6 +170,8 @@ def record_assignments(
             ),
             now=now,
         )
+        # The follow-up roll-up counts each turn given to a rep (routing.rollup).
+        rollup.count_given(((h.to_owner_id, h.to_team_id) for h in handovers), now=now)
         if handovers:
             lead_assigned.send(sender=Assignment, assignments=handovers, by=by, now=now)
     return len(rows)
@@ -503,30 +506,54 @@ def reassign_lead(
 def note_contact(lead_id: int, *, when: datetime) -> None:
     """A call, email or meeting on the lead at `when`: one more attempt on the turn it falls
     in (the lead's latest assignment at that moment, if it was to a rep), and for its
-    first, how long it took on the clock and in the team's working hours."""
-    turn = (
-        Assignment.objects.filter(lead_id=lead_id, assigned_at__lte=when)
-        .select_related("to_team")
-        .order_by("-assigned_at", "-pk")
-        .first()
-    )
-    if turn is None or turn.to_owner_id is None:
-        return
-    updates: dict[str, object] = {"attempts": models.F("attempts") + 1}
-    if turn.first_touch_at is None:
-        calendar = calendar_of(turn.to_team) if turn.to_team else BusinessCalendar()
-        updates["first_touch_at"] = when
-        updates["first_touch_clock_hours"] = (when - turn.assigned_at).total_seconds() / 3600
-        updates["first_touch_hours"] = business_hours_between(turn.assigned_at, when, calendar)
-    Assignment.objects.filter(pk=turn.pk).update(**updates)
+    first, how long it took on the clock and in the team's working hours. The follow-up
+    roll-up moves the turn with it (routing.rollup)."""
+    # No savepoint: the caller's transaction (the touch) holds it; alone, it is its own.
+    with transaction.atomic(savepoint=False):
+        # Locked: the roll-up takes the turn out of the figures it was in, read here.
+        turn = (
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(lead_id=lead_id, assigned_at__lte=when)
+            .select_related("to_team")
+            .order_by("-assigned_at", "-pk")
+            .first()
+        )
+        if turn is None or turn.to_owner_id is None:
+            return
+        after = replace(rollup.record_of(turn), attempts=turn.attempts + 1)
+        updates: dict[str, object] = {"attempts": models.F("attempts") + 1}
+        if turn.first_touch_at is None:
+            calendar = calendar_of(turn.to_team) if turn.to_team else BusinessCalendar()
+            clock = (when - turn.assigned_at).total_seconds() / 3600
+            business = business_hours_between(turn.assigned_at, when, calendar)
+            after = replace(
+                after,
+                first_touch_at=when,
+                first_touch_clock_hours=clock,
+                first_touch_hours=business,
+            )
+            updates |= {
+                "first_touch_at": when,
+                "first_touch_clock_hours": clock,
+                "first_touch_hours": business,
+            }
+        Assignment.objects.filter(pk=turn.pk).update(**updates)
+        rollup.count_change(turn, after)
 
 
 def note_dropped(lead_id: int, *, now: datetime) -> None:
     """Sales handed the lead back (rejected, disqualified, back to nurture): its current
-    turn ends dropped, with the attempts it had."""
-    turn = Assignment.objects.filter(lead_id=lead_id).order_by("-assigned_at", "-pk").first()
-    if turn is not None and turn.to_owner_id is not None and turn.dropped_at is None:
-        Assignment.objects.filter(pk=turn.pk).update(dropped_at=now)
+    turn ends dropped, with the attempts it had (and so in the roll-up)."""
+    with transaction.atomic(savepoint=False):
+        turn = (
+            Assignment.objects.select_for_update()
+            .filter(lead_id=lead_id)
+            .order_by("-assigned_at", "-pk")
+            .first()
+        )
+        if turn is not None and turn.to_owner_id is not None and turn.dropped_at is None:
+            Assignment.objects.filter(pk=turn.pk).update(dropped_at=now)
+            rollup.count_change(turn, replace(rollup.record_of(turn), dropped_at=now))
 
 
 def open_sla_leads() -> Q:

@@ -79,3 +79,17 @@ def test_cli_table_and_csv(org, story) -> None:  # type: ignore[no-untyped-def]
     assert rows[0]["name"] == "EMEA" and rows[0]["given"] == "4" and rows[0]["touched"] == "3"
     with pytest.raises(CommandError, match="no active user"):
         call_command("report", "follow-up", "--as", "nobody", stdout=StringIO())
+
+
+def test_the_exact_count_answers_the_same_through_the_api_and_the_cli(client, org, story) -> None:  # type: ignore[no-untyped-def]
+    auth = {"HTTP_AUTHORIZATION": bearer(org.admin)}
+    for by in ("rep", "team"):
+        rolled = client.get("/api/v1/reports/follow-up", {"by": by}, **auth).json()
+        exact = client.get("/api/v1/reports/follow-up", {"by": by, "exact": "true"}, **auth).json()
+        assert rolled == exact and rolled["rows"]
+    outputs = []
+    for extra in ([], ["--exact"]):
+        out = StringIO()
+        call_command("report", "follow-up", "--as", "admin", "--csv", *extra, stdout=out)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1] and org.rep1.display_name in outputs[0]

@@ -20,6 +20,7 @@ from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Channel, MemberStatus, Stage
 from leads.models import Account, CampaignMember, Lead, StageChange
 from nurture.models import ConsentState
+from routing import rollup
 from users.choices import Role
 from users.models import Notification, Team, User
 
@@ -89,6 +90,8 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     assert StageChange.objects.filter(
         lead__in=habit, to_stage=Stage.RECYCLED, reason__startswith="cadence 'Standard follow-up'"
     ).exists()
+    # The follow-up page reads routing's roll-up: the story's services kept it.
+    assert rollup.stored() == rollup.recount() != {}
 
     # Many people agreed to marketing email on the way in, each where they came from.
     given = set(ConsentState.objects.filter(granted=True).values_list("purpose__slug", "source"))

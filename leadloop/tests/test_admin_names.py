@@ -39,6 +39,7 @@ EXPECTED = {
     "routing.Assignment": ("assignment", "assignments"),
     "routing.SlaPolicy": ("SLA policy", "SLA policies"),
     "routing.SlaStep": ("SLA step", "SLA steps"),
+    "routing.TurnRollup": ("follow-up roll-up", "follow-up roll-up"),
     "followup.Touch": ("touch", "touches"),
     "followup.Opportunity": ("opportunity", "opportunities"),
     "followup.Cadence": ("cadence", "cadences"),

@@ -1,5 +1,8 @@
 """`leadloop report follow-up`: the follow-up figures as a table or CSV, through
-`analytics.services.followup_report`, counted as the user named by --as may see them."""
+`analytics.services.followup_report`, counted as the user named by --as may see them
+(`--exact`: read from every turn instead of routing's roll-up).
+`leadloop report rebuild-rollup`: refill that roll-up from the assignments
+(`routing.rollup.rebuild`), with a progress bar."""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from rich.console import Console
+from rich.progress import Progress
 
 from analytics.followup import AGE_BUCKETS, ATTEMPT_BUCKETS, Figures
 from analytics.services import FOLLOWUP_BY, followup_report
+from routing.rollup import rebuild
 from users.models import User
 
 
@@ -85,8 +91,21 @@ class Command(BaseCommand):
         followup.add_argument("--until", type=_day, help="…to this day, inclusive")
         followup.add_argument("--rep", help="only the leads given to this rep (username)")
         followup.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+        followup.add_argument(
+            "--exact",
+            action="store_true",
+            help="count every turn of the period rather than read routing's monthly roll-up"
+            " (the same figures, slower; a check of the roll-up)",
+        )
+        sub.add_parser(
+            "rebuild-rollup",
+            help="refill the follow-up roll-up from the assignments (after a restore, say)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["report"] == "rebuild-rollup":
+            self._rebuild()
+            return
         user = User.objects.filter(username=options["acting"], is_active=True).first()
         if user is None:
             raise CommandError(f"--as: no active user called {options['acting']!r}")
@@ -108,6 +127,7 @@ class Command(BaseCommand):
             until=datetime.combine(until + timedelta(days=1), time.min, tz) if until else None,
             rep_id=rep_id,
             now=timezone.now(),
+            exact=options["exact"],
         )
         rows = [_row(f) for f in figures]
         if options["csv"]:
@@ -136,6 +156,16 @@ class Command(BaseCommand):
         for title, head, body in blocks:
             self.stdout.write(f"\n{title}")
             self._table([head, *body])
+
+    def _rebuild(self) -> None:
+        with Progress(console=Console(stderr=True)) as bar:
+            task = bar.add_task("Follow-up roll-up, month by month", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            rows = rebuild(progress=advance)
+        self.stdout.write(f"Follow-up roll-up rebuilt: {rows} rows.")
 
     def _table(self, table: list[list[str]]) -> None:
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
