@@ -50,6 +50,7 @@ class Capability(models.TextChoices):
     EDIT_SCORING = "edit_scoring", "Edit the scoring model and restore its versions"
     SEND_EMAIL = "send_email", "Write email templates, test-send them, read the outbox and mailbox"
     MANAGE_LISTS = "manage_lists", "Create, refresh and fill lists of leads"
+    MANAGE_PROGRAMS = "manage_programs", "Build, run, pause and enrol leads in nurture programs"
 
 
 class NotificationKind(models.TextChoices):
@@ -62,6 +63,8 @@ class NotificationKind(models.TextChoices):
     QUEUED = "queued", "Lead waiting in the team queue"
     SLA_REMINDER = "sla_reminder", "SLA deadline coming up"
     SLA_ESCALATED = "sla_escalated", "Lead escalated, not worked in time"
+    # A nurture program's notify step (nurture.programs).
+    PROGRAM = "program", "Nurture program"
 
 
 # The kinds a person gets by email until they choose otherwise (My settings): the ones

@@ -109,6 +109,8 @@ ROLES: dict[str, frozenset[str]] = {
     # Lists feed nurture programs and bulk actions: marketing's tools. Everyone sees the
     # members of a list within the leads they may see.
     Capability.MANAGE_LISTS: MARKETING,
+    # Nurture programs send marketing's email on their own: marketing builds and runs them.
+    Capability.MANAGE_PROGRAMS: MARKETING,
 }
 
 
