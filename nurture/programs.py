@@ -73,6 +73,9 @@ from .services import queue_message
 BATCH_SIZE = 1000
 # A run goes through at most this many steps in one sweep (a branch may loop back).
 MAX_STEPS_PER_RUN = 25
+# A branch waiting for an open or click looks again this often before its deadline, so
+# a click takes the lead on within the hour rather than at the deadline.
+BRANCH_RECHECK = timedelta(hours=1)
 ENTRY_KINDS = ("list", "segment", "campaign", "recycle_reason")
 STEP_FIELDS: dict[str, frozenset[str]] = {
     StepKind.SEND_EMAIL: frozenset({"template"}),
@@ -951,7 +954,7 @@ def _branch(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
                 deadline=run.step_entered_at + within,
             )  # fmt: skip
             if answer is None:
-                batch.wait(run, run.step_entered_at + within)
+                batch.wait(run, min(run.step_entered_at + within, batch.now + BRANCH_RECHECK))
             else:
                 _branch_to(batch, step, run, answer)
         return

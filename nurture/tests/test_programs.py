@@ -146,13 +146,16 @@ def test_a_branch_on_a_click_goes_yes_at_once_and_no_when_the_time_runs_out(
     programs.run_due(now=now)
     assert {run_of(x).step.name for x in (clicker, idle)} == {"clicked?"}
 
-    # when the clicker clicks an hour later
-    Message.objects.filter(lead=clicker).update(clicked_at=now + timedelta(hours=1))
-    programs.run_due(now=now + timedelta(hours=2))
+    # when the clicker clicks half an hour later: it goes yes at the next look (hourly)
+    Message.objects.filter(lead=clicker).update(clicked_at=now + timedelta(minutes=30))
+    programs.run_due(now=now + timedelta(hours=1))
+    assert run_of(clicker).status == "completed"
+    assert run_of(idle).step.name == "clicked?"
 
-    # then it went yes (at its deadline check: the run was due at the deadline only)
-    later = now + timedelta(hours=48)
-    programs.run_due(now=later)
+    # and the other goes no when the 48 hours are over
+    programs.run_due(now=now + timedelta(hours=47))
+    assert run_of(idle).step.name == "clicked?"
+    programs.run_due(now=now + timedelta(hours=48))
     hot = LeadList.objects.get(name="Hot")
     cold = LeadList.objects.get(name="Cold")
     assert list(hot.members.values_list("lead_id", flat=True)) == [clicker.pk]
