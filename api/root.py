@@ -18,6 +18,7 @@ from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
 from api.lists import router as lists_router
+from api.programs import router as programs_router
 from api.notifications import router as notifications_router
 from api.people import router as people_router
 from api.reports import router as reports_router
@@ -73,3 +74,4 @@ api.add_router("", email_router)
 api.add_router("", email_events_router)
 api.add_router("", lists_router)
 api.add_router("", streams_router)
+api.add_router("", programs_router)

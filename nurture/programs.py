@@ -1176,7 +1176,9 @@ def find_program(name_or_id: str | int) -> Program | None:
 
 def programs_with_counts() -> QuerySet[Program]:
     return Program.objects.annotate(
-        active_runs=Count("enrolments", filter=Q(enrolments__status=EnrolmentStatus.ACTIVE)),
+        active_runs=Count(
+            "enrolments", filter=Q(enrolments__status=EnrolmentStatus.ACTIVE), distinct=True
+        ),
         step_count=Count("steps", distinct=True),
     ).order_by("name")
 
