@@ -348,4 +348,3 @@ def export_program(request: HttpRequest, program_id: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="program-{found.pk}.yaml"'
     return response
-

@@ -18,9 +18,9 @@ from api.events import router as events_router
 from api.followup import router as followup_router
 from api.leads import router as leads_router
 from api.lists import router as lists_router
-from api.programs import router as programs_router
 from api.notifications import router as notifications_router
 from api.people import router as people_router
+from api.programs import router as programs_router
 from api.reports import router as reports_router
 from api.routing import router as routing_router
 from api.scoring import router as scoring_router

@@ -207,6 +207,9 @@ def _check_step(raw: Any, where: str, names: set[str], position: int) -> dict[st
     if extra:
         raise FieldError(f"{where}.{extra[0]}", f"not a field of a {kind} step")
     out: dict[str, Any] = {"name": _text(raw.get("name"), f"{where}.name", most=100), "kind": kind}
+    if out["name"] in names:
+        raise FieldError(f"{where}.name", f"another step is called {out['name']!r}")
+    names.add(out["name"])
     if kind == StepKind.SEND_EMAIL:
         template = _text(raw.get("template"), f"{where}.template", most=150)
         if not EmailTemplate.objects.filter(name=template).exists():
@@ -230,18 +233,27 @@ def _check_step(raw: Any, where: str, names: set[str], position: int) -> dict[st
                     out[key] = _whole(raw[key], f"{where}.{key}", least=0, most=most)
                     total += out[key]
             if not total:
-                raise FieldError(f"{where}.days", "a wait needs days, hours or minutes (or a weekday)")
+                raise FieldError(
+                    f"{where}.days", "a wait needs days, hours or minutes (or a weekday)"
+                )
     elif kind == StepKind.BRANCH:
         tests = [key for key in ("if", "condition", "in_list") if raw.get(key) is not None]
         if len(tests) != 1:
-            raise FieldError(f"{where}.if", "a branch tests one of: if (opened, clicked, not_opened, not_clicked), condition, in_list")
+            raise FieldError(
+                f"{where}.if",
+                "a branch tests one of: if (opened, clicked, not_opened, not_clicked), condition, in_list",
+            )
         if tests[0] == "if":
             test = _text(raw["if"], f"{where}.if")
             if test not in rules_programs.ENGAGEMENT_TESTS:
-                raise FieldError(f"{where}.if", f"one of {', '.join(rules_programs.ENGAGEMENT_TESTS)}")
+                raise FieldError(
+                    f"{where}.if", f"one of {', '.join(rules_programs.ENGAGEMENT_TESTS)}"
+                )
             out["if"] = test
             if raw.get("within_hours") is not None:
-                out["within_hours"] = _whole(raw["within_hours"], f"{where}.within_hours", least=0, most=8760)
+                out["within_hours"] = _whole(
+                    raw["within_hours"], f"{where}.within_hours", least=0, most=8760
+                )
             if raw.get("after") is not None:
                 out["after"] = _text(raw["after"], f"{where}.after", most=100)
         elif tests[0] == "condition":
@@ -251,7 +263,9 @@ def _check_step(raw: Any, where: str, names: set[str], position: int) -> dict[st
             try:
                 out["condition"] = lists.check_definition(conditions)
             except FieldError as error:
-                raise FieldError(f"{where}.{error.field.replace('conditions', 'condition')}", error.message) from None
+                raise FieldError(
+                    f"{where}.{error.field.replace('conditions', 'condition')}", error.message
+                ) from None
             if not out["condition"]:
                 raise FieldError(f"{where}.condition", "name at least one condition")
         else:
@@ -273,10 +287,9 @@ def _check_step(raw: Any, where: str, names: set[str], position: int) -> dict[st
         out["to"] = to
         out["message"] = _text(raw.get("message"), f"{where}.message", most=250)
     elif kind == StepKind.HAND_TO_SALES:
-        out["reason"] = _text(raw.get("reason") or "the nurture program handed it over", f"{where}.reason")
-    if out["name"] in names:
-        raise FieldError(f"{where}.name", f"another step is called {out['name']!r}")
-    names.add(out["name"])
+        out["reason"] = _text(
+            raw.get("reason") or "the nurture program handed it over", f"{where}.reason"
+        )
     return out
 
 
@@ -287,9 +300,13 @@ def check_document(document: Any) -> dict[str, Any]:
         raise FieldError("program", "must be a mapping: name, status, purpose, entry, goals, steps")
     extra = sorted(set(document) - DOCUMENT_KEYS)
     if extra:
-        raise FieldError(extra[0], f"not a field of a program; one of {', '.join(sorted(DOCUMENT_KEYS))}")
+        raise FieldError(
+            extra[0], f"not a field of a program; one of {', '.join(sorted(DOCUMENT_KEYS))}"
+        )
     out: dict[str, Any] = {"name": _text(document.get("name"), "name", most=100)}
-    out["description"] = _text(document.get("description"), "description", required=False, most=2000)
+    out["description"] = _text(
+        document.get("description"), "description", required=False, most=2000
+    )
     status = _text(document.get("status") or ProgramStatus.DRAFT, "status")
     if status not in ProgramStatus.values:
         raise FieldError("status", f"one of {', '.join(ProgramStatus.values)}")
@@ -313,9 +330,7 @@ def check_document(document: Any) -> dict[str, Any]:
     if len(steps) > 100:
         raise FieldError("steps", "at most 100 steps")
     names: set[str] = set()
-    out["steps"] = [
-        _check_step(raw, _step_where(i, raw), names, i) for i, raw in enumerate(steps)
-    ]
+    out["steps"] = [_check_step(raw, _step_where(i, raw), names, i) for i, raw in enumerate(steps)]
     for index, step in enumerate(out["steps"]):
         where = f"steps[{index}] {step['name']!r}"
         for key in ("yes_next", "no_next", "after"):
@@ -336,7 +351,9 @@ def check_document(document: Any) -> dict[str, Any]:
 
 def document_of(program: Program) -> dict[str, Any]:
     """The program as a document (what export writes and apply reads)."""
-    steps = list(program.steps.select_related("template", "yes_next", "no_next").order_by("position"))
+    steps = list(
+        program.steps.select_related("template", "yes_next", "no_next").order_by("position")
+    )
     return {
         "name": program.name,
         "description": program.description,
@@ -388,12 +405,18 @@ class Applied:
 
 
 def apply_document(
-    document: Any, *, by: Any, now: datetime, dry_run: bool = False, program: Program | None = None
+    document: Any,
+    *,
+    by: Any,
+    now: datetime,
+    dry_run: bool = False,
+    program: Program | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> Applied:
-    """Create or update the program the document names (or `program`, when renaming),
-    steps matched by name: kept steps keep their leads and counters, new ones are added,
-    removed ones end the runs waiting at them. All or nothing; `dry_run` says what would
-    change and changes nothing."""
+    """Create or update the program the document names (or `program`, when renaming it),
+    steps matched by name (`renamed`: old name -> new, the builder's renames): kept steps
+    keep their leads and counters, new ones are added, removed ones end the runs waiting
+    at them. All or nothing; `dry_run` says what would change and changes nothing."""
     check_may_manage(by)
     clean = check_document(document)
     if program is None:
@@ -401,14 +424,16 @@ def apply_document(
     elif Program.objects.filter(name=clean["name"]).exclude(pk=program.pk).exists():
         raise FieldError("name", f"another program is called {clean['name']!r}")
     created = program is None
-    old = {s.name: s for s in program.steps.all()} if program is not None else {}
+    renamed = renamed or {}
+    old = {renamed.get(s.name, s.name): s for s in program.steps.all()} if program else {}
     new_names = [s["name"] for s in clean["steps"]]
     added = [name for name in new_names if name not in old]
     removed = [name for name in old if name not in new_names]
     changed = [
         s["name"]
         for i, s in enumerate(clean["steps"])
-        if s["name"] in old and (_step_document(old[s["name"]]) != s or old[s["name"]].position != i)
+        if s["name"] in old
+        and (_step_document(old[s["name"]]) != s or old[s["name"]].position != i)
     ]
     if dry_run:
         ended = (
@@ -418,7 +443,9 @@ def apply_document(
             if removed
             else 0
         )
-        return Applied(program or Program(name=clean["name"]), created, added, changed, removed, ended)
+        return Applied(
+            program or Program(name=clean["name"]), created, added, changed, removed, ended
+        )
     with transaction.atomic():
         if program is None:
             program = Program(created_at=now)
@@ -456,9 +483,14 @@ def _write_steps(
     templates = {t.name: t for t in EmailTemplate.objects.filter(
         name__in=[s["template"] for s in steps if "template" in s]
     )}  # fmt: skip
+    # Renamed steps first take names no step has, so no two rows share one on the way.
+    for row in old.values():
+        if row.name != _name_in(old, row):
+            ProgramStep.objects.filter(pk=row.pk).update(name=f"~renaming {row.pk}")
     rows: dict[str, ProgramStep] = {}
     for position, step in enumerate(steps):
-        row = old.get(step["name"]) or ProgramStep(program=program, name=step["name"])
+        row = old.get(step["name"]) or ProgramStep(program=program)
+        row.name = step["name"]
         row.position = position
         row.kind = step["kind"]
         row.template = templates.get(step.get("template", "")) if "template" in step else None
@@ -476,11 +508,83 @@ def _write_steps(
     return ended
 
 
+def _name_in(old: dict[str, ProgramStep], row: ProgramStep) -> str:
+    return next(name for name, kept in old.items() if kept is row)
+
+
 def _settings_of(step: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in step.items() if k not in ("name", "kind", "template", "yes_next", "no_next")}
+    out = {
+        k: v
+        for k, v in step.items()
+        if k not in ("name", "kind", "template", "yes_next", "no_next")
+    }
     if "weekday" in out:
         out["weekday"] = rules_programs.WEEKDAYS.index(out["weekday"])
     return out
+
+
+# --- Entry rules and goals as text lines (the builder's form) ---------------------------
+
+
+def entry_from_text(text: str) -> list[dict[str, Any]]:
+    """Rules typed one a line: "list Engaged", "segment nurture", "campaign Webinar with
+    status no-show", "recycle_reason no budget". Checked when the program is saved."""
+    rules: list[dict[str, Any]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        head, _, rest = line.strip().partition(" ")
+        if not head:
+            continue
+        if head not in ENTRY_KINDS:
+            raise FieldError("entry", f"line {number}: start with one of {', '.join(ENTRY_KINDS)}")
+        if head == "campaign":
+            name, _, status = rest.partition(" with status ")
+            rule = {"campaign": name.strip()}
+            if status.strip():
+                rule["status"] = status.strip()
+            rules.append(rule)
+        else:
+            rules.append({head: rest.strip()})
+    return rules
+
+
+def entry_as_text(rules: list[dict[str, Any]]) -> str:
+    lines = []
+    for rule in rules:
+        if "campaign" in rule:
+            status = f" with status {rule['status']}" if rule.get("status") else ""
+            lines.append(f"campaign {rule['campaign']}{status}")
+        else:
+            kind = next(iter(rule))
+            lines.append(f"{kind} {rule[kind]}")
+    return "\n".join(lines)
+
+
+def goals_from_text(text: str) -> list[dict[str, Any]]:
+    """Goals typed one a line: "event demo_booked", "event form_submitted where form is
+    demo"."""
+    goals: list[dict[str, Any]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        head, _, rest = line.strip().partition(" ")
+        if not head:
+            continue
+        if head != "event" or not rest.strip():
+            raise FieldError("goals", f"line {number}: 'event KIND [where NAME is VALUE]'")
+        kind, _, where = rest.strip().partition(" where ")
+        goal: dict[str, Any] = {"event": kind.strip()}
+        if where.strip():
+            name, _, value = where.strip().partition(" is ")
+            goal["property"] = {"name": name.strip(), "value": value.strip()}
+        goals.append(goal)
+    return goals
+
+
+def goals_as_text(goals: list[dict[str, Any]]) -> str:
+    lines = []
+    for goal in goals:
+        prop = goal.get("property")
+        where = f" where {prop['name']} is {prop['value']}" if prop else ""
+        lines.append(f"event {goal['event']}{where}")
+    return "\n".join(lines)
 
 
 # --- Pausing ------------------------------------------------------------------------------
@@ -542,6 +646,7 @@ def delete_program(program: Program, *, by: Any, now: datetime) -> None:
 
 
 # --- Enrolment ----------------------------------------------------------------------------
+
 
 # Leads a program never takes in: sales' leads, the disqualified, merged duplicates, and
 # leads without an address (nothing can be sent to them).
@@ -612,7 +717,16 @@ def _insert_runs(program: Program, leads: QuerySet[Lead], *, how: str, now: date
             " step_entered_at, entered_at, ended_reason, entered_how)"
             f" SELECT picked.picked_id, %s, %s, %s, %s, %s, %s, '', %s FROM ({sql}) AS picked"
             " WHERE 1 = 1 ON CONFLICT DO NOTHING",
-            [program.pk, first.pk, EnrolmentStatus.ACTIVE.value, stamp, stamp, stamp, how[:200], *params],
+            [
+                program.pk,
+                first.pk,
+                EnrolmentStatus.ACTIVE.value,
+                stamp,
+                stamp,
+                stamp,
+                how[:200],
+                *params,
+            ],
         )
         count = max(cursor.rowcount, 0)
     if count:
@@ -632,9 +746,7 @@ def enrol_due(*, now: datetime) -> int:
     return total
 
 
-def enrol_leads(
-    program: Program, lead_ids: Iterable[int], *, by: User, now: datetime
-) -> int:
+def enrol_leads(program: Program, lead_ids: Iterable[int], *, by: User, now: datetime) -> int:
     """Enrol the chosen leads by hand (the ones `by` sees, that a program may take);
     returns how many were enrolled."""
     check_may_manage(by)
@@ -728,7 +840,9 @@ def run_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> int:
 def _run_batch(*, now: datetime, batch_size: int) -> int:
     rows = list(
         Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(status=EnrolmentStatus.ACTIVE, due_at__lte=now, program__status=ProgramStatus.ACTIVE)
+        .filter(
+            status=EnrolmentStatus.ACTIVE, due_at__lte=now, program__status=ProgramStatus.ACTIVE
+        )
         .order_by("due_at")
         .values_list("pk", "lead_id", "program_id", "step_id", "step_entered_at", "entered_at")[
             :batch_size
@@ -752,9 +866,7 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
     order: dict[int, list[ProgramStep]] = defaultdict(list)
     for step in sorted(steps.values(), key=lambda s: s.position):
         order[step.program_id].append(step)
-    batch = _Batch(
-        now=now, programs=programs, steps=steps, order=order, leads=_lead_facts(runs)
-    )
+    batch = _Batch(now=now, programs=programs, steps=steps, order=order, leads=_lead_facts(runs))
     for run in runs:
         run.due_at = now
     _check_goals(batch, runs)
@@ -818,7 +930,9 @@ def _check_goals(batch: _Batch, runs: list[_Run]) -> None:
     ).values_list("lead_id", "kind", "occurred_at", "properties"):  # fmt: skip
         events[lead_id].append((kind, at, props or {}))
     emails = {(f["email"] or "").lower() for f in batch.leads.values()} - {""}
-    suppressed = set(Suppression.objects.filter(address__in=emails).values_list("address", flat=True))
+    suppressed = set(
+        Suppression.objects.filter(address__in=emails).values_list("address", flat=True)
+    )
     for run in runs:
         lead = batch.leads.get(run.lead_id)
         program = batch.programs[run.program_id]
@@ -877,7 +991,9 @@ def _zones(batch: _Batch) -> tuple[dict[int, str], dict[str, str]]:
     as routing picks a lead's team)."""
     by_id: dict[int, str] = {}
     by_country: dict[str, str] = {}
-    for pk, zone, countries in Team.objects.order_by("name").values_list("pk", "timezone", "countries"):
+    for pk, zone, countries in Team.objects.order_by("name").values_list(
+        "pk", "timezone", "countries"
+    ):
         by_id[pk] = zone
         for code in countries or ():
             by_country.setdefault(str(code).upper(), zone)
@@ -976,7 +1092,9 @@ def _branch(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
 
 
 def _list_step(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
-    lead_list = LeadList.objects.filter(name=step.settings.get("list", ""), kind=ListKind.STATIC).first()
+    lead_list = LeadList.objects.filter(
+        name=step.settings.get("list", ""), kind=ListKind.STATIC
+    ).first()
     ids = [r.lead_id for r in runs]
     if lead_list is not None:
         if step.kind == StepKind.ADD_TO_LIST:
@@ -1118,7 +1236,9 @@ class StepStats:
 
 def step_stats(program: Program) -> list[StepStats]:
     """Per step: leads at it now, its counters, and its emails sent, opened, clicked."""
-    steps = list(program.steps.select_related("template", "yes_next", "no_next").order_by("position"))
+    steps = list(
+        program.steps.select_related("template", "yes_next", "no_next").order_by("position")
+    )
     at = dict(
         Enrolment.objects.filter(program=program, status=EnrolmentStatus.ACTIVE)
         .values_list("step_id")
@@ -1150,7 +1270,10 @@ def step_stats(program: Program) -> list[StepStats]:
 
 def run_counts(program: Program) -> dict[str, int]:
     counts = dict(
-        Enrolment.objects.filter(program=program).values_list("status").annotate(n=Count("pk")).order_by()
+        Enrolment.objects.filter(program=program)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     return {value: counts.get(value, 0) for value in EnrolmentStatus.values}
 
@@ -1181,5 +1304,3 @@ def programs_with_counts() -> QuerySet[Program]:
         ),
         step_count=Count("steps", distinct=True),
     ).order_by("name")
-
-

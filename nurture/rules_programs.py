@@ -17,25 +17,66 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _STATE_ZONES: dict[str, dict[str, str]] = {
     "US": {
         **dict.fromkeys(
-            "CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(),
+            [
+                "CT",
+                "DE",
+                "DC",
+                "FL",
+                "GA",
+                "IN",
+                "KY",
+                "ME",
+                "MD",
+                "MA",
+                "MI",
+                "NH",
+                "NJ",
+                "NY",
+                "NC",
+                "OH",
+                "PA",
+                "RI",
+                "SC",
+                "VT",
+                "VA",
+                "WV",
+            ],
             "America/New_York",
         ),
         **dict.fromkeys(
-            "AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), "America/Chicago"
+            [
+                "AL",
+                "AR",
+                "IL",
+                "IA",
+                "KS",
+                "LA",
+                "MN",
+                "MS",
+                "MO",
+                "NE",
+                "ND",
+                "OK",
+                "SD",
+                "TN",
+                "TX",
+                "WI",
+            ],
+            "America/Chicago",
         ),
-        **dict.fromkeys("CO ID MT NM UT WY".split(), "America/Denver"),
+        **dict.fromkeys(["CO", "ID", "MT", "NM", "UT", "WY"], "America/Denver"),
         "AZ": "America/Phoenix",
-        **dict.fromkeys("CA NV OR WA".split(), "America/Los_Angeles"),
+        **dict.fromkeys(["CA", "NV", "OR", "WA"], "America/Los_Angeles"),
         "AK": "America/Anchorage",
         "HI": "Pacific/Honolulu",
     },
     "CA": {
-        **dict.fromkeys("ON QC".split(), "America/Toronto"),
-        **dict.fromkeys("MB".split(), "America/Winnipeg"),
+        **dict.fromkeys(["ON", "QC"], "America/Toronto"),
+        **dict.fromkeys(["MB"], "America/Winnipeg"),
         "SK": "America/Regina",
         "AB": "America/Edmonton",
         "BC": "America/Vancouver",
-        **dict.fromkeys("NS NB PE".split(), "America/Halifax"),
+        **dict.fromkeys(["NS", "NB", "PE"], "America/Halifax"),
         "NL": "America/St_Johns",
     },
 }
@@ -136,9 +177,7 @@ def next_weekday_hour(after: datetime, *, weekday: int, hour: int, zone: str) ->
     raise AssertionError("unreachable: a week later is always after")
 
 
-def wait_until(
-    entered: datetime, settings: dict[str, object], *, zone: str
-) -> datetime:
+def wait_until(entered: datetime, settings: dict[str, object], *, zone: str) -> datetime:
     """When a wait step that a lead reached at `entered` lets it go on."""
     if settings.get("weekday") is not None:
         return next_weekday_hour(

@@ -97,10 +97,20 @@ def test_a_bad_document_is_refused_naming_the_step_and_field(
 
 
 def test_yaml_applied_and_exported_the_same(org: Any, now: datetime, template: None) -> None:
-    document = {"name": "Recording", "description": "", "status": "active", "purpose": "events",
-                "allow_reentry": False, "entry": [], "goals": [], "steps": DOCUMENT["steps"]}
+    document = {
+        "name": "Recording",
+        "description": "",
+        "status": "active",
+        "purpose": "events",
+        "allow_reentry": False,
+        "entry": [],
+        "goals": [],
+        "steps": DOCUMENT["steps"],
+    }
     text = programs.to_yaml(document)
-    dry = call("post", "/programs/apply?dry_run=true", org.marketer, text, content_type="application/yaml")
+    dry = call(
+        "post", "/programs/apply?dry_run=true", org.marketer, text, content_type="application/yaml"
+    )
     assert (dry.status_code, dry.json()["created"], dry.json()["program"]) == (200, True, None)
     assert not Program.objects.exists()
 

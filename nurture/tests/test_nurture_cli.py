@@ -48,7 +48,9 @@ def test_apply_export_enrol_pause_resume_show(
 ) -> None:
     path = tmp_path / "program.yaml"
     path.write_text(YAML)
-    ann = Lead.objects.create(email="a@x.de", stage="nurturing", arrived_at=now, stage_changed_at=now)
+    ann = Lead.objects.create(
+        email="a@x.de", stage="nurturing", arrived_at=now, stage_changed_at=now
+    )
 
     assert run("apply", str(path), "--dry-run", "--as", "marketer") == (
         "would create 'Recording' (active): 2 steps added, 0 changed, 0 removed, 0 runs ended\n"
@@ -69,9 +71,13 @@ def test_apply_export_enrol_pause_resume_show(
     assert run("export") == YAML  # every program: one YAML document each
 
 
-def test_apply_refuses_a_bad_file_whole(org: Any, now: datetime, template: None, tmp_path: Path) -> None:
+def test_apply_refuses_a_bad_file_whole(
+    org: Any, now: datetime, template: None, tmp_path: Path
+) -> None:
     path = tmp_path / "two.yaml"
-    path.write_text(YAML + "---\n" + YAML.replace("Recording", "Other").replace("days: 1", "days: x"))
+    path.write_text(
+        YAML + "---\n" + YAML.replace("Recording", "Other").replace("days: 1", "days: x")
+    )
 
     with pytest.raises(CommandError) as refused:
         run("apply", str(path), "--as", "marketer")
@@ -82,7 +88,9 @@ def test_apply_refuses_a_bad_file_whole(org: Any, now: datetime, template: None,
     assert not Program.objects.exists()
 
 
-def test_changes_need_a_user_who_may(org: Any, now: datetime, template: None, tmp_path: Path) -> None:
+def test_changes_need_a_user_who_may(
+    org: Any, now: datetime, template: None, tmp_path: Path
+) -> None:
     path = tmp_path / "program.yaml"
     path.write_text(YAML)
     with pytest.raises(CommandError, match="--as: name the user"):

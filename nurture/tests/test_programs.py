@@ -307,11 +307,19 @@ def test_enrolment_rules_take_in_campaign_no_shows_recycled_no_budget_list_and_s
 ) -> None:
     no_show = add_lead("ns@x.de", stage="nurturing")
     attended = add_lead("at@x.de", stage="nurturing")
-    CampaignMember.objects.create(campaign=org.webinar, lead=no_show, status="no-show", joined_at=now)
-    CampaignMember.objects.create(campaign=org.webinar, lead=attended, status="attended", joined_at=now)
+    CampaignMember.objects.create(
+        campaign=org.webinar, lead=no_show, status="no-show", joined_at=now
+    )
+    CampaignMember.objects.create(
+        campaign=org.webinar, lead=attended, status="attended", joined_at=now
+    )
     broke = add_lead("nb@x.de", stage="recycled")
     StageChange.objects.create(
-        lead=broke, from_stage="mql", to_stage="recycled", changed_at=now, reason="student, no budget"
+        lead=broke,
+        from_stage="mql",
+        to_stage="recycled",
+        changed_at=now,
+        reason="student, no budget",
     )
     timing = add_lead("tm@x.de", stage="recycled")
     StageChange.objects.create(
@@ -347,7 +355,9 @@ def test_enrolment_rules_take_in_campaign_no_shows_recycled_no_budget_list_and_s
 def test_a_draft_or_paused_program_enrols_nobody_by_its_rules(
     org: Any, now: datetime, lead: Lead
 ) -> None:
-    program(org, now, [{"name": "end", "kind": "end"}], status="draft", entry=[{"segment": "nurture"}])
+    program(
+        org, now, [{"name": "end", "kind": "end"}], status="draft", entry=[{"segment": "nurture"}]
+    )
     assert programs.enrol_due(now=now) == 0
 
 
@@ -535,7 +545,9 @@ def test_applying_a_changed_document_keeps_the_leads_at_kept_steps(
         "- name: end\n  kind: end\n", ""
     ).replace("  no_next: end\n", "")  # fmt: skip
 
-    dry = programs.apply_document(programs.from_text(changed), by=org.marketer, now=now, dry_run=True)
+    dry = programs.apply_document(
+        programs.from_text(changed), by=org.marketer, now=now, dry_run=True
+    )
     assert (dry.steps_changed, dry.steps_removed) == (["tuesday", "clicked?"], ["end"])
     assert prog.steps.count() == 5
     programs.apply_document(programs.from_text(changed), by=org.marketer, now=now)
@@ -548,21 +560,46 @@ def test_applying_a_changed_document_keeps_the_leads_at_kept_steps(
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        (("template: Recording", "template: Nope"), "steps[0] 'recording'.template",
-         "no email template called 'Nope'"),
-        (("weekday: tuesday", "weekday: caturday"), "steps[1] 'tuesday'.weekday",
-         "one of monday, tuesday, wednesday, thursday, friday, saturday, sunday"),
-        (("yes_next: hand over", "yes_next: nowhere"), "steps[2] 'clicked?'.yes_next", "no step called 'nowhere'"),
-        (("if: clicked", "if: liked"), "steps[2] 'clicked?'.if",
-         "one of opened, clicked, not_opened, not_clicked"),
-        (("status: no-show", "status: asleep"), "entry[0].status",
-         "no campaign status 'asleep'; one of registered, attended, no-show, responded"),
-        (("kind: end", "kind: stop"), "steps[4] 'end'.kind",
-         "one of send_email, wait, branch, add_to_list, remove_from_list, notify, hand_to_sales, end"),
-        (("  hour: 9\n", "  hour: 9\n  days: 2\n"), "steps[1] 'tuesday'.weekday",
-         "a wait is a duration or a weekday, not both"),
-        (("- name: end\n", "- name: recording\n"), "steps[4] 'recording'.name",
-         "another step is called 'recording'"),
+        (
+            ("template: Recording", "template: Nope"),
+            "steps[0] 'recording'.template",
+            "no email template called 'Nope'",
+        ),
+        (
+            ("weekday: tuesday", "weekday: caturday"),
+            "steps[1] 'tuesday'.weekday",
+            "one of monday, tuesday, wednesday, thursday, friday, saturday, sunday",
+        ),
+        (
+            ("yes_next: hand over", "yes_next: nowhere"),
+            "steps[2] 'clicked?'.yes_next",
+            "no step called 'nowhere'",
+        ),
+        (
+            ("if: clicked", "if: liked"),
+            "steps[2] 'clicked?'.if",
+            "one of opened, clicked, not_opened, not_clicked",
+        ),
+        (
+            ("status: no-show", "status: asleep"),
+            "entry[0].status",
+            "no campaign status 'asleep'; one of registered, attended, no-show, responded",
+        ),
+        (
+            ("kind: end", "kind: stop"),
+            "steps[4] 'end'.kind",
+            "one of send_email, wait, branch, add_to_list, remove_from_list, notify, hand_to_sales, end",
+        ),
+        (
+            ("  hour: 9\n", "  hour: 9\n  days: 2\n"),
+            "steps[1] 'tuesday'.weekday",
+            "a wait is a duration or a weekday, not both",
+        ),
+        (
+            ("- name: end\n", "- name: recording\n"),
+            "steps[4] 'recording'.name",
+            "another step is called 'recording'",
+        ),
         (("status: active", "status: running"), "status", "one of draft, active, paused"),
         (("name: Webinar recording", "name: [a"), "YAML", None),
     ],
