@@ -32,8 +32,8 @@ class MailboxMessageAdmin(HistoryAdmin):
     list_display = ("subject", "mail_from", "received_at")
 
 
-# The lists' admin lives beside the lists' models.
-from . import admin_lists  # noqa: E402, F401
+# The lists' and the programs' admin live beside their models.
+from . import admin_lists, admin_programs  # noqa: E402, F401
 
 
 @admin.register(DeliveryEvent)

@@ -885,12 +885,12 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
         if not by_step:
             break
         for step_id, group in by_step.items():
-            step = steps.get(step_id) if step_id is not None else None
-            if step is None:
+            found = steps.get(step_id) if step_id is not None else None
+            if found is None:
                 for run in group:
                     batch.end(run, EnrolmentStatus.EXITED, "its step was removed")
                 continue
-            STEP_HANDLERS[step.kind](batch, step, group)
+            STEP_HANDLERS[found.kind](batch, found, group)
     # A run that stepped MAX_STEPS_PER_RUN times (a loop of branches) rests until the
     # next sweep instead of holding this one.
     for run in runs:
@@ -902,8 +902,8 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
 
 
 def _lead_facts(runs: list[_Run]) -> dict[int, dict[str, Any]]:
-    facts = {
-        row["pk"]: row
+    facts: dict[int, dict[str, Any]] = {
+        row["pk"]: dict(row)
         for row in Lead.objects.filter(pk__in={r.lead_id for r in runs}).values(
             "pk", "email", "stage", "merged_into_id", "owner_id", "team_id", "country",
             "custom_fields",
@@ -1168,7 +1168,7 @@ def _end(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
         batch.end(run, EnrolmentStatus.COMPLETED, "reached the end")
 
 
-STEP_HANDLERS = {
+STEP_HANDLERS: dict[str, Any] = {
     StepKind.SEND_EMAIL: _send_email,
     StepKind.WAIT: _wait,
     StepKind.BRANCH: _branch,
@@ -1245,8 +1245,8 @@ def step_stats(program: Program) -> list[StepStats]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    mail = {
-        row["program_step"]: row
+    mail: dict[int, dict[str, Any]] = {
+        row["program_step"] or 0: dict(row)
         for row in Message.objects.filter(program_step__in=[s.pk for s in steps])
         .values("program_step")
         .annotate(

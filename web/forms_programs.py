@@ -58,8 +58,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     StepKind.SEND_EMAIL: ("template",),
     StepKind.WAIT: ("days", "hours", "minutes", "weekday", "hour"),
     StepKind.BRANCH: ("test", "within_hours", "condition", "in_list", "yes_next", "no_next"),
-    StepKind.ADD_TO_LIST: ("list",),
-    StepKind.REMOVE_FROM_LIST: ("list",),
+    StepKind.ADD_TO_LIST: ("lead_list",),
+    StepKind.REMOVE_FROM_LIST: ("lead_list",),
     StepKind.NOTIFY: ("to", "message"),
     StepKind.HAND_TO_SALES: ("reason",),
     StepKind.END: (),
@@ -98,7 +98,7 @@ class StepForm(forms.Form):
     in_list = forms.ChoiceField(label="List (when “is in a list”)", required=False, choices=[])
     yes_next = forms.ChoiceField(label="On yes, go to", required=False, choices=[])
     no_next = forms.ChoiceField(label="On no, go to", required=False, choices=[])
-    list = forms.ChoiceField(label="Static list", choices=[])
+    lead_list = forms.ChoiceField(label="Static list", choices=[])
     to = forms.ChoiceField(choices=[("owner", "The lead's owner"), ("team", "The team's managers")])
     message = forms.CharField(max_length=250)
     reason = forms.CharField(
@@ -112,23 +112,28 @@ class StepForm(forms.Form):
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
+        choices: dict[str, Any] = {}
         if "template" in self.fields:
-            self.fields["template"].choices = [
+            choices["template"] = [
                 (t, t)
                 for t in EmailTemplate.objects.order_by("name").values_list("name", flat=True)
             ]
         all_lists = list(LeadList.objects.order_by("name").values_list("name", "kind"))
-        if "in_list" in self.fields:
-            self.fields["in_list"].choices = [("", "—")] + [(n, n) for n, _k in all_lists]
-        if "list" in self.fields:
-            self.fields["list"].choices = [(n, n) for n, k in all_lists if k == ListKind.STATIC]
-        for name in ("yes_next", "no_next"):
-            if name in self.fields:
-                self.fields[name].choices = [("", "the next step")] + [(n, n) for n in step_names]
+        choices["in_list"] = [("", "—")] + [(n, n) for n, _k in all_lists]
+        choices["lead_list"] = [(n, n) for n, k in all_lists if k == ListKind.STATIC]
+        choices["yes_next"] = choices["no_next"] = [("", "the next step")] + [
+            (n, n) for n in step_names
+        ]
+        for name, options in choices.items():
+            field = self.fields.get(name)
+            if isinstance(field, forms.ChoiceField):
+                field.choices = options
 
     @classmethod
     def initial_for(cls, step: dict[str, Any]) -> dict[str, Any]:
         initial = dict(step)
+        if "list" in step:
+            initial["lead_list"] = step["list"]
         if step.get("kind") == StepKind.BRANCH:
             if "if" in step:
                 initial["test"] = step["if"]
@@ -160,7 +165,7 @@ class StepForm(forms.Form):
         for name in KIND_FIELDS[self.kind]:
             value = data.get(name)
             if value not in (None, ""):
-                out[name] = value
+                out["list" if name == "lead_list" else name] = value
         if self.kind == StepKind.WAIT and out.get("weekday"):
             for name in ("days", "hours", "minutes"):
                 out.pop(name, None)

@@ -49,8 +49,7 @@ def _program(pk: int) -> Program:
 def _refused(form: forms.Form, error: FieldError) -> int:
     """The service's refusal next to the field it names ("steps[2] 'x'.days" → days)."""
     field = error.field.rsplit(".", 1)[-1].split("[")[0]
-    if field == "if":
-        field = "test"
+    field = {"if": "test", "list": "lead_list"}.get(field, field)
     form.add_error(
         field if field in form.fields else None,
         error.message if field in form.fields else str(error),
@@ -99,7 +98,9 @@ def program_index(request: HttpRequest) -> HttpResponse:
 
 def _save_settings(form: ProgramForm, user: User, program: Program | None) -> Program:
     data = form.cleaned_data
-    document = programs.document_of(program) if program else {"status": "draft", "steps": []}
+    document: dict[str, Any] = (
+        programs.document_of(program) if program else {"status": "draft", "steps": []}
+    )
     document.update(
         name=data["name"],
         description=data["description"],
@@ -162,7 +163,7 @@ def program_enrol(request: HttpRequest, pk: int) -> HttpResponse:
     program = _program(pk)
     form = EnrolForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(form.errors.get("lead_ids", ["name some lead ids"])))
+        messages.error(request, " ".join(str(e) for e in form.errors.get("lead_ids", [])))
         return redirect("web:program", pk)
     try:
         count = programs.enrol_leads(
@@ -275,7 +276,7 @@ def program_step(request: HttpRequest, pk: int, index: int | None = None) -> Htt
                             for key in ("yes_next", "no_next", "after"):
                                 if other.get(key) == current["name"]:
                                     other[key] = step["name"]
-                    steps[index] = step
+                    steps[steps.index(current)] = step
                 programs.apply_document(
                     document, by=user, now=timezone.now(), program=program, renamed=renamed
                 )

@@ -24,7 +24,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "identity": {"leads", "users", "capture", "qualify", "routing", "followup", "nurture"},
     "capture": {"leads", "users", "identity", "qualify", "routing"},
     "imports": {"leads", "users", "capture", "identity", "qualify", "routing"},
-    "nurture": {"leads", "users", "qualify"},
+    "nurture": {"leads", "users", "qualify", "routing"},
     "analytics": {"leads", "users", "routing", "followup"},
     # Reads the history others write (stage changes, assignments, breach notifications).
     "outgoing_webhooks": {"leads", "users", "routing"},
