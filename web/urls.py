@@ -151,6 +151,7 @@ urlpatterns = [
         name="stream_piece_action",
     ),
     path("programs/", views_programs.program_index, name="programs"),
+    path("programs/enrol/", views_programs.programs_bulk_enrol, name="programs_bulk_enrol"),
     path("programs/<int:pk>/", views_programs.program_detail, name="program"),
     path("programs/<int:pk>/build/", views_programs.program_build, name="program_build"),
     path("programs/<int:pk>/export/", views_programs.program_export, name="program_export"),

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from leads.errors import FieldError, NotPermitted
@@ -183,6 +184,29 @@ def program_enrol(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
     return redirect("web:program", pk)
+
+
+@viewer_page
+@require_POST
+def programs_bulk_enrol(request: HttpRequest) -> HttpResponse:
+    """The leads page's bulk action: enrol the ticked leads in the chosen program."""
+    user = _user(request)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    ids = [int(v) for v in request.POST.getlist("lead") if v.isdigit()]
+    chosen = request.POST.get("program", "")
+    program = Program.objects.filter(pk=int(chosen) if chosen.isdigit() else 0).first()
+    if program is None or not ids:
+        messages.error(request, "Tick some leads and choose a program.")
+        return redirect(back or "web:leads")
+    try:
+        count = programs.enrol_leads(program, ids, by=user, now=timezone.now())
+    except FieldError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{count} of {len(ids)} enrolled in {program.name!r}.")
+    return redirect(back or "web:leads")
 
 
 @viewer_page

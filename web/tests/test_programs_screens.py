@@ -120,3 +120,28 @@ def test_only_marketing_and_admins_get_the_programs_pages(
     assert client_for(org.admin).get("/programs/").status_code == 200
     assert 'href="/programs/"' in client_for(org.marketer).get("/programs/").content.decode()
     assert 'href="/programs/"' not in client_for(org.rep1).get("/leads/").content.decode()
+
+
+def test_marketing_enrols_ticked_leads_from_the_leads_page(
+    org: Any, client_for: Callable[[User], Client], now: datetime
+) -> None:
+    program = programs.apply_document(
+        {"name": "P", "status": "active", "steps": [{"name": "w", "kind": "wait", "days": 1}]},
+        by=org.marketer, now=now,
+    ).program  # fmt: skip
+    leads = [
+        Lead.objects.create(
+            email=f"{i}@x.de", stage="nurturing", arrived_at=now, stage_changed_at=now
+        )
+        for i in range(3)
+    ]
+    client = client_for(org.marketer)
+    assert 'id="bulk-enrol"' in client.get("/leads/").content.decode()
+
+    answer = client.post("/programs/enrol/", {
+        "lead": [leads[0].pk, leads[2].pk], "program": program.pk, "next": "/leads/?q=x",
+    })  # fmt: skip
+
+    assert answer["Location"] == "/leads/?q=x"
+    assert set(Enrolment.objects.values_list("lead_id", flat=True)) == {leads[0].pk, leads[2].pk}
+    assert 'id="bulk-enrol"' not in client_for(org.rep1).get("/leads/").content.decode()
