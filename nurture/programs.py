@@ -349,6 +349,27 @@ def check_document(document: Any) -> dict[str, Any]:
     return out
 
 
+# The order keys are written in: PostgreSQL's jsonb keeps its own (shortest key first),
+# and an exported document should read the same on every database.
+KEY_ORDER = (
+    "name", "kind", "template", "days", "hours", "minutes", "weekday", "hour", "if",
+    "within_hours", "after", "condition", "in_list", "list", "to", "message", "reason",
+    "yes_next", "no_next",
+    # entry rules, goals, conditions
+    *ENTRY_KINDS, "event", "property", "any", "field", "op", "value", "count", "status",
+)  # fmt: skip
+
+
+def _ordered(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_ordered(item) for item in value]
+    if isinstance(value, dict):
+        rank = {key: i for i, key in enumerate(KEY_ORDER)}
+        keys = sorted(value, key=lambda k: (rank.get(k, len(rank)), k))
+        return {key: _ordered(value[key]) for key in keys}
+    return value
+
+
 def document_of(program: Program) -> dict[str, Any]:
     """The program as a document (what export writes and apply reads)."""
     steps = list(
@@ -360,8 +381,8 @@ def document_of(program: Program) -> dict[str, Any]:
         "status": program.status,
         "purpose": program.purpose,
         "allow_reentry": program.allow_reentry,
-        "entry": program.entry,
-        "goals": program.goals,
+        "entry": _ordered(program.entry),
+        "goals": _ordered(program.goals),
         "steps": [_step_document(step) for step in steps],
     }
 
@@ -379,7 +400,7 @@ def _step_document(step: ProgramStep) -> dict[str, Any]:
             out["yes_next"] = step.yes_next.name
         if step.no_next is not None:
             out["no_next"] = step.no_next.name
-    return out
+    return _ordered(out)  # type: ignore[no-any-return]
 
 
 def to_yaml(document: dict[str, Any]) -> str:
@@ -854,9 +875,11 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
     # pause), so the pause holds every email a batch queued, and nothing runs after it.
     programs = {
         p.pk: p
-        for p in Program.objects.select_for_update().filter(
-            pk__in={r[2] for r in rows}, status=ProgramStatus.ACTIVE
-        )
+        # In id order, so two sweeps taking several programs never wait on each other
+        # in a circle.
+        for p in Program.objects.select_for_update()
+        .filter(pk__in={r[2] for r in rows}, status=ProgramStatus.ACTIVE)
+        .order_by("pk")
     }
     runs = [_Run(*row) for row in rows if row[2] in programs]
     steps = {
