@@ -108,6 +108,10 @@ class EnrolledOut(Schema):
     enrolled: int = Field(description="Leads enrolled now (already in, or not to be: left out)")
 
 
+class ExitedOut(Schema):
+    exited: int = Field(description="Runs ended (leads you may not see are left out)")
+
+
 class AppliedOut(Schema):
     program: ProgramDetailOut | None = Field(description="None on a dry run of a new program")
     created: bool
@@ -300,6 +304,17 @@ def enrol(request: HttpRequest, program_id: int, payload: LeadIdsIn) -> dict[str
     user = api_user(request)
     count = programs.enrol_leads(_get(program_id), payload.lead_ids, by=user, now=timezone.now())
     return {"enrolled": count}
+
+
+@router.delete(
+    "/programs/{program_id}/enrolments",
+    response={200: ExitedOut, **ERROR_RESPONSES},
+    summary="Take leads out of the program by hand (their active runs end, exited)",
+)
+def unenrol(request: HttpRequest, program_id: int, payload: LeadIdsIn) -> dict[str, Any]:
+    user = api_user(request)
+    count = programs.exit_leads(_get(program_id), payload.lead_ids, by=user, now=timezone.now())
+    return {"exited": count}
 
 
 @router.get(

@@ -70,6 +70,11 @@ def test_marketing_creates_a_program_enrols_a_lead_and_reads_the_counts(
     assert [(r["lead_email"], r["step"], r["entered_how"]) for r in runs["items"]] == [
         ("ann@x.de", "a day", "by hand: marketer"),
     ]
+    out = call("delete", f"/programs/{pk}/enrolments", org.marketer, {"lead_ids": [ann.pk]})
+    assert out.json() == {"exited": 1}
+    ended = call("get", f"/programs/{pk}/enrolments?status=exited", org.marketer).json()
+    assert [r["ended_reason"] for r in ended["items"]] == ["taken out by hand: marketer"]
+    assert call("get", "/programs/999", org.marketer).status_code == 404
 
 
 def test_pause_and_resume(org: Any, now: datetime, template: None) -> None:
