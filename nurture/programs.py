@@ -1121,10 +1121,16 @@ def _list_step(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
     ids = [r.lead_id for r in runs]
     if lead_list is not None:
         if step.kind == StepKind.ADD_TO_LIST:
-            ListMember.objects.bulk_create(
-                [ListMember(lead_list=lead_list, lead_id=pk, added_at=batch.now) for pk in ids],
-                ignore_conflicts=True,
-            )
+            # One INSERT … SELECT for the batch (a lead already in the list stays as it was).
+            picked = Lead.objects.filter(pk__in=ids).order_by().annotate(picked_id=F("pk"))
+            sql, params = picked.values_list("picked_id").query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {ListMember._meta.db_table} (lead_list_id, lead_id, added_at)"
+                    f" SELECT %s, picked.picked_id, %s FROM ({sql}) AS picked WHERE 1 = 1"
+                    " ON CONFLICT DO NOTHING",
+                    [lead_list.pk, connection.ops.adapt_datetimefield_value(batch.now), *params],
+                )
         else:
             ListMember.objects.filter(lead_list=lead_list, lead_id__in=ids).delete()
     nxt = batch.next_of(step)
