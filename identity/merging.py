@@ -31,6 +31,7 @@ from leads.history import HistoryOwner
 from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
 from nurture import lists as nurture_lists
+from nurture import programs as nurture_programs
 from nurture import services as nurture_services
 from nurture import streams as nurture_streams
 from qualify import services as qualify_services
@@ -67,6 +68,7 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     routing_services,
     nurture_services,
     nurture_lists,
+    nurture_programs,
     nurture_streams,
 )
 # Every table of a lead's history by that name, for the merge screen's counts.

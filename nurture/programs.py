@@ -41,18 +41,19 @@ run at the same `now` finds nothing due.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from leads.choices import Segment, Stage
 from leads.errors import FieldError, NotPermitted
+from leads.history import history_ids
 from leads.lifecycle import SALES_STAGES, TransitionError
 from leads.models import CampaignMember, Lead, StageChange
 from qualify.models import Event
@@ -1249,6 +1250,30 @@ def _count(
                 totals[pk][name] = n
     for pk, adds in totals.items():
         ProgramStep.objects.filter(pk=pk).update(**{k: F(k) + v for k, v in adds.items()})
+
+
+# --- A merge of two leads (identity.merging asks each owner to move its rows) ---------
+
+LEAD_HISTORY: dict[str, type[models.Model]] = {"program_runs": Enrolment}
+
+
+def lead_history_ids(lead: Lead) -> dict[str, list[int]]:
+    """The ids of the lead's program runs, as identity.merging records them."""
+    return history_ids(LEAD_HISTORY, lead)
+
+
+def move_lead_history(
+    ids: Mapping[str, Sequence[int]], *, to: Lead, only_from: Lead | None = None
+) -> dict[str, int]:
+    """Give the runs named by `ids` to the lead `to` (a merge, or its undo). An active run
+    in a program `to` is running too stays where it was (one active run per program and
+    lead): the sweep ends it, "merged into another", the next time it is due."""
+    rows = Enrolment.objects.filter(pk__in=ids.get("program_runs", ()))
+    if only_from is not None:
+        rows = rows.filter(lead=only_from)
+    running = Enrolment.objects.filter(lead=to, status=EnrolmentStatus.ACTIVE).values("program_id")
+    rows = rows.exclude(status=EnrolmentStatus.ACTIVE, program_id__in=running)
+    return {"program_runs": rows.update(lead=to)}
 
 
 # --- Reading (the monitor) ----------------------------------------------------------------

@@ -126,6 +126,13 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/streams/{stream_id}/pieces": ["get", "post"],
         "/api/v1/streams/{stream_id}/pieces/order": ["put"],
         "/api/v1/streams/{stream_id}/pieces/{piece_id}": ["delete", "patch"],
+        "/api/v1/programs": ["get", "post"],
+        "/api/v1/programs/apply": ["post"],
+        "/api/v1/programs/{program_id}": ["delete", "get", "put"],
+        "/api/v1/programs/{program_id}/pause": ["post"],
+        "/api/v1/programs/{program_id}/resume": ["post"],
+        "/api/v1/programs/{program_id}/enrolments": ["delete", "get", "post"],
+        "/api/v1/programs/{program_id}/export": ["get"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

@@ -673,3 +673,28 @@ def _parsed(sink: Any) -> list[Any]:
     from email import message_from_bytes, policy
 
     return [message_from_bytes(e.content, policy=policy.default) for e in sink.messages]
+
+
+def test_a_merge_gives_the_duplicates_runs_to_the_survivor_and_an_undo_gives_them_back(
+    org: Any, now: datetime, add_lead: Callable[..., Lead]
+) -> None:
+    from identity.merging import merge_leads, undo_merge
+
+    ann = add_lead("ann@x.de", stage="nurturing", first_name="Ann")
+    dup = add_lead("ann.dup@x.de", stage="nurturing", first_name="Ann")
+    one = program(org, now, [{"name": "w", "kind": "wait", "days": 3}])
+    two = program(org, now, [{"name": "w", "kind": "wait", "days": 3}], name="Two")
+    enrol(org, one, ann, dup, now=now)  # both in one: the survivor keeps its own run
+    enrol(org, two, dup, now=now)
+
+    record = merge_leads(ann, dup, by=org.admin, now=now)
+
+    assert run_of(ann, two).lead_id == ann.pk
+    assert Enrolment.objects.filter(program=one, lead=dup).count() == 1
+    programs.run_due(now=now + timedelta(days=3))
+    assert (run_of(dup, one).status, run_of(dup, one).ended_reason) == (
+        "exited", "the lead was merged into another",
+    )  # fmt: skip
+
+    undo_merge(record, by=org.admin, now=now + timedelta(days=3))
+    assert run_of(dup, two).lead_id == dup.pk
