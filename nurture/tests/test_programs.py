@@ -698,3 +698,17 @@ def test_a_merge_gives_the_duplicates_runs_to_the_survivor_and_an_undo_gives_the
 
     undo_merge(record, by=org.admin, now=now + timedelta(days=3))
     assert run_of(dup, two).lead_id == dup.pk
+
+
+def test_a_template_a_program_sends_is_not_deleted(
+    org: Any, now: datetime, template: EmailTemplate
+) -> None:
+    program(org, now, [{"name": "mail", "kind": "send_email", "template": "Recording"}])
+
+    with pytest.raises(FieldError) as refused:
+        services.delete_template(template, by=org.marketer)
+
+    assert (refused.value.field, refused.value.message) == (
+        "template", "used by program steps: Recording (mail)",
+    )  # fmt: skip
+    assert EmailTemplate.objects.filter(pk=template.pk).exists()

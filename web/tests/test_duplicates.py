@@ -200,10 +200,10 @@ def test_merge_screen_runs_a_fixed_number_of_queries(
 ) -> None:
     client = client_for(org.manager)
 
-    # session, user, top bar, the pair, last submissions, 17 history counts (scoring's
-    # signals and score changes, nurture's email messages, list and stream memberships
-    # and content deliveries among them), may_merge
-    with django_assert_max_num_queries(23):
+    # session, user, top bar, the pair, last submissions, 18 history counts (scoring's
+    # signals and score changes, nurture's email messages, list and stream memberships,
+    # content deliveries and program runs among them), may_merge
+    with django_assert_max_num_queries(24):
         response = client.get(reverse("web:duplicate", args=[twins[2].pk]))
 
     assert response.status_code == 200
