@@ -99,6 +99,9 @@ def program_index(request: HttpRequest) -> HttpResponse:
 
 def _save_settings(form: ProgramForm, user: User, program: Program | None) -> Program:
     data = form.cleaned_data
+    if program is None and Program.objects.filter(name=data["name"]).exists():
+        # "New program" never rewrites one of the same name (applying YAML does, on purpose).
+        raise FieldError("name", f"there is already a program called {data['name']!r}")
     document: dict[str, Any] = (
         programs.document_of(program) if program else {"status": "draft", "steps": []}
     )

@@ -145,3 +145,18 @@ def test_marketing_enrols_ticked_leads_from_the_leads_page(
     assert answer["Location"] == "/leads/?q=x"
     assert set(Enrolment.objects.values_list("lead_id", flat=True)) == {leads[0].pk, leads[2].pk}
     assert 'id="bulk-enrol"' not in client_for(org.rep1).get("/leads/").content.decode()
+
+
+def test_a_new_program_never_rewrites_one_of_the_same_name(
+    org: Any, client_for: Callable[[User], Client], now: datetime
+) -> None:
+    programs.apply_document(
+        {"name": "P", "purpose": "events", "steps": [{"name": "end", "kind": "end"}]},
+        by=org.marketer, now=now,
+    )  # fmt: skip
+
+    answer = client_for(org.marketer).post("/programs/", {"name": "P", "purpose": "news"})
+
+    assert answer.status_code == 400
+    assert "there is already a program called &#x27;P&#x27;" in answer.content.decode()
+    assert Program.objects.get().purpose == "events"
