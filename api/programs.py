@@ -214,7 +214,8 @@ def get_programs(request: HttpRequest, paging: Query[Paging]) -> dict[str, Any]:
 def post_program(request: HttpRequest) -> Status[dict[str, Any]]:
     user = api_user(request)
     document = _json_body(request)
-    if isinstance(document, dict) and programs.find_program(str(document.get("name", ""))):
+    name = str(document.get("name") or "").strip() if isinstance(document, dict) else ""
+    if name and Program.objects.filter(name=name).exists():
         raise ApiError(409, "name", f"a program called {document.get('name')!r} exists: PUT it")
     done = programs.apply_document(document, by=user, now=timezone.now())
     return Status(201, detail_out(done.program))
