@@ -69,7 +69,7 @@ from . import lists, rules_programs
 from .choices import EnrolmentStatus, ListKind, MessageStatus, ProgramStatus, Purpose, StepKind
 from .models import EmailTemplate, LeadList, ListMember, Message, Suppression
 from .models_programs import Enrolment, Program, ProgramStep
-from .services import queue_message
+from .services import queue_messages
 
 BATCH_SIZE = 1000
 # A run goes through at most this many steps in one sweep (a branch may loop back).
@@ -998,15 +998,16 @@ def _lead_objects(batch: _Batch, ids: Iterable[int]) -> dict[int, Lead]:
 
 
 def _send_email(batch: _Batch, step: ProgramStep, runs: list[_Run]) -> None:
+    """Queue the step's email for every run at it (the outbox's batch queueing: one INSERT
+    for all; a lead without an address is skipped), in the batch's transaction."""
     leads = _lead_objects(batch, [r.lead_id for r in runs])
+    if step.template is not None:
+        queue_messages(
+            [leads[r.lead_id] for r in runs if r.lead_id in leads],
+            step.template, purpose=Purpose.MARKETING, now=batch.now, program_step=step.pk,
+        )  # fmt: skip
     nxt = batch.next_of(step)
     for run in runs:
-        lead = leads.get(run.lead_id)
-        if step.template is not None and lead is not None and lead.email:
-            queue_message(
-                lead, step.template, purpose=Purpose.MARKETING, now=batch.now,
-                program_step=step.pk,
-            )  # fmt: skip
         batch.go(run, nxt)
 
 
