@@ -21,6 +21,7 @@ from api.leads import router as leads_router
 from api.lists import router as lists_router
 from api.notifications import router as notifications_router
 from api.people import router as people_router
+from api.programs import router as programs_router
 from api.reports import router as reports_router
 from api.routing import router as routing_router
 from api.scoring import router as scoring_router
@@ -75,3 +76,4 @@ api.add_router("", email_events_router)
 api.add_router("", lists_router)
 api.add_router("", streams_router)
 api.add_router("", consent_router)
+api.add_router("", programs_router)

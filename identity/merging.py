@@ -32,6 +32,7 @@ from leads.models import CampaignMember, Lead
 from leads.services import merge_memberships, restore_memberships, update_lead
 from nurture import consent as nurture_consent
 from nurture import lists as nurture_lists
+from nurture import programs as nurture_programs
 from nurture import services as nurture_services
 from nurture import streams as nurture_streams
 from nurture.models import ConsentState
@@ -69,6 +70,7 @@ HISTORY_OWNERS: tuple[HistoryOwner, ...] = (
     routing_services,
     nurture_services,
     nurture_lists,
+    nurture_programs,
     nurture_streams,
     nurture_consent,
 )

@@ -203,6 +203,11 @@ LEADLOOP_SWEEPS = [
     "users.services.send_notification_emails",
     # Smart lists follow their leads (and engagement windows move with time).
     "nurture.lists.run_due",
+    # Nurture programs: the leads their rules pick enrolled, then the due runs advanced
+    # (after the lists, which the rules read; before the outbox, which sends what the
+    # programs' send steps queued in the same `run_due`).
+    "nurture.programs.enrol_due",
+    "nurture.programs.run_due",
     # Content streams: leads join and leave, due pieces queued (before the outbox sends).
     "nurture.streams.run_due",
     # The marketing outbox: due messages sent (cap, quiet hours, domain rates kept).
@@ -279,6 +284,13 @@ CELERY_BEAT_SCHEDULE["outbox"] = {
     "task": "nurture.tasks.send_due_email_task",
     "schedule": OUTBOX_SWEEP_SECONDS,
     "options": {"expires": OUTBOX_SWEEP_SECONDS},
+}
+# Nurture programs: enrolment by the programs' rules, then the due runs advanced.
+PROGRAMS_SWEEP_SECONDS = int(os.environ.get("PROGRAMS_SWEEP_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["programs"] = {
+    "task": "nurture.tasks.run_programs_task",
+    "schedule": PROGRAMS_SWEEP_SECONDS,
+    "options": {"expires": PROGRAMS_SWEEP_SECONDS},
 }
 # Outgoing webhooks: lead events queued from the history, due deliveries sent.
 CELERY_BEAT_SCHEDULE["outgoing-webhooks"] = {

@@ -32,8 +32,8 @@ class MailboxMessageAdmin(HistoryAdmin):
     list_display = ("subject", "mail_from", "received_at")
 
 
-# The lists' and consent's admins live beside their models.
-from . import admin_consent, admin_lists  # noqa: E402, F401
+# The lists', consent's and the programs' admins live beside their models.
+from . import admin_consent, admin_lists, admin_programs  # noqa: E402, F401
 
 
 @admin.register(DeliveryEvent)

@@ -19,6 +19,8 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     SUPPRESSED = "suppressed", "Suppressed"
+    # Queued by a program that was paused: not sent until the program resumes.
+    HELD = "held", "Held (program paused)"
 
 
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -83,3 +85,33 @@ class ConsentSource(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", "Unsubscribe link"
     PERSON = "person", "Recorded by a colleague"
     MIGRATED = "migrated", "Migrated from custom fields"
+
+
+class ProgramStatus(models.TextChoices):
+    """A draft is being built (nothing runs); an active program enrols and advances its
+    leads; a paused one does neither and its queued emails are held."""
+
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class StepKind(models.TextChoices):
+    SEND_EMAIL = "send_email", "Send an email"
+    WAIT = "wait", "Wait"
+    BRANCH = "branch", "Branch"
+    ADD_TO_LIST = "add_to_list", "Add to a list"
+    REMOVE_FROM_LIST = "remove_from_list", "Remove from a list"
+    NOTIFY = "notify", "Notify"
+    HAND_TO_SALES = "hand_to_sales", "Hand to sales"
+    END = "end", "End"
+
+
+class EnrolmentStatus(models.TextChoices):
+    """A run is active until it reaches the end (completed), a goal, or is exited (the
+    lead left: merged away, no address, taken out by hand)."""
+
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    GOAL = "goal", "Reached a goal"
+    EXITED = "exited", "Exited"

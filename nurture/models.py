@@ -1,5 +1,6 @@
 """Email templates, the outbox (one row per message), suppressed addresses and the
-mailbox of the local SMTP server `make run` starts; lists of leads (`models_lists`)."""
+mailbox of the local SMTP server `make run` starts; lists of leads (`models_lists`);
+programs (`models_programs`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db.models import Q
 from .choices import PENDING, MessageStatus, Purpose
 from .models_consent import Consent, ConsentPurpose, ConsentState
 from .models_lists import LeadList, ListMember
+from .models_programs import Enrolment, Program, ProgramStep
 from .models_streams import ContentPiece, ContentStream, PieceDelivery, StreamMember
 from .models_tracking import DeliveryEvent
 
@@ -39,7 +41,7 @@ class Message(models.Model):
     )
     # The consent purpose (slug) a marketing message needs; blank for test sends.
     consent_purpose = models.CharField(max_length=50, blank=True)
-    # Where a program queued it (programs come later: the step's id).
+    # Where a program queued it: the ProgramStep's id (kept when the step is deleted).
     program_step = models.PositiveBigIntegerField(null=True, blank=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     to_address = models.EmailField(max_length=254)
@@ -76,6 +78,8 @@ class Message(models.Model):
             models.Index(fields=["lead", "purpose", "sent_at"], name="nurture_message_lead_sent"),
             models.Index(fields=["status", "-created_at"], name="nurture_message_status"),
             models.Index(fields=["to_domain", "sent_at"], name="nurture_message_domain_sent"),
+            # A program's monitor counts its steps' messages; a branch finds the lead's.
+            models.Index(fields=["program_step", "lead"], name="nurture_message_step_lead"),
         ]
 
     def __str__(self) -> str:
@@ -120,11 +124,14 @@ __all__ = [
     "ContentStream",
     "DeliveryEvent",
     "EmailTemplate",
+    "Enrolment",
     "LeadList",
     "ListMember",
     "MailboxMessage",
     "Message",
     "PieceDelivery",
+    "Program",
+    "ProgramStep",
     "StreamMember",
     "Suppression",
 ]

@@ -109,7 +109,13 @@ def update_template(
 
 
 def delete_template(template: EmailTemplate, *, by: Any) -> None:
+    """Delete a template; FieldError while a program's send step uses it."""
     _require(by)
+    users = sorted(
+        {f"{p} ({s})" for p, s in template.program_steps.values_list("program__name", "name")}
+    )
+    if users:
+        raise FieldError("template", f"used by program steps: {', '.join(users)}")
     template.delete()
 
 

@@ -245,11 +245,12 @@ def assign_lead(
     return lead
 
 
-def send_to_sales(lead: Lead, *, by: User, reason: str, now: datetime) -> Lead:
+def send_to_sales(lead: Lead, *, by: User | None, reason: str, now: datetime) -> Lead:
     """Marketing hands `lead` to sales by hand: it becomes an MQL and is routed as if it
     had scored sales-ready (account owner, else the team's round robin), with `reason` in
     its stage change and its assignment. The lifecycle refuses a lead not marketing's
-    (new, nurturing, recycled: `users.permissions`) under the lead's row lock."""
+    (new, nurturing, recycled: `users.permissions`) under the lead's row lock. `by` is
+    None when a nurture program's hand-to-sales step sends it."""
     why = f"sent to sales by hand: {reason.strip()}"
     with transaction.atomic():
         transition_lead(lead, Stage.MQL.value, now=now, by=by, reason=why)

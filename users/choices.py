@@ -51,6 +51,7 @@ class Capability(models.TextChoices):
     SEND_EMAIL = "send_email", "Write email templates, test-send them, read the outbox and mailbox"
     MANAGE_LISTS = "manage_lists", "Create, refresh and fill lists of leads"
     MANAGE_CONSENT = "manage_consent", "Record a lead's consent and manage consent purposes"
+    MANAGE_PROGRAMS = "manage_programs", "Build, run, pause and enrol leads in nurture programs"
 
 
 class NotificationKind(models.TextChoices):
@@ -63,6 +64,8 @@ class NotificationKind(models.TextChoices):
     QUEUED = "queued", "Lead waiting in the team queue"
     SLA_REMINDER = "sla_reminder", "SLA deadline coming up"
     SLA_ESCALATED = "sla_escalated", "Lead escalated, not worked in time"
+    # A nurture program's notify step (nurture.programs).
+    PROGRAM = "program", "Nurture program"
 
 
 # The kinds a person gets by email until they choose otherwise (My settings): the ones

@@ -112,6 +112,8 @@ ROLES: dict[str, frozenset[str]] = {
     # Consent is what a person agreed to receive from marketing: marketing records what
     # a person said (a call, a letter) and names the purposes; sales reads it.
     Capability.MANAGE_CONSENT: MARKETING,
+    # Nurture programs send marketing's email on their own: marketing builds and runs them.
+    Capability.MANAGE_PROGRAMS: MARKETING,
 }
 
 

@@ -50,4 +50,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "may_edit_scoring": may(user, Capability.EDIT_SCORING),
         "may_send_email": may(user, Capability.SEND_EMAIL),
         "may_manage_lists": may(user, Capability.MANAGE_LISTS),
+        "may_manage_programs": may(user, Capability.MANAGE_PROGRAMS),
     }

@@ -42,7 +42,7 @@ from leads.queries import last_stage_change
 from leads.timeline import TimelineEntry
 from nurture import consent as nurture_consent
 from nurture.choices import ListKind
-from nurture.models import LeadList
+from nurture.models import LeadList, Program
 from qualify import queries as qualify_queries
 from routing.rulebook import explain_lead
 from users.access import is_read_only, reassign_targets, visible_leads
@@ -177,6 +177,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "static_lists": (
             list(LeadList.objects.filter(kind=ListKind.STATIC).order_by("name"))
             if may(_user(request), Capability.MANAGE_LISTS)
+            else []
+        ),
+        # …and enrols ticked leads in a program.
+        "programs_to_enrol": (
+            list(Program.objects.order_by("name").only("pk", "name", "status"))
+            if may(_user(request), Capability.MANAGE_PROGRAMS)
             else []
         ),
     }

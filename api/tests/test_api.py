@@ -129,6 +129,13 @@ def test_the_openapi_schema_lists_every_path(client: Client, db: None) -> None:
         "/api/v1/leads/{lead_id}/consent": ["get", "post"],
         "/api/v1/consent-purposes": ["get", "post"],
         "/api/v1/consent-purposes/{slug}": ["patch"],
+        "/api/v1/programs": ["get", "post"],
+        "/api/v1/programs/apply": ["post"],
+        "/api/v1/programs/{program_id}": ["delete", "get", "put"],
+        "/api/v1/programs/{program_id}/pause": ["post"],
+        "/api/v1/programs/{program_id}/resume": ["post"],
+        "/api/v1/programs/{program_id}/enrolments": ["delete", "get", "post"],
+        "/api/v1/programs/{program_id}/export": ["get"],
     }
     create = schema["paths"]["/api/v1/leads"]["post"]
     assert sorted(create["responses"]) == [

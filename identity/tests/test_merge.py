@@ -115,12 +115,14 @@ def test_merge_keeps_every_row_of_both_histories(org: Any, now: datetime, pair: 
         "notifications": 1, "assignments": 2, "memberships": 1, "sla_steps": 0,
         "enrolments": 1, "tasks": 2, "signals": 1, "score_changes": 2, "email_messages": 1,
         "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0, "consents": 1,
+        "program_runs": 0,
     }  # fmt: skip
     assert counts(pair.dup) == {
         "touches": 1, "events": 2, "submissions": 2, "stage_changes": 2, "opportunities": 1,
         "notifications": 3, "assignments": 2, "memberships": 2, "sla_steps": 0,
         "enrolments": 1, "tasks": 1, "signals": 2, "score_changes": 2, "email_messages": 2,
         "list_memberships": 0, "stream_memberships": 0, "piece_deliveries": 0, "consents": 1,
+        "program_runs": 0,
     }  # fmt: skip
     dup_webinar = CampaignMember.objects.get(lead=pair.dup, campaign=org.webinar)
 

@@ -25,7 +25,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     # Consent is recorded where a lead comes in (nurture.consent.record).
     "capture": {"leads", "users", "identity", "qualify", "routing", "nurture"},
     "imports": {"leads", "users", "capture", "identity", "qualify", "routing", "nurture"},
-    "nurture": {"leads", "users", "qualify"},
+    # Programs hand leads to sales (routing.services.send_to_sales).
+    "nurture": {"leads", "users", "qualify", "routing"},
     "analytics": {"leads", "users", "routing", "followup"},
     # Reads the history others write (stage changes, assignments, breach notifications).
     "outgoing_webhooks": {"leads", "users", "routing"},

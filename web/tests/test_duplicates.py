@@ -200,10 +200,10 @@ def test_merge_screen_runs_a_fixed_number_of_queries(
 ) -> None:
     client = client_for(org.manager)
 
-    # session, user, top bar, the pair, last submissions, 18 history counts (scoring's
+    # session, user, top bar, the pair, last submissions, 19 history counts (scoring's
     # signals and score changes, nurture's email messages, list and stream memberships,
-    # content deliveries and consent rows among them), may_merge
-    with django_assert_max_num_queries(24):
+    # content deliveries, consent rows and program runs among them), may_merge
+    with django_assert_max_num_queries(25):
         response = client.get(reverse("web:duplicate", args=[twins[2].pk]))
 
     assert response.status_code == 200

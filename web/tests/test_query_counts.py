@@ -16,8 +16,9 @@ MAX_QUERIES = {
     "rep_home": 8,
     "manager_home": 7,
     "marketing_home": 6,
-    # +2: the List filter's choices and the static lists of the bulk action.
-    "leads": 9,
+    # +2: the List filter's choices and the static lists of the bulk action; +1 the
+    # programs of the bulk enrolment.
+    "leads": 10,
     # The SLA rungs taken are one more read of the timeline; the follow-up panel four
     # (the cadence run, the next task, the attempts, the team's minimum); the score
     # history (the chart) one; the consent card three (the current answers, the purposes,

@@ -22,6 +22,8 @@ from imports.pipeline import ImportOptions
 from imports.services import create_import_job, run_import
 from leads.choices import Stage
 from leads.models import Lead
+from nurture import programs
+from nurture.services import create_template
 from routing.services import assign_lead
 from users.choices import LeadAction
 from users.models import User
@@ -95,6 +97,18 @@ def make_world(org: Any, tmp_path: Path) -> World:
     )  # fmt: skip
     WebForm.objects.create(name="Demo request", slug="demo-request", campaign=org.webinar)
     WebhookSource.objects.create(name="Typeform", slug="typeform", mapping={"kind": "form_submit"})
+    # A running nurture program with a lead in it: the walk opens its monitor and builder.
+    create_template(
+        by=org.marketer, now=now, name="Recording", subject="The recording", text_body="Watch"
+    )
+    recording = programs.apply_document(
+        {"name": "Webinar recording", "status": "active", "steps": [
+            {"name": "recording", "kind": "send_email", "template": "Recording"},
+            {"name": "a week", "kind": "wait", "days": 7},
+        ]},
+        by=org.marketer, now=now,
+    ).program  # fmt: skip
+    programs.enrol_leads(recording, [world.cold.pk], by=org.marketer, now=now)
     export = tmp_path / "fair-visitors.csv"
     export.write_text("Email,First Name,Company\nvera@verastore.fr,Vera,Vera Store\nnope,Bad,Row\n")
     job = create_import_job(export, ImportOptions(), now=now, by=org.marketer)
@@ -199,7 +213,7 @@ def test_marketing_walks_every_page_and_hands_a_lead_to_sales(
     world = make_world(org, tmp_path)
     walk = start(browser, live_server, org.marketer)
     pages = walk.walk_nav()
-    assert {"/forms/", "/imports/", "/webhooks/", "/campaigns/"} <= set(pages)
+    assert {"/forms/", "/imports/", "/webhooks/", "/campaigns/", "/programs/"} <= set(pages)
     assert walk.search_leads("Cold") == 2
 
     # Marketing sees sales' leads too, and may note what it learns on them.
