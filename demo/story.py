@@ -76,6 +76,8 @@ from users.choices import Role
 from users.models import Notification, Team, User
 from users.services import emails_held, update_team
 
+from .nurture_story import NurtureStory
+
 DAYS = 90
 WEBINAR_REGISTRANTS = 250
 WEBINAR_ATTENDEES = 83
@@ -297,6 +299,7 @@ class Story:
         self.sweeps: set[datetime] = set()
         self.uploads: dict[datetime, list[EventInput]] = {}
         self.logins: list[tuple[str, str, str, bool]] = []
+        self.nurture = NurtureStory(self)
 
     # Scheduling ------------------------------------------------------------------------
 
@@ -801,7 +804,7 @@ class Story:
         # The no-shows get the recording the next morning; some watch it.
         recording = when + timedelta(hours=17)
         watchers = [i for i in ids if i not in attended and self.rng.random() < 0.3]
-        self.at(recording, self.engage, watchers, ["email_click"], webinar.pk)
+        self.at(recording, self.nurture.recording_morning, watchers)
 
     def newsletter(self, when: datetime) -> None:
         """Nurture: the newsletter goes to everyone nurtured; opens and clicks add points."""

@@ -13,13 +13,15 @@ from django.utils import timezone
 from analytics.services import funnel_report
 from capture.models import WebForm
 from capture.services import capture_lead
+from demo.nurture_story import RECORDING_PROGRAM
 from demo.story import HABIT_CAMPAIGN, overdue_leads
 from followup.choices import OpportunityStatus
 from followup.models import Enrolment, Opportunity, Task
 from identity.rules import FREE_MAIL_DOMAINS
 from leads.choices import Channel, MemberStatus, Stage
 from leads.models import Account, CampaignMember, Lead, StageChange
-from nurture.models import ConsentState
+from nurture.models import ConsentState, MailboxMessage, Message, PieceDelivery, Program
+from nurture.models import Enrolment as Enrolment_
 from routing import rollup
 from users.choices import Role
 from users.models import Notification, Team, User
@@ -97,6 +99,24 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     given = set(ConsentState.objects.filter(granted=True).values_list("purpose__slug", "source"))
     assert {("newsletter", "form"), ("events", "form"), ("newsletter", "trade_show")} <= given
     assert 0 < ConsentState.objects.count() < Lead.objects.count()
+
+    # Nurture: the no-shows got the recording from a program (those who said yes to event
+    # emails), read in the mailbox page; some clicked, and a click made leads sales-ready
+    # and handed them to sales; the nurtured get a content stream.
+    recording = Program.objects.get(name=RECORDING_PROGRAM)
+    runs = Enrolment_.objects.filter(program=recording)
+    no_shows = set(webinar.filter(status=MemberStatus.NO_SHOW).values_list("lead_id", flat=True))
+    assert runs.count() > 0 and set(runs.values_list("lead_id", flat=True)) <= no_shows
+    sent = Message.objects.filter(template__name="Webinar recording", status="sent")
+    assert sent.exists() and sent.filter(clicked_at__isnull=False).exists()
+    assert MailboxMessage.objects.filter(subject="The recording: No lead left behind").exists()
+    assert runs.filter(status="goal").exists()
+    clicked_to_sales = Lead.objects.filter(
+        pk__in=sent.filter(clicked_at__isnull=False).values("lead_id"),
+        stage__in=[Stage.MQL, Stage.ACCEPTED, Stage.OPPORTUNITY, Stage.CUSTOMER],
+    )
+    assert clicked_to_sales.exists()
+    assert PieceDelivery.objects.exists()
 
     # The people who log in to the demo.
     assert admin.is_superuser and admin.role == Role.ADMIN
