@@ -13,3 +13,10 @@ class NurtureConfig(AppConfig):
         from .tracking import on_anymail_tracking
 
         anymail_tracking.connect(on_anymail_tracking, dispatch_uid="leadloop.nurture.anymail")
+
+        # A lead given to sales leaves its nurture programs at once.
+        from routing.signals import lead_assigned
+
+        from .programs import on_lead_assigned
+
+        lead_assigned.connect(on_lead_assigned, dispatch_uid="leadloop.nurture.programs")

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -853,6 +854,25 @@ class _Batch:
         run.ended_reason = reason[:200]
 
 
+# The leads whose runs the programs sweep is walking in this context (a batch).
+_WALKING: ContextVar[frozenset[int]] = ContextVar("nurture_programs_walking", default=frozenset())
+
+
+def on_lead_assigned(
+    sender: Any, *, assignments: Iterable[Any], now: datetime, **kwargs: Any
+) -> int:
+    """Receiver of `routing.signals.lead_assigned` (in the assignment's transaction): a
+    lead given to sales (a click that made it sales-ready, a marketer's "send to sales")
+    leaves its programs at once with the goal "sales-ready", instead of when its wait
+    ends. The runs the sweep is walking (a hand-to-sales step) end as the sweep decides."""
+    ids = {a.lead_id for a in assignments} - _WALKING.get()
+    if not ids:
+        return 0
+    return Enrolment.objects.filter(lead_id__in=ids, status=EnrolmentStatus.ACTIVE).update(
+        status=EnrolmentStatus.GOAL, ended_reason="sales-ready", ended_at=now, due_at=None
+    )
+
+
 def run_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> int:
     """The programs sweep: advance every run whose time has come, batch by batch. Returns
     how many runs were looked at. Runs of a program that is not active are not touched."""
@@ -900,6 +920,17 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
     for run in runs:
         run.due_at = now
     _check_goals(batch, runs)
+    # A hand-to-sales step routes its leads: their runs end as this batch decides, not by
+    # `on_lead_assigned`.
+    walking = _WALKING.set(frozenset(run.lead_id for run in runs))
+    try:
+        _walk(batch, runs, steps, now=now)
+    finally:
+        _WALKING.reset(walking)
+    return len(rows)
+
+
+def _walk(batch: _Batch, runs: list[_Run], steps: dict[int, ProgramStep], *, now: datetime) -> None:
     # Each round takes every run one step on; a step that makes a run wait sets its
     # due_at past now, and the run drops out of the next round.
     for _round in range(MAX_STEPS_PER_RUN):
@@ -928,7 +959,6 @@ def _run_batch(*, now: datetime, batch_size: int) -> int:
             run.due_at = now + timedelta(seconds=1)
     _write_runs(runs, now=now)
     _count(reached=batch.reached, went_yes=batch.went_yes, went_no=batch.went_no)
-    return len(rows)
 
 
 def _lead_facts(runs: list[_Run]) -> dict[int, dict[str, Any]]:

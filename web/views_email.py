@@ -182,7 +182,8 @@ def mailbox_message(request: HttpRequest, pk: int) -> HttpResponse:
         "kept": kept,
         "headers": list(mail.items()),
         "text": text,
-        "html": html,
+        # Its links open in a new tab, as in a mail client (the frame runs no script).
+        "html": f'<base target="_blank">{html}' if html else "",
         "raw": raw.decode("utf-8", errors="replace"),
     }
     return render(request, "web/mailbox_message.html", context)

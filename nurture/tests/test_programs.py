@@ -16,6 +16,7 @@ from nurture import consent, lists, programs, services
 from nurture.choices import ConsentSource, EnrolmentStatus, ListKind, MessageStatus
 from nurture.models import EmailTemplate, Enrolment, LeadList, ListMember, Message, Program
 from routing.models import Assignment
+from routing.services import send_to_sales
 from users.models import Notification
 
 from .conftest import consenting
@@ -726,3 +727,20 @@ def test_a_template_a_program_sends_is_not_deleted(
         "template", "used by program steps: Recording (mail)",
     )  # fmt: skip
     assert EmailTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_a_lead_given_to_sales_mid_wait_leaves_its_program_at_once(
+    org: Any, now: datetime, template: EmailTemplate, lead: Lead
+) -> None:
+    prog = program(org, now, GOAL_STEPS)
+    enrol(org, prog, lead, now=now)
+    programs.run_due(now=now)
+    assert run_of(lead).step.name == "a day"
+
+    later = now + timedelta(hours=2)
+    send_to_sales(lead, by=org.marketer, reason="asked for a call", now=later)
+
+    run = run_of(lead)
+    assert (run.status, run.ended_reason, run.ended_at) == ("goal", "sales-ready", later)
+    programs.run_due(now=now + timedelta(days=2))
+    assert not Message.objects.filter(lead=lead).exists()

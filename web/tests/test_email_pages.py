@@ -77,7 +77,9 @@ def test_the_mailbox_shows_a_received_message_exactly(
     page = client.get(f"/mailbox/{kept.pk}/").content.decode()
     assert "&lt;abc@leadloop.local&gt;" in page
     assert "Hello plain" in page
-    assert 'sandbox=""' in page
+    # Links open in a new tab; the frame still runs no script (no allow-scripts).
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page
+    assert 'srcdoc="&lt;base target=&quot;_blank&quot;&gt;' in page
     assert "<script>alert(1)</script>" not in page  # only inside the escaped srcdoc
 
 
