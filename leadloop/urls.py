@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("hooks/", include("api.hook_urls")),
     path("", include("capture.urls")),
-    path("", include("nurture.urls_tracking")),
+    path("", include("web.urls_tracking")),
     path("", include("web.urls")),
 ]
 

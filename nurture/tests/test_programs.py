@@ -735,7 +735,8 @@ def test_a_lead_given_to_sales_mid_wait_leaves_its_program_at_once(
     prog = program(org, now, GOAL_STEPS)
     enrol(org, prog, lead, now=now)
     programs.run_due(now=now)
-    assert run_of(lead).step.name == "a day"
+    waiting = run_of(lead).step
+    assert waiting is not None and waiting.name == "a day"
 
     later = now + timedelta(hours=2)
     send_to_sales(lead, by=org.marketer, reason="asked for a call", now=later)

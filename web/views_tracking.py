@@ -1,34 +1,19 @@
-"""The public tracking endpoints a stranger's mail client calls: no login, rate-limited per
+"""The public tracking endpoints (`nurture.tracking` underneath) a stranger's mail client calls: no login, rate-limited per
 IP address, never a 500 (a failure to record is logged; the answer is the same)."""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from . import tracking
+from capture.ratelimit import client_ip
+from nurture import tracking
 
 log = logging.getLogger(__name__)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The caller's address, behind LEADLOOP_TRUSTED_PROXIES proxies as the forms read it
-    (capture.ratelimit.client_ip, which nurture may not import)."""
-    proxies = settings.LEADLOOP_TRUSTED_PROXIES
-    if proxies > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 @never_cache
@@ -38,7 +23,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     prober learns nothing); a genuine one notes the open."""
     now = timezone.now()
     try:
-        if not tracking.over_rate(client_address(request), now=now):
+        if not tracking.over_rate(client_ip(request), now=now):
             tracking.record_open(token, now=now)
     except Exception:
         log.exception("recording an email open failed")
@@ -52,7 +37,7 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
     string: no open redirect); a forged or altered token is a 404."""
     now = timezone.now()
     try:
-        record = not tracking.over_rate(client_address(request), now=now)
+        record = not tracking.over_rate(client_ip(request), now=now)
     except Exception:
         log.exception("counting a tracking request failed")
         record = False
