@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -84,7 +85,11 @@ def test_seed_demo_tells_the_story_and_runs_only_once() -> None:
     habit = Lead.objects.filter(first_campaign__name=HABIT_CAMPAIGN)
     quitter = habit.filter(owner__username="rep3")
     assert quitter.count() >= 5
-    assert {lead.touches.count() for lead in quitter} == {1}
+    # (A lead that arrived hours ago may not have had its first call yet, at some hours of
+    # the day the demo is seeded at; every one older than two days has had exactly one.)
+    assert {lead.touches.count() for lead in quitter} <= {0, 1}
+    settled = quitter.filter(arrived_at__lt=timezone.now() - timedelta(days=2))
+    assert settled.exists() and {lead.touches.count() for lead in settled} == {1}
     assert all(
         Task.objects.get(lead=lead, status="open").due_at < timezone.now() for lead in quitter
     )
