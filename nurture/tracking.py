@@ -212,6 +212,7 @@ def build_raw(message: Message, *, sender: str) -> bytes:
     ]
     if not parts:
         return _build_raw_mime(message, sender=sender)
+    head: list[tuple[str, str | Header]]
     if len(parts) == 1:
         subtype, body = parts[0]
         head = [*_part_headers(subtype)]
@@ -224,22 +225,22 @@ def build_raw(message: Message, *, sender: str) -> bytes:
             ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
             ("MIME-Version", "1.0"),
         ]
-        tail = "".join(
-            f"{'--' if i == 0 else _CRLF + '--'}{boundary}{_CRLF}"
-            + "".join(_WIRE._fold(name, value, False) for name, value in _part_headers(subtype))
+        bodies = [
+            "".join(_WIRE._fold(name, value, False) for name, value in _part_headers(subtype))
             + _CRLF
             + _qp(body)
-            for i, (subtype, body) in enumerate(parts)
-        ) + f"{_CRLF}--{boundary}--{_CRLF}"
+            for subtype, body in parts
+        ]
+        delimiter = f"{_CRLF}--{boundary}{_CRLF}"
+        tail = f"--{boundary}{_CRLF}{delimiter.join(bodies)}{_CRLF}--{boundary}--{_CRLF}"
     head += [
         ("Subject", _header(message.subject)),
         ("From", _address(sender)),
         ("To", _address(message.to_address)),
         *message_headers(message).items(),
     ]
-    return b"".join(_WIRE.fold_binary(name, value) for name, value in head) + (
-        _CRLF + tail
-    ).encode("ascii")
+    headers = b"".join(_WIRE.fold_binary(name, value) for name, value in head)  # type: ignore[arg-type]
+    return headers + (_CRLF + tail).encode("ascii")
 
 
 _CRLF = "\r\n"
