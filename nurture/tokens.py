@@ -9,6 +9,7 @@ link it redirects to, so the redirect can never be pointed elsewhere.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +26,17 @@ class BadToken(Exception):
 def _signer(kind: str) -> signing.Signer:
     if kind not in KINDS:
         raise ValueError(f"unknown token kind {kind!r}")
-    return signing.Signer(salt=f"leadloop.nurture.{kind}", algorithm="sha256")
+    return _signer_for(kind, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@lru_cache(maxsize=32)
+def _signer_for(kind: str, secret: str, fallbacks: tuple[str, ...]) -> signing.Signer:
+    """One Signer per kind and keys (a message signs four links; the keys are part of the
+    cache key, so a changed SECRET_KEY is never signed with the old one)."""
+    return signing.Signer(
+        key=secret, fallback_keys=list(fallbacks), salt=f"leadloop.nurture.{kind}",
+        algorithm="sha256",
+    )  # fmt: skip
 
 
 def make(kind: str, message_pk: int, *, url: str | None = None) -> str:

@@ -201,9 +201,69 @@ def _address(value: str) -> str:
 def build_raw(message: Message, *, sender: str) -> bytes:
     """The message as an SMTP server gets it, without Date (stamped when it goes).
 
-    Built with the standard library's MIME classes (compat32, headers folded only when
-    they must be): a fraction of the ~1.1 ms Django's EmailMultiAlternatives takes (the
-    outbox benchmark's finding), and once, at queue time, not at every send attempt."""
+    The very bytes the standard library's MIME classes make of it (`_build_raw_mime`,
+    compat32, headers folded only when they must be; test-checked byte for byte), written
+    straight from a fixed skeleton: the MIME classes spend most of their ~0.3 ms a message
+    parsing back the Content-Type parameters they have just set. Once, at queue time."""
+    parts = [
+        (subtype, body)
+        for body, subtype in ((message.text_body, "plain"), (message.html_body, "html"))
+        if body
+    ]
+    if not parts:
+        return _build_raw_mime(message, sender=sender)
+    head: list[tuple[str, str | Header]]
+    if len(parts) == 1:
+        subtype, body = parts[0]
+        head = [*_part_headers(subtype)]
+        tail = _qp(body)
+    else:
+        # A boundary of our own: the generator would otherwise search both parts for a
+        # collision with a random one; a UUID does not collide.
+        boundary = f"=_leadloop_{uuid.uuid4().hex}"
+        head = [
+            ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+            ("MIME-Version", "1.0"),
+        ]
+        bodies = [
+            "".join(_WIRE._fold(name, value, False) for name, value in _part_headers(subtype))
+            + _CRLF
+            + _qp(body)
+            for subtype, body in parts
+        ]
+        delimiter = f"{_CRLF}--{boundary}{_CRLF}"
+        tail = f"--{boundary}{_CRLF}{delimiter.join(bodies)}{_CRLF}--{boundary}--{_CRLF}"
+    head += [
+        ("Subject", _header(message.subject)),
+        ("From", _address(sender)),
+        ("To", _address(message.to_address)),
+        *message_headers(message).items(),
+    ]
+    headers = b"".join(_WIRE.fold_binary(name, value) for name, value in head)  # type: ignore[arg-type]
+    return headers + (_CRLF + tail).encode("ascii")
+
+
+_CRLF = "\r\n"
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def _part_headers(subtype: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Content-Type", f'text/{subtype}; charset="utf-8"'),
+        ("MIME-Version", "1.0"),
+        ("Content-Transfer-Encoding", "quoted-printable"),
+    )
+
+
+def _qp(body: str) -> str:
+    """A body quoted-printable as `set_payload(body, charset=_UTF8)` stores it, with the
+    line ends the generator writes."""
+    return _NEWLINES.sub(_CRLF, str(_UTF8.body_encode(body)))
+
+
+def _build_raw_mime(message: Message, *, sender: str) -> bytes:
+    """`build_raw` by the standard library's MIME classes: the reference it matches, and
+    what builds a message without a body."""
     parts: list[MIMENonMultipart] = []
     for body, subtype in ((message.text_body, "plain"), (message.html_body, "html")):
         if body:
@@ -213,8 +273,6 @@ def build_raw(message: Message, *, sender: str) -> bytes:
     if len(parts) == 1:
         mime: MIMENonMultipart | MIMEMultipart = parts[0]
     else:
-        # A boundary of our own: the generator would otherwise search both parts for a
-        # collision with a random one (a tenth of the cost); a UUID does not collide.
         mime = MIMEMultipart(
             "alternative", boundary=f"=_leadloop_{uuid.uuid4().hex}", _subparts=parts
         )

@@ -337,3 +337,35 @@ def test_queue_messages_queues_a_batch_each_with_its_own_links_and_skips_leads_w
         [first] = re.findall(r'href="([^"]+)"', html)[:1]
         assert tokens.read("click", token_of(first))[0] == message.pk
         assert tokens.link("open", message.pk) in html
+
+
+@pytest.mark.parametrize(
+    ("subject", "to", "text", "html", "purpose"),
+    [
+        ("Hello Ana", "ana@example.io", "Hi\nsee http://x.io/a\n", "<p>Hi</p>", Purpose.MARKETING),
+        (
+            "Grüße, Zoë — 50 % off",
+            "Zoë Müller <zoe@example.io>",
+            "Line one\r\nFrom the start\rcafé = " + "x" * 120 + " \n\n-- \nend",
+            "",
+            Purpose.MARKETING,
+        ),
+        ("Plain", "a@b.io", "", "<p style='a:b'>only html é</p>\n", Purpose.TEST),
+        ("S" * 1200, '"Doe, J." <j@b.io>', "t", "h", Purpose.TEST),
+        ("Empty", "a@b.io", "", "", Purpose.MARKETING),
+    ],
+)
+def test_build_raw_writes_the_very_bytes_of_the_standard_librarys_mime_classes(
+    subject: str, to: str, text: str, html: str, purpose: str, monkeypatch: Any
+) -> None:
+    """The skeleton build_raw writes is byte for byte what email.mime makes of the message."""
+    fixed = uuid.UUID("12345678123456781234567812345678")
+    monkeypatch.setattr(tracking.uuid, "uuid4", lambda: fixed)
+    message = Message(
+        pk=42, subject=subject, to_address=to, text_body=text, html_body=html,
+        purpose=purpose, message_id="<m42@leads.example.test>",
+    )  # fmt: skip
+    sender = "Leadloop Mäil <noreply@example.io>"
+    assert tracking.build_raw(message, sender=sender) == tracking._build_raw_mime(
+        message, sender=sender
+    )
