@@ -50,7 +50,7 @@ from users.access import visible_leads
 from users.choices import Capability
 from users.permissions import may
 
-from . import consent, rules, tracking
+from . import consent, rules, rules_programs, tracking
 from .choices import PENDING, MessageStatus, Purpose
 from .models import EmailTemplate, MailboxMessage, Message, Suppression
 from .rendering import MERGE_FIELDS as MERGE_FIELDS
@@ -335,10 +335,15 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
         if only is not None:
             due = due.filter(pk__in=only)
         candidates = list(
-            # The lead's team's time zone is all the checks read of the lead (quiet hours).
+            # The lead's country, state and team's time zone are all the checks read of the
+            # lead (quiet hours, on the lead's clock: `rules_programs.lead_zone`).
             # The bodies stay behind: the stored bytes are what goes (a backend without an
             # SMTP connection loads them when it builds its message).
-            due.annotate(team_timezone=F("lead__team__timezone"))
+            due.annotate(
+                team_timezone=F("lead__team__timezone"),
+                lead_country=F("lead__country"),
+                lead_custom=F("lead__custom_fields"),
+            )
             .defer("text_body", "html_body")
             .order_by("next_attempt_at", "pk")[:batch_size]
         )
@@ -474,8 +479,17 @@ def _wait(
             )
             if release is not None:
                 return release
-        zone = getattr(message, "team_timezone", None)
-        ends = rules.quiet_until(now, zone=zone or settings.LEADLOOP_EMAIL_TIMEZONE, quiet=quiet)
+        custom = getattr(message, "lead_custom", None)
+        state = (
+            (custom.get("state") or custom.get("region") or "") if isinstance(custom, dict) else ""
+        )
+        zone = rules_programs.lead_zone(
+            country=str(getattr(message, "lead_country", "") or ""),
+            state=str(state),
+            team_zone=getattr(message, "team_timezone", None),
+            default=settings.LEADLOOP_EMAIL_TIMEZONE,
+        )
+        ends = rules.quiet_until(now, zone=zone, quiet=quiet)
         if ends is not None:
             return ends
     if domain_sent[message.to_domain] >= settings.LEADLOOP_EMAIL_DOMAIN_RATE_PER_MINUTE:

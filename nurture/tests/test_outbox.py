@@ -277,6 +277,24 @@ def test_quiet_hours_in_the_leads_time_zone_defer_the_message(
     assert services.run_due(now=ny_message.next_attempt_at) == 1
 
 
+def test_quiet_hours_follow_the_leads_country_not_its_teams_clock(
+    org: Any, template: EmailTemplate, sink: Any, settings: Any
+) -> None:
+    settings.LEADLOOP_EMAIL_QUIET_HOURS = "21:00-08:00"
+    org.emea.timezone = "Europe/Berlin"
+    org.emea.save()
+    # 13:00 UTC: 14:00 for the team in Berlin, 22:00 for the lead in Tokyo (quiet).
+    at = datetime.fromisoformat("2026-11-17T13:00:00+00:00")
+    tokyo = make_lead(at, "ken@example.jp", team=org.emea, country="JP")
+    message = services.queue_message(tokyo, template, purpose=Purpose.MARKETING, now=at)
+
+    assert services.run_due(now=at) == 0
+    message.refresh_from_db()
+    # 08:00 in Tokyo is 23:00 UTC.
+    assert message.next_attempt_at == datetime.fromisoformat("2026-11-17T23:00:00+00:00")
+    assert services.run_due(now=message.next_attempt_at) == 1
+
+
 def test_a_domains_send_rate_defers_the_rest(
     org: Any, template: EmailTemplate, now: datetime, sink: Any, settings: Any
 ) -> None:
