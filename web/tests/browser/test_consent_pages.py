@@ -26,6 +26,10 @@ def test_a_person_unsubscribes_then_chooses_events_on_the_preference_page(
     lead = Lead.objects.create(
         email="ann@acme.io", first_name="Ann", arrived_at=now, stage_changed_at=now
     )
+    # The purposes a new installation has (a data migration; a transactional test that
+    # ran before may have flushed them).
+    for slug in ("newsletter", "product_updates", "events"):
+        consent.get_purpose(slug)
     consent.record(lead, "newsletter", granted=True, source="form", now=now)
     template = EmailTemplate.objects.create(
         name="News", subject="News", text_body="Hello", created_at=now, updated_at=now
