@@ -16,15 +16,9 @@ from leads.models import Lead
 from nurture.models import Consent
 from routing.services import assign_lead
 
+from .steps import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pass-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
 
 
 def test_manager_merges_a_duplicate_and_undoes_it(

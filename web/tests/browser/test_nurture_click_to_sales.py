@@ -21,6 +21,8 @@ from nurture.models import Enrolment, Message
 from qualify.document import default_document
 from qualify.services import save_model
 
+from .steps import add_step, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PRICING_CLICK = {
@@ -60,11 +62,7 @@ def test_a_click_in_a_programs_email_hands_the_lead_to_sales(
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "marketer")
-    page.fill("#id_password", "pass-marketer")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "marketer")
 
     # Build: a program of three steps, started.
     page.click("nav.nav >> text=Programs")
@@ -72,19 +70,9 @@ def test_a_click_in_a_programs_email_hands_the_lead_to_sales(
     page.click("#program-form button[type=submit]")
     page.locator("h1", has_text="Pricing nudge").wait_for()
 
-    def add(kind: str, fields: dict[str, str], selects: dict[str, str] | None = None) -> None:
-        page.select_option("#add-step select[name=kind]", kind)
-        page.click("#add-step button[type=submit]")
-        for name, value in fields.items():
-            page.fill(f"#id_{name}", value)
-        for name, value in (selects or {}).items():
-            page.select_option(f"#id_{name}", value)
-        page.click("#step-form button[type=submit]")
-        page.locator(".msg", has_text="saved").first.wait_for()
-
-    add("send_email", {"name": "plans"}, {"template": "Recording"})
-    add("wait", {"name": "a week", "days": "7"})
-    add("hand_to_sales", {"name": "hand over", "reason": "a week after the plans"})
+    add_step(page, "send_email", {"name": "plans"}, {"template": "Recording"})
+    add_step(page, "wait", {"name": "a week", "days": "7"})
+    add_step(page, "hand_to_sales", {"name": "hand over", "reason": "a week after the plans"})
     page.click("#resume-program")
     page.locator("#program-status", has_text="Active").wait_for()
 

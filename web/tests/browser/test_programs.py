@@ -13,6 +13,8 @@ from leads.models import Lead
 from nurture import programs, services
 from nurture.models import Message, Program
 
+from .steps import add_step, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -29,11 +31,7 @@ def test_marketing_builds_starts_enrols_and_monitors_a_program(
     )  # fmt: skip
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "marketer")
-    page.fill("#id_password", "pass-marketer")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, "marketer")
 
     page.click("nav.nav >> text=Programs")
     page.fill("#id_name", "Webinar recording")
@@ -41,19 +39,9 @@ def test_marketing_builds_starts_enrols_and_monitors_a_program(
     page.click("#program-form button[type=submit]")
     page.locator("h1", has_text="Webinar recording").wait_for()
 
-    def add(kind: str, fields: dict[str, str], selects: dict[str, str] | None = None) -> None:
-        page.select_option("#add-step select[name=kind]", kind)
-        page.click("#add-step button[type=submit]")
-        for name, value in fields.items():
-            page.fill(f"#id_{name}", value)
-        for name, value in (selects or {}).items():
-            page.select_option(f"#id_{name}", value)
-        page.click("#step-form button[type=submit]")
-        page.locator(".msg", has_text="saved").first.wait_for()
-
-    add("send_email", {"name": "recording"}, {"template": "Recording"})
-    add("wait", {"name": "two days", "days": "2"})
-    add("hand_to_sales", {"name": "hand over", "reason": "watched the recording"})
+    add_step(page, "send_email", {"name": "recording"}, {"template": "Recording"})
+    add_step(page, "wait", {"name": "two days", "days": "2"})
+    add_step(page, "hand_to_sales", {"name": "hand over", "reason": "watched the recording"})
     steps = page.locator("#builder-steps li")
     assert steps.count() == 3
     assert "two days" in steps.nth(1).inner_text()
