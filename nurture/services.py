@@ -248,7 +248,7 @@ def _queue(
     if not items:
         return []
     with transaction.atomic():
-        messages = Message.objects.bulk_create(
+        messages = _insert(
             [
                 Message(
                     lead=lead,
@@ -264,11 +264,11 @@ def _queue(
                     message_id=f"<{uuid.uuid4().hex}@{settings.LEADLOOP_EMAIL_DOMAIN}>",
                 )
                 for lead, address, rendered in items
-            ],
-            batch_size=500,
+            ]
         )
+        base, sender = settings.LEADLOOP_BASE_URL, settings.DEFAULT_FROM_EMAIL
         for message, (_, _, rendered) in zip(messages, items, strict=True):
-            _finish(message, rendered)
+            _finish(message, rendered, base=base, sender=sender)
         # Only quoted names are formatted into the statement; the values are bound.
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
@@ -280,12 +280,59 @@ def _queue(
     return messages
 
 
-def _finish(message: Message, rendered: Rendered) -> None:
+# Rows per INSERT statement: 500 x 20 columns stays under SQLite's and PostgreSQL's limits
+# on bound parameters.
+INSERT_ROWS = 500
+_PLAIN = (str, int, bytes, type(None))
+
+
+def _insert(messages: list[Message]) -> list[Message]:
+    """`bulk_create` of new messages, their primary keys set: one `INSERT … VALUES (…), …
+    RETURNING id` per INSERT_ROWS, the values bound as they are when they are plain (str,
+    int, bytes, None) and through their field's `get_db_prep_save` once per distinct value
+    otherwise (the batch's datetimes). bulk_create prepares every value of every row through
+    the compiler, ~0.1 ms a message: a third of queueing's time. The RETURNING rows come
+    back in the order of the VALUES, as bulk_create relies on too."""
+    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover
+        return Message.objects.bulk_create(messages, batch_size=INSERT_ROWS)
+    fields = [field for field in Message._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    prepared: dict[tuple[str, Any], Any] = {}
+    for start in range(0, len(messages), INSERT_ROWS):
+        chunk = messages[start : start + INSERT_ROWS]
+        params: list[Any] = []
+        for message in chunk:
+            for field in fields:
+                value = getattr(message, field.attname)
+                if not isinstance(value, _PLAIN):
+                    key = (field.attname, value)
+                    if key not in prepared:
+                        prepared[key] = field.get_db_prep_save(value, connection)
+                    value = prepared[key]
+                params.append(value)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(Message._meta.db_table)} ({columns})"
+                f" VALUES {', '.join([row] * len(chunk))} RETURNING {quote('id')}",
+                params,
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+        for message, pk in zip(chunk, pks, strict=True):
+            message.pk = pk
+            message._state.adding = False
+            message._state.db = connection.alias
+    return messages
+
+
+def _finish(message: Message, rendered: Rendered, *, base: str, sender: str) -> None:
     """Links tracked, the footer added to both parts, the MIME bytes built (the message
     has its primary key)."""
-    message.text_body = tracking.track_text(rendered.text, message.pk) if rendered.text else ""
-    message.html_body = tracking.track_html(rendered.html, message.pk) if rendered.html else ""
-    message.raw = tracking.build_raw(message, sender=settings.DEFAULT_FROM_EMAIL)
+    links = tracking.Links(message.pk, base=base)
+    message.text_body = tracking.track_text(rendered.text, links) if rendered.text else ""
+    message.html_body = tracking.track_html(rendered.html, links) if rendered.html else ""
+    message.raw = tracking.build_raw(message, sender=sender, links=links)
 
 
 def _check_address(value: Any, *, field: str) -> str:
@@ -313,13 +360,14 @@ def run_due(
     """Send the due messages (the outbox sweep). Returns how many were sent."""
     sent = 0
     only_ids = list(only) if only is not None else None
-    while True:
-        plan, seen = _claim(now=now, batch_size=batch_size, only=only_ids)
-        sent += len(plan.sent_already)
-        if plan.send:
-            sent += _send(plan.send, now=now)
-        if seen < batch_size:
-            return sent
+    with _Connection(now=now) as smtp:
+        while True:
+            plan, seen = _claim(now=now, batch_size=batch_size, only=only_ids)
+            sent += len(plan.sent_already)
+            if plan.send:
+                sent += smtp.send(plan.send)
+            if seen < batch_size:
+                return sent
 
 
 def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_Plan, int]:
@@ -330,10 +378,10 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
     plan = _Plan(send=[], sent_already=[])
     with transaction.atomic():
         due = Message.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            status__in=PENDING, next_attempt_at__lte=now
+            pk__in=_due_ids(now=now, batch_size=batch_size, only=only),
+            status__in=PENDING,
+            next_attempt_at__lte=now,
         )
-        if only is not None:
-            due = due.filter(pk__in=only)
         candidates = list(
             # The lead's country, state and team's time zone are all the checks read of the
             # lead (quiet hours, on the lead's clock: `rules_programs.lead_zone`).
@@ -394,6 +442,38 @@ def _claim(*, now: datetime, batch_size: int, only: list[int] | None) -> tuple[_
             domain_sent[message.to_domain] += 1
         plan.send = _take(wanted, now=now, lease=lease)
     return plan, len(candidates)
+
+
+def _due_ids(*, now: datetime, batch_size: int, only: list[int] | None) -> list[int]:
+    """The ids of the next `batch_size` due messages, in the order they are due, read from
+    the partial index `nurture_message_due` in that order (and locked, SKIP LOCKED, where
+    the database can). The index's condition is written as literals (a database proves a
+    partial index usable only from literals), and on SQLite the index is named (`INDEXED
+    BY`): its planner otherwise took the status index and sorted every pending message for
+    every batch, 31 ms a batch at 20,000 queued against 0.7 ms, growing with the queue."""
+    quote = connection.ops.quote_name
+    statuses = ", ".join(f"'{status}'" for status in PENDING)  # constants, not input
+    hint = " INDEXED BY nurture_message_due" if connection.vendor == "sqlite" else ""
+    sql = (
+        f"SELECT {quote('id')} FROM {quote(Message._meta.db_table)}{hint}"
+        f" WHERE {quote('status')} IN ({statuses}) AND {quote('next_attempt_at')} <= %s"
+    )
+    params: list[Any] = [Message._meta.get_field("next_attempt_at").get_db_prep_value(
+        now, connection
+    )]  # fmt: skip
+    if only is not None:
+        if not only:
+            return []
+        sql += f" AND {quote('id')} IN ({', '.join(['%s'] * len(only))})"
+        params += only
+    sql += f" ORDER BY {quote('next_attempt_at')}, {quote('id')} LIMIT %s"
+    if connection.features.has_select_for_update_skip_locked:
+        # Another worker's claimed rows are passed over: it gets the next batch, as the
+        # claim's own SKIP LOCKED would (this runs in the claim's transaction).
+        sql += " FOR UPDATE SKIP LOCKED"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, batch_size])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _claim_one(message: Message) -> QuerySet[Message]:
@@ -501,58 +581,86 @@ def _wait(
 MARK_EVERY = 50
 
 
-def _send(messages: list[Message], *, now: datetime) -> int:
-    """Send claimed messages over one connection. A message counts as sent only once the
-    server has accepted it (its "250"); the accepted ones are marked in groups of
-    MARK_EVERY, and before any failure is handled. A worker killed between a send and its
-    group's mark leaves that group's tail `sending`: after the lease it is resent with
-    the same Message-ID (or, if the local mailbox has it, only marked)."""
-    backend = mailers.default  # a new backend instance, its own connection
-    try:
-        backend.open()
-    except (OSError, smtplib.SMTPException) as error:
-        for message in messages:
-            _failed(message, error, now=now)
-        return 0
-    # Django's SMTP backend: hand the stored bytes to its smtplib connection. Any other
-    # backend (a provider's through anymail, console, locmem) gets an EmailMessage.
-    smtp = backend.connection if isinstance(backend, SmtpBackend) else None
-    envelope_from = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
-    date = tracking.date_header(now)
-    accepted: list[int] = []
-    sent = 0
-    try:
-        for position, message in enumerate(messages):
+class _Connection:
+    """One connection to the mail server for a whole sweep, opened at its first batch
+    (a sweep with nothing to send opens none) and again after a connection is lost."""
+
+    def __init__(self, *, now: datetime) -> None:
+        self.now = now
+        self.backend: Any = None
+        self.envelope_from = (
+            parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
+        )
+        self.date = tracking.date_header(now)
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
             try:
-                if smtp is not None and message.raw:
-                    smtp.sendmail(envelope_from, [message.to_address], date + bytes(message.raw))
-                else:
-                    backend.send_messages([_email_of(message)])
+                backend.close()
+            except Exception:  # closing a broken connection may fail too
+                log.debug("closing the SMTP connection failed", exc_info=True)
+
+    def send(self, messages: list[Message]) -> int:
+        """Send claimed messages. A message counts as sent only once the server has
+        accepted it (its "250"); the accepted ones are marked in groups of MARK_EVERY,
+        and before any failure is handled. A worker killed between a send and its group's
+        mark leaves that group's tail `sending`: after the lease it is resent with the
+        same Message-ID (or, if the local mailbox has it, only marked)."""
+        now = self.now
+        if self.backend is None:
+            backend = mailers.default  # a new backend instance, its own connection
+            try:
+                backend.open()
             except (OSError, smtplib.SMTPException) as error:
-                _mark_sent(accepted, now=now)
-                accepted = []
-                _failed(message, error, now=now)
-                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
-                    error, smtplib.SMTPException
-                )
-                if gone:
-                    # The connection is gone: the rest wait for the next sweep's claim.
-                    for other in messages[position + 1 :]:
-                        _failed(other, error, now=now)
-                    break
-                continue  # smtplib has reset the refused transaction itself
-            accepted.append(message.pk)
-            sent += 1
-            if len(accepted) >= MARK_EVERY:
-                _mark_sent(accepted, now=now)
-                accepted = []
-    finally:
-        _mark_sent(accepted, now=now)
+                for message in messages:
+                    _failed(message, error, now=now)
+                return 0
+            self.backend = backend
+        backend = self.backend
+        # Django's SMTP backend: hand the stored bytes to its smtplib connection. Any other
+        # backend (a provider's through anymail, console, locmem) gets an EmailMessage.
+        smtp = backend.connection if isinstance(backend, SmtpBackend) else None
+        accepted: list[int] = []
+        sent = 0
         try:
-            backend.close()
-        except Exception:  # closing a broken connection may fail too
-            log.debug("closing the SMTP connection failed", exc_info=True)
-    return sent
+            for position, message in enumerate(messages):
+                try:
+                    if smtp is not None and message.raw:
+                        smtp.sendmail(
+                            self.envelope_from, [message.to_address], self.date + message.raw
+                        )
+                    else:
+                        backend.send_messages([_email_of(message)])
+                except (OSError, smtplib.SMTPException) as error:
+                    _mark_sent(accepted, now=now)
+                    accepted = []
+                    _failed(message, error, now=now)
+                    gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+                        error, smtplib.SMTPException
+                    )
+                    if gone:
+                        # The connection is gone: the rest wait for the next sweep's claim,
+                        # the next batch of this one opens a new connection.
+                        for other in messages[position + 1 :]:
+                            _failed(other, error, now=now)
+                        self.close()
+                        break
+                    continue  # smtplib has reset the refused transaction itself
+                accepted.append(message.pk)
+                sent += 1
+                if len(accepted) >= MARK_EVERY:
+                    _mark_sent(accepted, now=now)
+                    accepted = []
+        finally:
+            _mark_sent(accepted, now=now)
+        return sent
 
 
 def _mark_sent(pks: list[int], *, now: datetime) -> None:

@@ -9,8 +9,12 @@ link it redirects to, so the redirect can never be pointed elsewhere.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import zlib
 from functools import lru_cache
-from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -40,9 +44,34 @@ def _signer_for(kind: str, secret: str, fallbacks: tuple[str, ...]) -> signing.S
 
 
 def make(kind: str, message_pk: int, *, url: str | None = None) -> str:
-    """The token for `kind` on message `message_pk` (and `url`, for a click)."""
-    value: Any = [message_pk, url] if kind == "click" else [message_pk]
-    return _signer(kind).sign_object(value, compress=True)
+    """The token for `kind` on message `message_pk` (and `url`, for a click): what
+    `_signer(kind).sign_object(value, compress=True)` makes (test-checked), from a keyed
+    HMAC prepared once per kind and key: a message signs four links when it is queued,
+    and Django derives the key anew for every signature."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown token kind {kind!r}")
+    # json.dumps([message_pk, url], separators=(",", ":")), written out.
+    text = f"[{int(message_pk)},{json.dumps(url)}]" if kind == "click" else f"[{int(message_pk)}]"
+    data = text.encode("latin-1")
+    prefix = ""
+    # zlib adds 8 bytes to anything: it can only win on more than 10 (sign_object's rule).
+    if len(data) > 10:
+        compressed = zlib.compress(data)
+        if len(compressed) < len(data) - 1:
+            data, prefix = compressed, "."
+    payload = prefix + base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    mac = _mac_for(kind, settings.SECRET_KEY).copy()
+    mac.update(payload.encode())
+    return f"{payload}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+
+
+@lru_cache(maxsize=32)
+def _mac_for(kind: str, secret: str) -> hmac.HMAC:
+    """Django's salted HMAC for the Signer of `kind`, keyed and not yet fed: the salt is
+    the signer's salt + "signer", the key SHA-256 of that salt and the secret."""
+    salt = f"leadloop.nurture.{kind}signer"
+    key = hashlib.sha256(salt.encode() + secret.encode()).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def read(kind: str, token: str) -> tuple[int, str | None]:
@@ -57,18 +86,21 @@ def read(kind: str, token: str) -> tuple[int, str | None]:
     return value[0], url
 
 
-def link(kind: str, message_pk: int, *, url: str | None = None) -> str:
-    """The absolute address (LEADLOOP_BASE_URL) of a public endpoint for `kind`.
+_PATHS = {
+    "open": "/t/o/{}.gif",
+    "click": "/t/c/{}",
+    "unsubscribe": "/unsubscribe/{}",
+    "preferences": "/preferences/{}",
+}
+
+
+def link(kind: str, message_pk: int, *, url: str | None = None, base: str | None = None) -> str:
+    """The absolute address (`base`, default LEADLOOP_BASE_URL) of a public endpoint for
+    `kind`.
 
     open → /t/o/<token>.gif, click → /t/c/<token>, unsubscribe → /unsubscribe/<token>
     (RFC 8058 one-click: POST; GET shows a confirmation), preferences → /preferences/<token>.
     """
     token = quote(make(kind, message_pk, url=url), safe=":-_")
-    base = settings.LEADLOOP_BASE_URL.rstrip("/")
-    path = {
-        "open": f"/t/o/{token}.gif",
-        "click": f"/t/c/{token}",
-        "unsubscribe": f"/unsubscribe/{token}",
-        "preferences": f"/preferences/{token}",
-    }[kind]
-    return base + path
+    root = (base if base is not None else settings.LEADLOOP_BASE_URL).rstrip("/")
+    return root + _PATHS[kind].format(token)

@@ -355,10 +355,12 @@ def test_queue_messages_queues_a_batch_each_with_its_own_links_and_skips_leads_w
         ("Empty", "a@b.io", "", "", Purpose.MARKETING),
     ],
 )
-def test_build_raw_writes_the_very_bytes_of_the_standard_librarys_mime_classes(
+def test_build_raw_writes_what_the_standard_librarys_mime_classes_make(
     subject: str, to: str, text: str, html: str, purpose: str, monkeypatch: Any
 ) -> None:
-    """The skeleton build_raw writes is byte for byte what email.mime makes of the message."""
+    """The skeleton build_raw writes has email.mime's very header bytes, part headers and
+    structure, and bodies that decode to the same text; every body line is within RFC
+    2045's 76 characters."""
     fixed = uuid.UUID("12345678123456781234567812345678")
     monkeypatch.setattr(tracking.uuid, "uuid4", lambda: fixed)
     message = Message(
@@ -366,6 +368,17 @@ def test_build_raw_writes_the_very_bytes_of_the_standard_librarys_mime_classes(
         purpose=purpose, message_id="<m42@leads.example.test>",
     )  # fmt: skip
     sender = "Leadloop Mäil <noreply@example.io>"
-    assert tracking.build_raw(message, sender=sender) == tracking._build_raw_mime(
-        message, sender=sender
-    )
+    built = tracking.build_raw(message, sender=sender)
+    reference = tracking._build_raw_mime(message, sender=sender)
+    assert built.split(b"\r\n\r\n", 1)[0] == reference.split(b"\r\n\r\n", 1)[0]
+    ours, theirs = (message_from_bytes(raw, policy=policy.default) for raw in (built, reference))
+    assert [p.get_content_type() for p in ours.walk()] == [
+        p.get_content_type() for p in theirs.walk()
+    ]
+    for mine, reference_part in zip(ours.walk(), theirs.walk(), strict=True):
+        assert mine.items() == reference_part.items()
+        if not mine.is_multipart():
+            assert mine.get_content() == reference_part.get_content()
+    assert b"\r\n" in built and b"\n" not in built.replace(b"\r\n", b"")
+    body = built.split(b"\r\n\r\n", 1)[1]
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
