@@ -562,12 +562,19 @@ def _recent_marketing(candidates: Sequence[Message], *, now: datetime) -> dict[i
     leads = {m.lead_id for m in candidates if m.purpose == Purpose.MARKETING and m.lead_id}
     history: dict[int, list[datetime]] = defaultdict(list)
     if leads:
-        rows = Message.objects.filter(
-            lead_id__in=leads, purpose=Purpose.MARKETING, status=MessageStatus.SENT,
-            sent_at__gt=now - rules.WEEK,
-        ).values_list("lead_id", "sent_at")  # fmt: skip
-        for lead_id, sent_at in rows:
-            if sent_at is not None:
+        # The status is checked here, not in SQL: given `status = 'sent'`, SQLite's planner
+        # took the status index and read every message ever sent, for every batch (1.1 s
+        # of a 20,000-message sweep, growing with the table); on (lead, purpose, sent_at)
+        # it reads only these leads' week.
+        rows = (
+            Message.objects.filter(
+                lead_id__in=leads, purpose=Purpose.MARKETING, sent_at__gt=now - rules.WEEK
+            )
+            .order_by()
+            .values_list("lead_id", "sent_at", "status")
+        )
+        for lead_id, sent_at, status in rows:
+            if sent_at is not None and status == MessageStatus.SENT:
                 history[lead_id].append(sent_at)
     return history
 
@@ -579,6 +586,7 @@ def _recent_by_domain(candidates: Sequence[Message], *, now: datetime) -> dict[s
             to_domain__in={m.to_domain for m in candidates},
             sent_at__gt=now - timedelta(minutes=1),
         )
+        .order_by()
         .values("to_domain")
         .annotate(n=Count("pk"))
     )
