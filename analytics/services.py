@@ -25,7 +25,7 @@ from leads.models import Campaign, Lead, StageChange
 from routing import rules as turn_rules
 from routing.choices import RollupSpan
 from routing.models import Assignment, TurnRollup
-from routing.rollup import counts_of, hour_bin_sql
+from routing.rollup import NO_CAMPAIGN, counts_of, hour_bin_sql
 from users.access import visible_leads
 from users.models import Team, User
 
@@ -134,7 +134,8 @@ FOLLOWUP_BY = ("rep", "team", "campaign")
 _BY_COLUMN = {
     "rep": "to_owner_id",
     "team": "to_team_id",
-    "campaign": "lead__memberships__campaign_id",
+    # The campaigns the turn's lead was in when the turn was given (routing.TurnCampaign).
+    "campaign": "campaigns__campaign_id",
 }
 
 
@@ -215,12 +216,17 @@ def followup_report(
     (to one rep if `rep_id`):
     follow-up rate, speed to lead, SLA compliance, attempts before dropping, leakage.
 
-    Per rep and per team, from the roll-up routing keeps (`_rollup_report`); per campaign,
-    or with `exact`, from the turns themselves (`exact_report`). Both give the same
-    figures, to the last count (analytics/tests/test_followup_rollup.py)."""
+    From the roll-up routing keeps (`_rollup_report`), or with `exact` from the turns
+    themselves (`exact_report`). Both give the same figures, to the last count
+    (analytics/tests/test_followup_rollup.py). A turn counts for the campaigns its lead
+    was in when it was given (routing.TurnCampaign); per campaign, the turns of leads in
+    none are the "(none)" row."""
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
-    if exact or by == "campaign":
+    # The roll-up's campaign rows are per team: one rep's figures per campaign (a rep's
+    # own view, or a report narrowed to a rep) come from that rep's turns.
+    one_rep = rep_id is not None or not (user.sees_everything or user.is_manager)
+    if exact or (by == "campaign" and one_rep):
         return exact_report(user, by=by, since=since, until=until, rep_id=rep_id, now=now)
     return _rollup_report(user, by=by, since=since, until=until, rep_id=rep_id, now=now)
 
@@ -237,8 +243,7 @@ def exact_report(
     """followup_report read from every turn of the period: three grouped queries over the
     turns, whatever their number: the counts, and one histogram each of business and
     clock hours to the first touch, whose percentiles are read in Python (exact to the
-    bin's width, analytics.followup.bin_width). A campaign is its leads' membership
-    today, which the roll-up does not follow: per campaign, the report is read here."""
+    bin's width, analytics.followup.bin_width)."""
     column = _BY_COLUMN[by]
     turns = _turns(user, since=since, until=until, rep_id=rep_id)
     when = _conditions(now)
@@ -347,16 +352,22 @@ def _rollup_report(
     rep_id: int | None,
     now: datetime,
 ) -> list[Figures]:
-    """followup_report from routing's roll-up (routing.TurnRollup, per month, rep and
-    team): the whole months of the period from it, the part-months at its ends from
+    """followup_report from routing's roll-up (routing.TurnRollup, per month, rep, team
+    and campaign): the whole months of the period from it, the part-months at its ends from
     their turns (routing.rollup.counts_of, the same counts), and what depends on "now"
     or on the lead today — untouched past the deadline, leaked by age — from the
     untouched turns alone, through their partial index. So any period reads at most
     months × reps × bins roll-up rows, two part-months of turns and the untouched ones."""
     tally: dict[int | None, Counter[tuple[str, float]]] = {}
 
-    def count(rep: int, team: int, figure: str, edge: float, n: int) -> None:
-        key: int | None = rep if by == "rep" else (team or None)
+    def count(rep: int, team: int, campaign: int, figure: str, edge: float, n: int) -> None:
+        # Campaign 0 rows count every turn: the rows per rep and team. Per campaign, the
+        # rows of each campaign.
+        if (by == "campaign") != bool(campaign):
+            return
+        key: int | None = {"rep": rep, "team": team or None, "campaign": campaign}[by]
+        if key == NO_CAMPAIGN:
+            key = None
         tally.setdefault(key, Counter())[figure, edge] += n
 
     months = _full_months(since, until)
@@ -371,14 +382,16 @@ def _rollup_report(
                 rows = rows.filter(rep_id=user.pk)
         if rep_id is not None:
             rows = rows.filter(rep_id=rep_id)
-        group = "rep_id" if by == "rep" else "team_id"
+        rows = rows.exclude(campaign_id=0) if by == "campaign" else rows.filter(campaign_id=0)
+        group = f"{by}_id"
         for key, figure, edge, n in (
             rows.values(group, "figure", "edge")
             .annotate(n=Sum("count"))
             .values_list(group, "figure", "edge", "n")
             .order_by()
         ):
-            count(key, key, figure, edge, n)
+            key = None if key in (0, NO_CAMPAIGN) else key
+            tally.setdefault(key, Counter())[figure, edge] += n
         # The part-months at the ends (an open end has none: the months run to it).
         ends = [
             (since, _start(first) if first is not None else None),
@@ -387,8 +400,8 @@ def _rollup_report(
         parts = [(a, b) for a, b in ends if a is not None and b is not None and a < b]
     for part_since, part_until in parts:
         turns = _turns(user, since=part_since, until=part_until, rep_id=rep_id)
-        for (rep, team, figure, edge), n in counts_of(turns).items():
-            count(rep, team, figure, edge, n)
+        for (rep, team, campaign, figure, edge), n in counts_of(turns).items():
+            count(rep, team, campaign, figure, edge, n)
     # Untouched turns: past their deadline (missed), and leaked by age.
     when = _conditions(now)
     # A lower bound however open the period: SQLite then walks the partial index of the
@@ -411,6 +424,7 @@ def _rollup_report(
     }
     keys = [key for key, counts in tally.items() if counts[turn_rules.ASSIGNED, 0.0] > 0]
     names = _names(by, [key for key in keys if key is not None])
+
     order: dict[int | None, int] = {key: n for n, key in enumerate(names)}
     figures = []
     for key in sorted(keys, key=lambda k: (k is None, order.get(k, len(order)))):

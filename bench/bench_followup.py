@@ -1,4 +1,5 @@
 """The follow-up report on a big history: 1,000,000 leads given to 50 reps over two years,
+in 10 campaigns,
 about 5,000,000 touches and 100,000 leads handed back, against the plain SQL that counts
 the touched leads per rep from the touches.
 
@@ -17,7 +18,10 @@ database itself (no Python per row). Then, per run, timed:
   looks at; under a whole month, so read from the turns;
 - report per rep, a quarter from mid-month to mid-month: two whole months from the
   roll-up, the two part-months from the turns;
-- the same all-time report with `exact=True`: every turn read (the reference, and what
+- report per campaign, all time and a quarter (ten campaigns: two leads in three in
+  one, every seventh lead in a second; a turn counts for its lead's campaigns when it
+  was given, routing.TurnCampaign), from the roll-up's campaign rows;
+- the same all-time reports with `exact=True`: every turn read (the reference, and what
   the report cost before the roll-up);
 - leads behind one number: `followup_lead_ids` for one rep's missed SLAs, one month;
 - plain SQL, touched per rep: one GROUP BY of the assignments joined to the distinct
@@ -40,6 +44,7 @@ from http_harness import configure, finish, machine_line, print_table, setup_dja
 
 REPS = 50
 TEAMS = 5
+CAMPAIGNS = 10
 START = datetime(2024, 12, 1, tzinfo=UTC)
 SPAN_SECONDS = 2 * 365 * 24 * 3600
 
@@ -54,7 +59,7 @@ def series(n: int, vendor: str) -> str:
 def fill(leads: int) -> dict[str, int]:
     from django.db import connection
 
-    from leads.models import Lead
+    from leads.models import Campaign, Lead
     from users.choices import Role
     from users.models import Team, User
 
@@ -65,6 +70,10 @@ def fill(leads: int) -> dict[str, int]:
         for r in range(REPS)
     ]
     User.objects.create(username="boss", role=Role.ADMIN, is_superuser=True)
+    campaigns = [
+        Campaign.objects.create(name=f"Campaign {c}", channel="webinar") for c in range(CAMPAIGNS)
+    ]
+    first_campaign = min(c.pk for c in campaigns)
     rep_ids = [r.pk for r in reps]
     first_rep, first_team = min(rep_ids), min(t.pk for t in teams)
 
@@ -135,6 +144,20 @@ def fill(leads: int) -> dict[str, int]:
             f" CASE WHEN id % 10 = 0 THEN {later('168')} ELSE NULL END"
             " FROM leads_lead"
         )
+        # Ten campaigns: two leads in three joined one when they arrived (before they were
+        # given), every seventh a second; each turn counts for its lead's campaigns then.
+        cursor.execute(
+            "INSERT INTO leads_campaignmember (campaign_id, lead_id, status, joined_at,"
+            f" updated_at) SELECT {first_campaign} + id % {CAMPAIGNS}, id, 'registered',"
+            " arrived_at, arrived_at FROM leads_lead WHERE id % 3 <> 0"
+            f" UNION ALL SELECT {first_campaign} + (id + 3) % {CAMPAIGNS}, id, 'attended',"
+            " arrived_at, arrived_at FROM leads_lead WHERE id % 7 = 0 AND id % 3 <> 0"
+        )
+        cursor.execute(
+            "INSERT INTO routing_turncampaign (assignment_id, campaign_id)"
+            " SELECT a.id, m.campaign_id FROM routing_assignment a"
+            " JOIN leads_campaignmember m ON m.lead_id = a.lead_id"
+        )
         # About 5 touches a lead: calls an hour, a day, … after it was given.
         touch_at = (
             "assigned_at + k.k * INTERVAL '1 day' - INTERVAL '20 hours'"
@@ -169,7 +192,10 @@ def fill(leads: int) -> dict[str, int]:
         )
         cursor.execute("ANALYZE")
         counts = {}
-        for table in ("leads_lead", "routing_assignment", "followup_touch", "leads_stagechange"):
+        for table in (
+            "leads_lead", "routing_assignment", "followup_touch", "leads_stagechange",
+            "routing_turncampaign",
+        ):  # fmt: skip
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             counts[table] = cursor.fetchone()[0]
     return counts
@@ -236,6 +262,20 @@ def main() -> None:
                 ),
             ),
             (
+                "report per campaign, all time",
+                lambda: followup_report(admin, by="campaign", now=now),
+            ),
+            (
+                "report per campaign, a quarter mid-month to mid-month",
+                lambda: followup_report(
+                    admin, by="campaign", since=quarter[0], until=quarter[1], now=now
+                ),
+            ),
+            (
+                "report per campaign, all time, exact (every turn read)",
+                lambda: followup_report(admin, by="campaign", now=now, exact=True),
+            ),
+            (
                 "report per rep, all time, exact (every turn read)",
                 lambda: followup_report(admin, by="rep", now=now, exact=True),
             ),
@@ -260,7 +300,8 @@ def main() -> None:
         print(f"\n{label}; {machine_line()}")
         print(
             f"{counts['leads_lead']:,} leads, {counts['routing_assignment']:,} assignments,"
-            f" {counts['followup_touch']:,} touches, {counts['leads_stagechange']:,} hand-backs;"
+            f" {counts['followup_touch']:,} touches, {counts['leads_stagechange']:,} hand-backs,"
+            f" {counts['routing_turncampaign']:,} turns' campaigns;"
             f" filled in {filled:.0f} s; roll-up rebuilt in {rebuilt:.1f} s ({rollup_rows:,}"
             f" rows); median of {args.runs} runs\n"
         )

@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from leads.admin import HistoryAdmin
 
-from .models import Assignment, RoutingRule, SlaPolicy, SlaStep, TurnRollup
+from .models import Assignment, RoutingRule, SlaPolicy, SlaStep, TurnCampaign, TurnRollup
 
 
 @admin.register(Assignment)
@@ -77,6 +77,19 @@ class TurnRollupAdmin(HistoryAdmin):
     `leadloop report rebuild-rollup` refills them; a hand edit would make the follow-up
     report disagree with the leads behind its numbers."""
 
-    list_display = ("span", "period", "rep_id", "team_id", "figure", "edge", "count")
+    list_display = (
+        "span", "period", "rep_id", "team_id", "campaign_id", "figure", "edge", "count"
+    )  # fmt: skip
     list_filter = ("span", "figure")
+    show_full_result_count = False
+
+
+@admin.register(TurnCampaign)
+class TurnCampaignAdmin(HistoryAdmin):
+    """Looked at only: which campaigns each turn counts for, written with the turn (its
+    lead's memberships then) and never changed after."""
+
+    list_display = ("assignment", "campaign")
+    list_select_related = ("assignment", "campaign")
+    raw_id_fields = ("assignment",)
     show_full_result_count = False

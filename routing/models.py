@@ -273,13 +273,20 @@ class TurnRollup(models.Model):
     and months' rows × reps × bins instead of every turn (analytics.services).
     `leadloop report rebuild-rollup` refills it from the assignments. Plain ids rather
     than foreign keys: `0` is "no team", and a unique key with NULLs in it would not
-    merge the increments.
+    merge the increments. Rows with campaign 0 count every turn; each turn is counted
+    again in the rows of the campaigns its lead was in when it was given (`TurnCampaign`;
+    -1: in none), which the report per campaign reads. Campaign rows are per team, rep 0:
+    per rep they would multiply the rows by the reps for a report that managers and
+    marketing read per team or overall (a rep's own is read from their turns).
     """
 
     span = models.CharField(max_length=5, choices=RollupSpan.choices)
     period = models.DateField(help_text="The first day of the month or year")
     rep_id = models.BigIntegerField("rep ID")
     team_id = models.BigIntegerField("team ID", help_text="0: no team")
+    campaign_id = models.BigIntegerField(
+        "campaign ID", default=0, help_text="0: every turn; else the turns of that campaign"
+    )
     figure = models.CharField(max_length=20)
     edge = models.FloatField(default=0)
     count = models.IntegerField(default=0)
@@ -289,7 +296,7 @@ class TurnRollup(models.Model):
         verbose_name_plural = "follow-up roll-up"
         constraints = [
             models.UniqueConstraint(
-                fields=["span", "period", "rep_id", "team_id", "figure", "edge"],
+                fields=["span", "period", "rep_id", "team_id", "campaign_id", "figure", "edge"],
                 name="turnrollup_key",
             )
         ]
@@ -298,3 +305,30 @@ class TurnRollup(models.Model):
         return (
             f"{self.span} {self.period} rep {self.rep_id} {self.figure} {self.edge}: {self.count}"
         )
+
+
+class TurnCampaign(models.Model):
+    """A campaign a turn counts for in the follow-up figures per campaign: the campaigns
+    its lead was a member of when the turn was given, written with the turn
+    (`services.record_assignments`) and never changed after, so a lead joining a webinar
+    later does not claim the follow-up of an earlier hand-over, and a merge (which moves
+    the turn to the survivor) keeps what the turn counted for."""
+
+    # turncampaign_unique (assignment, campaign) serves look-ups by turn.
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="campaigns", db_index=False
+    )
+    campaign = models.ForeignKey(
+        "leads.Campaign", on_delete=models.CASCADE, related_name="turns", db_index=False
+    )
+
+    class Meta:
+        verbose_name = "turn's campaign"
+        verbose_name_plural = "turns' campaigns"
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "campaign"], name="turncampaign_unique")
+        ]
+        indexes = [models.Index(fields=["campaign", "assignment"], name="turncampaign_campaign")]
+
+    def __str__(self) -> str:
+        return f"turn {self.assignment_id} in campaign {self.campaign_id}"

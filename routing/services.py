@@ -15,7 +15,7 @@ from django.db.models import Q
 from leads.choices import Stage
 from leads.history import history_ids, move_rows
 from leads.lifecycle import SALES_STAGES
-from leads.models import Lead
+from leads.models import CampaignMember, Lead
 from leads.services import transition_lead, update_lead, update_leads
 from users.choices import NotificationKind, Role
 from users.models import Team, User
@@ -23,7 +23,7 @@ from users.services import Message, notify, notify_assigned, notify_many
 
 from . import rollup
 from .choices import AssignedHow, SlaStepKind, SlaStepOutcome
-from .models import Assignment, RoutingRule, SlaStep
+from .models import Assignment, RoutingRule, SlaStep, TurnCampaign
 from .router import Decision, Router, lead_facts
 from .rules import BusinessCalendar, SlaPlan, business_hours_between
 from .signals import lead_assigned
@@ -135,6 +135,9 @@ def record_assignments(
     # The turn's deadline is the one the caller just gave the lead (the follow-up figures).
     lead_table = connection.ops.quote_name(Lead._meta.db_table)
     due = f"(SELECT l.sla_due_at FROM {lead_table} AS l WHERE l.id = {{lead}})"
+    # The turns written (to a rep: a queue's hand-over is not a turn): (id, lead id).
+    turns: list[tuple[int, int]] = []
+    returning = " RETURNING id, lead_id, to_owner_id"
     # No savepoint: the rows belong with the caller's owner change, which fails with them.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for start in range(0, len(rows), RECORD_BATCH_SIZE):
@@ -145,7 +148,8 @@ def record_assignments(
                 names = ", ".join(HANDOVER_COLUMNS)
                 cursor.execute(
                     f"{head} SELECT u.*, %s::bigint, %s::timestamptz,"
-                    f" {due.format(lead='u.lead_id')} FROM unnest({arrays}) AS u({names})",
+                    f" {due.format(lead='u.lead_id')} FROM unnest({arrays}) AS u({names})"
+                    f"{returning}",
                     [*constants, *(list(column) for column in zip(*batch, strict=True))],
                 )
             else:
@@ -155,9 +159,11 @@ def record_assignments(
                 lead = "json_extract(value, '$[0]')"
                 cursor.execute(
                     f"{head} SELECT {values}, %s, %s, {due.format(lead=lead)}"
-                    " FROM json_each(%s) ORDER BY key",
+                    f" FROM json_each(%s) ORDER BY key{returning}",
                     [*constants, json.dumps(batch)],
                 )
+            turns += [(pk, lead_id) for pk, lead_id, rep in cursor.fetchall() if rep is not None]
+        campaigns = _record_turn_campaigns(turns)
         # Each rep hears of the leads given to them, but not of one they took themselves;
         # a reassignment tells it in its own words (reassign_lead).
         notify_assigned(
@@ -171,10 +177,36 @@ def record_assignments(
             now=now,
         )
         # The follow-up roll-up counts each turn given to a rep (routing.rollup).
-        rollup.count_given(((h.to_owner_id, h.to_team_id) for h in handovers), now=now)
+        rollup.count_given(
+            ((h.to_owner_id, h.to_team_id, campaigns.get(h.lead_id, ())) for h in handovers),
+            now=now,
+        )
         if handovers:
             lead_assigned.send(sender=Assignment, assignments=handovers, by=by, now=now)
     return len(rows)
+
+
+def _record_turn_campaigns(turns: list[tuple[int, int]]) -> dict[int, tuple[int, ...]]:
+    """The campaigns each new turn counts for in the follow-up figures: its lead's
+    memberships now, written as TurnCampaign rows. `turns`: (assignment id, lead id).
+    Returns the campaigns per lead."""
+    by_lead: dict[int, list[int]] = {}
+    leads = sorted({lead for _, lead in turns})
+    for start in range(0, len(leads), 10_000):
+        for lead, campaign in CampaignMember.objects.filter(
+            lead_id__in=leads[start : start + 10_000]
+        ).values_list("lead_id", "campaign_id"):
+            by_lead.setdefault(lead, []).append(campaign)
+    rows = [(pk, campaign) for pk, lead in turns for campaign in by_lead.get(lead, ())]
+    if rows:
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {quote(TurnCampaign._meta.db_table)}"
+                " (assignment_id, campaign_id) VALUES (%s, %s)",
+                rows,
+            )
+    return {lead: tuple(sorted(campaigns)) for lead, campaigns in by_lead.items()}
 
 
 def assign_lead(

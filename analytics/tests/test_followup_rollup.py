@@ -82,7 +82,7 @@ def test_a_random_history_reports_the_same_from_the_roll_up_as_from_the_turns(or
     random_history(org, seed)
     assert rollup.stored() == rollup.recount()
     for viewer in (org.admin, org.manager, org.rep1, org.us_manager):
-        for by in ("rep", "team"):
+        for by in ("rep", "team", "campaign"):
             for since, until in periods():
                 for rep_id in (None, org.rep2.pk):
                     args: dict[str, Any] = {
@@ -98,18 +98,22 @@ def test_a_random_history_reports_the_same_from_the_roll_up_as_from_the_turns(or
                     )
     everyone = followup_report(org.admin, by="rep", now=NOW)
     assert sum(f.assigned for f in everyone) > 30  # the history is not empty
+    webinar, none = followup_report(org.admin, by="campaign", now=NOW)
+    assert webinar.name == org.webinar.name and 5 < webinar.assigned < 30
+    assert none.name == "(none)" and none.assigned > webinar.assigned
     assert any(f.dropped for f in everyone) and any(f.leaked_total for f in everyone)
 
 
-def test_exact_flag_and_campaigns_read_the_turns(org) -> None:  # type: ignore[no-untyped-def]
+def test_the_exact_flag_reads_the_turns(org) -> None:  # type: ignore[no-untyped-def]
     random_history(org, 4, leads=12)
     TurnRollup.objects.all().delete()  # a roll-up gone wrong shows only without `exact`
     assert followup_report(org.admin, by="rep", now=NOW) == []
+    assert followup_report(org.admin, by="campaign", now=NOW) == []
+    assert followup_report(org.admin, by="campaign", now=NOW, exact=True) == exact_report(
+        org.admin, by="campaign", now=NOW
+    )
     assert followup_report(org.admin, by="rep", now=NOW, exact=True) == exact_report(
         org.admin, by="rep", now=NOW
-    )
-    assert followup_report(org.admin, by="campaign", now=NOW) == exact_report(
-        org.admin, by="campaign", now=NOW
     )
     assert rollup.rebuild() > 0
     assert followup_report(org.admin, by="rep", now=NOW) == exact_report(

@@ -40,6 +40,7 @@ EXPECTED = {
     "routing.SlaPolicy": ("SLA policy", "SLA policies"),
     "routing.SlaStep": ("SLA step", "SLA steps"),
     "routing.TurnRollup": ("follow-up roll-up", "follow-up roll-up"),
+    "routing.TurnCampaign": ("turn's campaign", "turns' campaigns"),
     "followup.Touch": ("touch", "touches"),
     "followup.Opportunity": ("opportunity", "opportunities"),
     "followup.Cadence": ("cadence", "cadences"),

@@ -140,8 +140,9 @@ def test_bulk_routing_writes_one_row_per_lead_in_a_few_queries(
     # what routing reads of its rules and of the reps' leave, 3 for the SLA policies
     # (the teams' catch-all ones, the leads' teams and their policies), and 8 for
     # follow-up enrolling the leads in their cadences (whatever their number), 1 for the
-    # follow-up roll-up, 1 for nurture ending the leads' program runs.
-    with django_assert_max_num_queries(26):
+    # follow-up roll-up, 1 for the campaigns the turns count for (their leads'
+    # memberships), 1 for nurture ending the leads' program runs.
+    with django_assert_max_num_queries(27):
         assign_leads(leads, now=now)
 
     rows = list(Assignment.objects.order_by("lead_id").values_list(*FIELDS, "assigned_at"))

@@ -7,6 +7,7 @@ that first fills it."""
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
 
-from analytics.services import exact_report, followup_report
+from analytics.services import exact_report, followup_lead_ids, followup_report
 from capture.services import capture_lead
 from conftest import HOT
 from followup.services import drop_lead, hand_back_ran_out, record_touch, reject_lead
@@ -23,9 +25,10 @@ from identity.merging import merge_leads, undo_merge
 from imports.pipeline import ImportOptions
 from imports.services import create_import_job, run_import
 from leads.models import Lead
+from leads.services import add_to_campaign
 from routing import escalation, rollup
 from routing.availability import set_active
-from routing.models import Assignment, TurnRollup
+from routing.models import Assignment, TurnCampaign, TurnRollup
 from routing.rules import TurnRecord, turn_figures
 from routing.services import assign_lead, assign_leads, reassign_lead
 from routing.sla import create_sla_policy
@@ -38,24 +41,30 @@ MONDAY = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 def assert_kept(org: Any, now: datetime = MONDAY + timedelta(days=30)) -> None:
     """The roll-up holds what the assignments say, and reports as the turns do."""
     assert rollup.stored() == rollup.recount()
-    for by in ("rep", "team"):
+    for by in ("rep", "team", "campaign"):
         assert followup_report(org.admin, by=by, now=now) == exact_report(org.admin, by=by, now=now)
 
 
-def hot(n: int, when: datetime, **extra: Any) -> Any:
-    result = capture_lead({**HOT, "email": f"lead{n}@example.org", **extra}, source="api", now=when)
+def hot(n: int, when: datetime, *, campaign: Any = None, **extra: Any) -> Any:
+    result = capture_lead(
+        {**HOT, "email": f"lead{n}@example.org", **extra}, source="api", now=when,
+        campaign=campaign,
+    )  # fmt: skip
     return Lead.objects.get(pk=result.lead.pk)
 
 
 def given(rep: Any) -> int:
-    rows = TurnRollup.objects.filter(span="month", rep_id=rep.pk, figure="assigned")
+    rows = TurnRollup.objects.filter(span="month", rep_id=rep.pk, campaign_id=0, figure="assigned")
     return sum(rows.values_list("count", flat=True))
 
 
 def test_a_turn_moves_from_given_to_touched_late_and_dropped(org: Any) -> None:
     lead = hot(1, MONDAY)
     rep = lead.owner
-    key = {"span": "month", "period": date(2026, 11, 1), "rep_id": rep.pk, "team_id": org.emea.pk}
+    key = {
+        "span": "month", "period": date(2026, 11, 1), "rep_id": rep.pk, "team_id": org.emea.pk,
+        "campaign_id": 0,
+    }  # fmt: skip
     assert dict(TurnRollup.objects.filter(**key).values_list("figure", "count")) == {"assigned": 1}
 
     record_touch(
@@ -126,7 +135,7 @@ def test_an_imports_bulk_routing(tmp_path: Path, org: Any) -> None:
 
 
 def test_a_reassignment_and_a_deactivated_reps_leads(org: Any) -> None:
-    first, second = hot(1, MONDAY), hot(2, MONDAY)
+    first, second = hot(1, MONDAY, campaign=org.webinar), hot(2, MONDAY, campaign=org.webinar)
     reassign_lead(first, org.rep3, now=MONDAY + timedelta(hours=2), by=org.manager)
     record_touch(first, by=org.rep3, kind="call", now=MONDAY + timedelta(hours=3))
     owner = Lead.objects.select_related("owner").get(pk=second.pk).owner
@@ -166,7 +175,7 @@ def test_the_escalation_ladder_reassigns_and_hands_back(org: Any) -> None:
 
 
 def test_dropping_and_a_cadence_running_out(org: Any) -> None:
-    first, second = hot(1, MONDAY), hot(2, MONDAY)
+    first, second = hot(1, MONDAY, campaign=org.webinar), hot(2, MONDAY)
     drop_lead(
         first, "disqualified", by=org.admin, reason="student", now=MONDAY + timedelta(hours=1)
     )
@@ -178,7 +187,9 @@ def test_dropping_and_a_cadence_running_out(org: Any) -> None:
 
 def test_a_merge_and_its_undo_keep_the_roll_up(org: Any) -> None:
     ann = hot(1, MONDAY, first_name="Ann", last_name="Lee", company_name="Acme")
-    dup = hot(2, MONDAY + timedelta(days=1), first_name="Ann", last_name="Lee")
+    dup = hot(
+        2, MONDAY + timedelta(days=1), first_name="Ann", last_name="Lee", campaign=org.webinar
+    )
     record_touch(dup, by=dup.owner, kind="call", now=MONDAY + timedelta(days=1, hours=1))
     record = merge_leads(ann, dup, by=org.admin, now=MONDAY + timedelta(days=2))
     assert Assignment.objects.filter(lead=ann).count() == 2
@@ -192,7 +203,7 @@ def test_a_merge_and_its_undo_keep_the_roll_up(org: Any) -> None:
 
 
 def test_rebuild_command_and_the_migration_fill_it_from_the_assignments(org: Any) -> None:
-    lead = hot(1, MONDAY)
+    lead = hot(1, MONDAY, campaign=org.webinar)
     record_touch(lead, by=lead.owner, kind="call", now=MONDAY + timedelta(minutes=20))
     hot(2, MONDAY - timedelta(days=40))
     expected = rollup.recount()
@@ -202,4 +213,39 @@ def test_rebuild_command_and_the_migration_fill_it_from_the_assignments(org: Any
     TurnRollup.objects.all().delete()
     migration = importlib.import_module("routing.migrations.0007_turn_rollup")
     migration.fill_rollup(apps, None)
+    assert rollup.stored() == Counter({key: n for key, n in expected.items() if not key[4]})
+    # 0008 fills the turns' campaigns from the memberships their leads had by then, and
+    # the campaigns' rows of the roll-up.
+    TurnCampaign.objects.all().delete()
+    campaigns = importlib.import_module("routing.migrations.0008_turn_campaigns")
+    campaigns.fill(apps, connection.schema_editor())
     assert rollup.stored() == expected
+    assert TurnCampaign.objects.get().campaign == org.webinar
+
+
+def test_a_turn_counts_for_the_campaigns_its_lead_was_in_when_given(org: Any) -> None:
+    """Joining a campaign later does not claim an earlier turn; the turn after does; a
+    deleted campaign takes its rows with it; a report per campaign reads the roll-up."""
+    early = hot(1, MONDAY)
+    add_to_campaign(early, org.webinar, status="attended", now=MONDAY + timedelta(hours=1))
+    record_touch(early, by=early.owner, kind="call", now=MONDAY + timedelta(hours=2))
+    assert not TurnCampaign.objects.exists()
+    [none] = followup_report(org.admin, by="campaign", now=MONDAY + timedelta(days=1))
+    assert (none.key, none.name, none.assigned, none.touched) == (None, "(none)", 1, 1)
+    reassign_lead(early, org.rep3, now=MONDAY + timedelta(hours=3), by=org.manager)
+    late = hot(2, MONDAY + timedelta(hours=4), campaign=org.webinar)
+    assert TurnCampaign.objects.count() == 2
+    assert_kept(org)
+    webinar, none = followup_report(org.admin, by="campaign", now=MONDAY + timedelta(days=40))
+    assert (webinar.name, webinar.assigned, webinar.touched) == ("Webinar", 2, 0)
+    assert (none.name, none.assigned) == ("(none)", 1)
+    assert set(
+        followup_lead_ids(
+            org.admin, figure="assigned", by="campaign", key=org.webinar.pk, now=MONDAY
+        )
+    ) == {early.pk, late.pk}
+    org.webinar.delete()  # its turns become turns of leads in no campaign
+    assert not TurnRollup.objects.exclude(campaign_id__in=[0, rollup.NO_CAMPAIGN]).exists()
+    assert_kept(org)
+    [none] = followup_report(org.admin, by="campaign", now=MONDAY + timedelta(days=40))
+    assert none.assigned == 3
