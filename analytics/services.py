@@ -131,6 +131,9 @@ def funnel_by_campaign(
 # --- Follow-up figures (analytics.followup) ---------------------------------------------
 
 FOLLOWUP_BY = ("rep", "team", "campaign")
+# The key of the report's "(none)" row for the leads behind its numbers: turns of no team,
+# or of leads in no campaign.
+NONE_KEY = -1
 _BY_COLUMN = {
     "rep": "to_owner_id",
     "team": "to_team_id",
@@ -400,7 +403,8 @@ def _rollup_report(
         parts = [(a, b) for a, b in ends if a is not None and b is not None and a < b]
     for part_since, part_until in parts:
         turns = _turns(user, since=part_since, until=part_until, rep_id=rep_id)
-        for (rep, team, campaign, figure, edge), n in counts_of(turns).items():
+        wanted = "campaigns" if by == "campaign" else "every"
+        for (rep, team, campaign, figure, edge), n in counts_of(turns, rows=wanted).items():
             count(rep, team, campaign, figure, edge, n)
     # Untouched turns: past their deadline (missed), and leaked by age.
     when = _conditions(now)
@@ -482,7 +486,7 @@ def followup_lead_ids(
     """The ids of the leads behind one number of `followup_report` (a sub-query for the
     lead list): the same turns narrowed to a figure ("touched", "missed_sla", "dropped"
     with an attempts bucket, "leaked" with an age bucket …) and one rep, team or campaign
-    (`key`; None: all). Raises ValueError on an unknown figure, bucket or grouping."""
+    (`key`; None: all; NONE_KEY: no team, or no campaign). Raises ValueError on an unknown figure, bucket or grouping."""
     if by not in FOLLOWUP_BY:
         raise ValueError(f"by must be one of {', '.join(FOLLOWUP_BY)}, not {by!r}")
     conditions = _conditions(now)
@@ -492,6 +496,8 @@ def followup_lead_ids(
     if bucket:
         chosen &= _bucket_condition(figure, bucket, now)
     turns = _turns(user, since=since, until=until, rep_id=rep_id).filter(chosen)
-    if key is not None:
+    if key == NONE_KEY:
+        turns = turns.filter(**{f"{_BY_COLUMN[by]}__isnull": True})
+    elif key is not None:
         turns = turns.filter(**{_BY_COLUMN[by]: key})
     return turns.values_list("lead_id", flat=True).distinct()

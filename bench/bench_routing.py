@@ -6,7 +6,7 @@ Runs in a throwaway SQLite file (or, when DATABASE_URL names PostgreSQL, a fresh
 created next to it and dropped afterwards). Five teams of ten reps (half of them with an
 open-lead cap, one on leave), 20 active routing rules of which most leads pass several
 before one matches (the last rules match the most), and `--leads` sales-ready leads with
-varied countries, industries, sizes and custom fields. Each method starts from the same
+varied countries, industries, sizes and custom fields, two in three in a campaign. Each method starts from the same
 unassigned leads:
 
 - single, 20 rules: `routing.services.assign_lead` per lead, one transaction each, as a
@@ -62,7 +62,7 @@ def build(leads: int) -> None:
     """Teams, reps, 20 rules and the leads, once."""
     from django.core.management import call_command
 
-    from leads.models import Account, Lead
+    from leads.models import Account, Campaign, CampaignMember, Lead
     from routing.models import RoutingRule
     from users.choices import Role
     from users.models import Leave, Team, User
@@ -138,6 +138,20 @@ def build(leads: int) -> None:
                 arrived_at=START,
             )
             for n in range(leads)
+        ],
+        batch_size=1000,
+    )
+    # Two leads in three came from a campaign (the follow-up figures per campaign count
+    # each turn for its lead's campaigns: routing records them with the turn).
+    campaigns = [
+        Campaign.objects.create(name=name, channel="webinar")
+        for name in ("Spring webinar", "Trade show", "Newsletter")
+    ]
+    CampaignMember.objects.bulk_create(
+        [
+            CampaignMember(campaign=campaigns[n % 3], lead=lead, joined_at=START)
+            for n, lead in enumerate(Lead.objects.order_by("pk"))
+            if n % 3
         ],
         batch_size=1000,
     )

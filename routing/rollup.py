@@ -185,18 +185,23 @@ def periods_of(moment: datetime) -> tuple[tuple[str, date], tuple[str, date]]:
     return (RollupSpan.MONTH, month), (RollupSpan.YEAR, date(month.year, 1, 1))
 
 
-def counts_of(turns: Any) -> Counter[tuple[int, int, int, str, float]]:
+def counts_of(turns: Any, *, rows: str = "all") -> Counter[tuple[int, int, int, str, float]]:
     """The roll-up counts of `turns` (a queryset of assignments) per (rep id, team id or
     0, campaign id or 0, figure, edge), computed by the database: every turn's counts
     (campaign 0), then the same over the turns' campaigns (TurnCampaign, joined); one
     grouped query for the counts and one per histogram each. (Grouped by expressions, not
     the bare columns: SQLite would walk the rep index and fetch every row by it, as
-    analytics.services notes.)"""
+    analytics.services notes.) `rows`: "all", or only "every" turn's (campaign 0) or the
+    "campaigns"' rows, what a report per rep or team, or per campaign, reads."""
     result: Counter[tuple[int, int, int, str, float]] = Counter()
     turns = turns.filter(to_owner__isnull=False)
-    _count_into(result, turns, campaign=0)
-    _count_into(result, turns.filter(campaigns__isnull=False), campaign="campaigns__campaign_id")
-    _count_into(result, turns.filter(campaigns__isnull=True), campaign=NO_CAMPAIGN)
+    if rows in ("all", "every"):
+        _count_into(result, turns, campaign=0)
+    if rows in ("all", "campaigns"):
+        _count_into(
+            result, turns.filter(campaigns__isnull=False), campaign="campaigns__campaign_id"
+        )
+        _count_into(result, turns.filter(campaigns__isnull=True), campaign=NO_CAMPAIGN)
     return result
 
 

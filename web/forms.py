@@ -110,7 +110,8 @@ class LeadFilterForm(ArrivalPeriodForm):
     by = forms.ChoiceField(
         choices=[(b, b) for b in FOLLOWUP_BY], required=False, widget=forms.HiddenInput
     )
-    key = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # -1: the row of no team or no campaign (analytics.services.NONE_KEY).
+    key = forms.IntegerField(required=False, min_value=-1, widget=forms.HiddenInput)
     given_to = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     given_since = forms.DateField(required=False, widget=forms.HiddenInput)
     given_until = forms.DateField(required=False, widget=forms.HiddenInput)

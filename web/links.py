@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from analytics.services import NONE_KEY
+
 
 @dataclass(frozen=True)
 class LeadLinks:
@@ -37,9 +39,8 @@ class FollowupLinks:
     period: dict[str, str] = field(default_factory=dict)
 
     def figure(self, figure: str, key: int | None = None, bucket: str = "") -> str:
-        query = {"followup": figure, "by": self.by}
-        if key is not None:
-            query["key"] = str(key)
+        # A row's key; None is the row of no team or no campaign.
+        query = {"followup": figure, "by": self.by, "key": str(NONE_KEY if key is None else key)}
         if bucket:
             query["bucket"] = bucket
         return f"{self.base}?{urlencode({**query, **self.period})}"

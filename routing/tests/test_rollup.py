@@ -17,7 +17,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from analytics.services import exact_report, followup_lead_ids, followup_report
+from analytics.services import NONE_KEY, exact_report, followup_lead_ids, followup_report
 from capture.services import capture_lead
 from conftest import HOT
 from followup.services import drop_lead, hand_back_ran_out, record_touch, reject_lead
@@ -244,6 +244,10 @@ def test_a_turn_counts_for_the_campaigns_its_lead_was_in_when_given(org: Any) ->
             org.admin, figure="assigned", by="campaign", key=org.webinar.pk, now=MONDAY
         )
     ) == {early.pk, late.pk}
+    # The "(none)" row's leads: the first turn, given before the lead joined.
+    assert set(
+        followup_lead_ids(org.admin, figure="touched", by="campaign", key=NONE_KEY, now=MONDAY)
+    ) == {early.pk}
     org.webinar.delete()  # its turns become turns of leads in no campaign
     assert not TurnRollup.objects.exclude(campaign_id__in=[0, rollup.NO_CAMPAIGN]).exists()
     assert_kept(org)
