@@ -309,15 +309,15 @@ def _reserve_ids(messages: list[Message]) -> bool:
 
 
 def _insert(messages: list[Message], *, with_pk: bool = False) -> list[Message]:
-    """`bulk_create` of new messages, their primary keys set, without bulk_create's
-    compiling of every value of every row (~0.1 ms a message: a third of queueing's time).
-    Values are bound as they are when they are plain (str, int, bytes, None), through
-    their field's `get_db_prep_save` once per distinct value otherwise (the batch's
-    datetimes). PostgreSQL: one `INSERT … SELECT * FROM unnest(%s::type[], …)` a column
-    an array (psycopg parses a statement of thousands of placeholders in Python, slower
-    than compiling it); SQLite: `INSERT … VALUES (…), …` per INSERT_ROWS. The RETURNING
-    rows come back in the order given, as bulk_create relies on too. `with_pk`: the keys
-    are set already (`_reserve_ids`) and written as they are."""
+    """`bulk_create` of new messages without bulk_create's compiling of every value of
+    every row (~0.1 ms a message: a third of queueing's time). Values are bound as they
+    are when they are plain (str, int, bytes, None), through their field's
+    `get_db_prep_save` once per distinct value otherwise (the batch's datetimes).
+    `with_pk` (PostgreSQL, keys taken by `_reserve_ids`): whole rows by one executemany
+    (pipeline mode; a statement of thousands of placeholders is parsed by psycopg in
+    Python). Otherwise (SQLite): `INSERT … VALUES (…), … RETURNING id` per INSERT_ROWS,
+    the keys set from the RETURNING rows, which come back in the order given, as
+    bulk_create relies on too."""
     if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover
         return Message.objects.bulk_create(messages, batch_size=INSERT_ROWS)
     fields = [field for field in Message._meta.concrete_fields if with_pk or not field.primary_key]
@@ -326,47 +326,36 @@ def _insert(messages: list[Message], *, with_pk: bool = False) -> list[Message]:
         f"INSERT INTO {quote(Message._meta.db_table)}"
         f" ({', '.join(quote(str(field.column)) for field in fields)})"
     )
+    row = f"({', '.join(['%s'] * len(fields))})"
     prepared: dict[tuple[str, Any], Any] = {}
 
-    def value_of(message: Message, field: Any) -> Any:
-        value = getattr(message, field.attname)
-        if isinstance(value, _PLAIN):
-            return value
-        key = (field.attname, value)
-        if key not in prepared:
-            prepared[key] = field.get_db_prep_save(value, connection)
-        return prepared[key]
+    def values_of(message: Message) -> list[Any]:
+        values = []
+        for field in fields:
+            value = getattr(message, field.attname)
+            if not isinstance(value, _PLAIN):
+                key = (field.attname, value)
+                if key not in prepared:
+                    prepared[key] = field.get_db_prep_save(value, connection)
+                value = prepared[key]
+            values.append(value)
+        return values
 
-    unnest = connection.vendor == "postgresql"
-    size = len(messages) if unnest else INSERT_ROWS
-    for start in range(0, len(messages), size):
-        chunk = messages[start : start + size]
+    with connection.cursor() as cursor:
         if with_pk:
-            row = f"({', '.join(['%s'] * len(fields))})"
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"{insert} VALUES {row}",
-                    [[value_of(message, field) for field in fields] for message in chunk],
-                )
-            for message in chunk:
-                message._state.adding = False
-                message._state.db = connection.alias
-            continue
-        if unnest:
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-            sql = f"{insert} SELECT * FROM unnest({arrays})"
-            params = [[value_of(message, field) for message in chunk] for field in fields]
+            cursor.executemany(f"{insert} VALUES {row}", [values_of(m) for m in messages])
         else:
-            row = f"({', '.join(['%s'] * len(fields))})"
-            sql = f"{insert} VALUES {', '.join([row] * len(chunk))}"
-            params = [value_of(message, field) for message in chunk for field in fields]
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} RETURNING {quote('id')}", params)
-            pks = [pk for (pk,) in cursor.fetchall()]
-        for message, pk in zip(chunk, pks, strict=True):
-            message.pk = pk
-            message._state.adding = False
-            message._state.db = connection.alias
+            for start in range(0, len(messages), INSERT_ROWS):
+                chunk = messages[start : start + INSERT_ROWS]
+                cursor.execute(
+                    f"{insert} VALUES {', '.join([row] * len(chunk))} RETURNING {quote('id')}",
+                    [value for message in chunk for value in values_of(message)],
+                )
+                for message, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    message.pk = pk
+    for message in messages:
+        message._state.adding = False
+        message._state.db = connection.alias
     return messages
 
 
